@@ -1,0 +1,277 @@
+"""The storage contract every backend implements, and its async twins.
+
+A store keeps sessions (one row each) and their runs (one row per run, ordered by a
+per-session index assigned atomically). Writes are transactional: a call either lands whole or
+not at all. Errors are the domain errors of :mod:`sessiondb.db.errors`, never ``None``.
+
+Every method is synchronous; each has an ``a``-prefixed async twin that runs it in a worker
+thread, so an event loop is never blocked by the driver.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from collections.abc import Sequence
+from typing import Any, Final, Literal
+
+import anyio.to_thread
+
+from sessiondb.db.query import Page, SessionQuery
+from sessiondb.run.workflow import AnyRun
+from sessiondb.session import Session, SessionSummary, SessionType
+
+
+class _Unset(enum.Enum):
+    UNSET = "UNSET"
+
+
+UNSET: Final = _Unset.UNSET
+"""Marks an ``update_session`` field that is left as it is (``None`` would clear it)."""
+
+Unset = Literal[_Unset.UNSET]
+
+
+class SessionStore(abc.ABC):
+    """Sessions and runs, durable and safe under concurrent writers.
+
+    Attributes:
+        id: the ``db_id`` the HTTP API serves this store under.
+    """
+
+    id: str
+
+    # -- sessions --------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def upsert_session(self, session: Session) -> Session:
+        """Insert or update a session, and write those of its runs that are new or changed.
+
+        Only runs that are not stored yet, were passed to ``session.upsert_run`` or were changed
+        in place since the session was loaded are written, one row each; the rest of the
+        history is never rewritten. New runs are appended after every stored run. The session
+        object is updated in place (``version``, ``created_at``, ``updated_at``) and returned.
+
+        Raises:
+            SessionOwnedByAnotherUser: the stored session has another non-null ``user_id``.
+        """
+
+    @abc.abstractmethod
+    def upsert_sessions(self, sessions: Sequence[Session]) -> list[Session]:
+        """:meth:`upsert_session` for many sessions in one transaction (all or nothing)."""
+
+    @abc.abstractmethod
+    def create_session(self, session: Session) -> Session:
+        """Insert a new session with its runs.
+
+        Raises:
+            SessionAlreadyExists: a session with this id is stored already.
+        """
+
+    @abc.abstractmethod
+    def get_session(
+        self,
+        session_id: str,
+        *,
+        session_type: SessionType | None = None,
+        user_id: str | None = None,
+        runs_limit: int | None = None,
+    ) -> Session:
+        """Load a session with its runs in order.
+
+        Args:
+            session_type: the class to load it as; detected from the row when ``None``. It is
+                not a filter: a stored session of another type still loads (as Agno does).
+            user_id: when given, a session of another user is not found.
+            runs_limit: load only the newest ``runs_limit`` history-relevant runs (no
+                ``parent_run_id``, status not in the history-skip set); ``runs_complete`` is
+                then False on the result.
+
+        Raises:
+            SessionNotFound: no such session (for this user).
+        """
+
+    @abc.abstractmethod
+    def get_sessions(self, query: SessionQuery) -> Page[Session]:
+        """A page of sessions matching ``query``, without their runs, with the total count.
+
+        Items have ``runs`` set to ``None`` and ``runs_complete`` False;
+        ``get_session_name()`` still answers from the stored name column.
+        """
+
+    @abc.abstractmethod
+    def rename_session(
+        self,
+        session_id: str,
+        *,
+        session_name: str,
+        user_id: str | None = None,
+        expected_version: int | None = None,
+    ) -> Session:
+        """Set ``session_data['session_name']`` and bump ``updated_at``; returns the session without runs.
+
+        Raises:
+            SessionNotFound: no such session (for this user).
+            VersionConflict: ``expected_version`` was given and the session is at another.
+        """
+
+    @abc.abstractmethod
+    def update_session(
+        self,
+        session_id: str,
+        *,
+        user_id: str | None = None,
+        expected_version: int | None = None,
+        session_name: str | Unset = UNSET,
+        session_state: dict[str, Any] | Unset = UNSET,
+        metadata: dict[str, Any] | None | Unset = UNSET,
+        summary: SessionSummary | None | Unset = UNSET,
+    ) -> Session:
+        """Replace the given fields in one atomic read-modify-write; returns the session without runs.
+
+        Fields left ``UNSET`` are unchanged. ``session_state`` replaces the whole state (no merge).
+
+        Raises:
+            SessionNotFound: no such session (for this user).
+            VersionConflict: ``expected_version`` was given and the session is at another;
+                nothing was written.
+        """
+
+    @abc.abstractmethod
+    def delete_session(
+        self, session_id: str, *, user_id: str | None = None, expected_version: int | None = None
+    ) -> bool:
+        """Delete a session and its runs. Returns False when there was nothing to delete.
+
+        Raises:
+            VersionConflict: ``expected_version`` was given and the session is at another.
+        """
+
+    @abc.abstractmethod
+    def delete_sessions(self, session_ids: Sequence[str], *, user_id: str | None = None) -> int:
+        """Delete many sessions and their runs in one transaction; returns how many were deleted."""
+
+    # -- runs ------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def upsert_run(self, session_id: str, run: AnyRun) -> int:
+        """Append a run to a stored session, or replace the stored run with the same ``run_id``.
+
+        A replaced run keeps its place; a new one gets the next index. Delivering the same
+        run twice stores it once. Returns the run's index in the session.
+
+        Raises:
+            SessionNotFound: the session is not stored.
+        """
+
+    @abc.abstractmethod
+    def get_run(self, run_id: str, *, session_id: str | None = None, user_id: str | None = None) -> AnyRun:
+        """Load one run.
+
+        Raises:
+            RunNotFound: no such run (in that session, for that user).
+        """
+
+    @abc.abstractmethod
+    def get_runs(
+        self,
+        session_id: str,
+        *,
+        user_id: str | None = None,
+        statuses: Sequence[str] | None = None,
+        created_after: int | None = None,
+        created_before: int | None = None,
+        last_n: int | None = None,
+        history_only: bool = False,
+    ) -> list[AnyRun]:
+        """A session's runs, oldest first.
+
+        Args:
+            statuses: keep only runs in these statuses (string values, case-insensitive).
+            created_after / created_before: inclusive bounds on the run's ``created_at``.
+            last_n: only the newest ``last_n`` matching runs (still returned oldest first).
+            history_only: only runs without ``parent_run_id`` whose status is not in the
+                history-skip set.
+
+        Raises:
+            SessionNotFound: no such session (for this user).
+        """
+
+    @abc.abstractmethod
+    def delete_run(self, run_id: str, *, session_id: str | None = None) -> bool:
+        """Delete one run. Returns False when there was nothing to delete."""
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def migrate(self) -> None:
+        """Create the schema or upgrade it to the version this code needs. Safe to repeat."""
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Check that the database answers.
+
+        Raises:
+            StoreUnavailable: it does not.
+        """
+
+    def close(self) -> None:  # noqa: B027 - a no-op default is right for stores without connections
+        """Release connections. The store must not be used afterwards."""
+
+    # -- async twins -----------------------------------------------------------------------
+
+    async def aupsert_session(self, session: Session) -> Session:
+        """Async twin of :meth:`upsert_session`."""
+        return await anyio.to_thread.run_sync(self.upsert_session, session)
+
+    async def aupsert_sessions(self, sessions: Sequence[Session]) -> list[Session]:
+        """Async twin of :meth:`upsert_sessions`."""
+        return await anyio.to_thread.run_sync(self.upsert_sessions, sessions)
+
+    async def acreate_session(self, session: Session) -> Session:
+        """Async twin of :meth:`create_session`."""
+        return await anyio.to_thread.run_sync(self.create_session, session)
+
+    async def aget_session(self, session_id: str, **kwargs: Any) -> Session:
+        """Async twin of :meth:`get_session`."""
+        return await anyio.to_thread.run_sync(lambda: self.get_session(session_id, **kwargs))
+
+    async def aget_sessions(self, query: SessionQuery) -> Page[Session]:
+        """Async twin of :meth:`get_sessions`."""
+        return await anyio.to_thread.run_sync(self.get_sessions, query)
+
+    async def arename_session(self, session_id: str, **kwargs: Any) -> Session:
+        """Async twin of :meth:`rename_session`."""
+        return await anyio.to_thread.run_sync(lambda: self.rename_session(session_id, **kwargs))
+
+    async def aupdate_session(self, session_id: str, **kwargs: Any) -> Session:
+        """Async twin of :meth:`update_session`."""
+        return await anyio.to_thread.run_sync(lambda: self.update_session(session_id, **kwargs))
+
+    async def adelete_session(self, session_id: str, **kwargs: Any) -> bool:
+        """Async twin of :meth:`delete_session`."""
+        return await anyio.to_thread.run_sync(lambda: self.delete_session(session_id, **kwargs))
+
+    async def adelete_sessions(self, session_ids: Sequence[str], **kwargs: Any) -> int:
+        """Async twin of :meth:`delete_sessions`."""
+        return await anyio.to_thread.run_sync(lambda: self.delete_sessions(session_ids, **kwargs))
+
+    async def aupsert_run(self, session_id: str, run: AnyRun) -> int:
+        """Async twin of :meth:`upsert_run`."""
+        return await anyio.to_thread.run_sync(self.upsert_run, session_id, run)
+
+    async def aget_run(self, run_id: str, **kwargs: Any) -> AnyRun:
+        """Async twin of :meth:`get_run`."""
+        return await anyio.to_thread.run_sync(lambda: self.get_run(run_id, **kwargs))
+
+    async def aget_runs(self, session_id: str, **kwargs: Any) -> list[AnyRun]:
+        """Async twin of :meth:`get_runs`."""
+        return await anyio.to_thread.run_sync(lambda: self.get_runs(session_id, **kwargs))
+
+    async def adelete_run(self, run_id: str, **kwargs: Any) -> bool:
+        """Async twin of :meth:`delete_run`."""
+        return await anyio.to_thread.run_sync(lambda: self.delete_run(run_id, **kwargs))
+
+    async def aping(self) -> None:
+        """Async twin of :meth:`ping`."""
+        await anyio.to_thread.run_sync(self.ping)

@@ -1,0 +1,87 @@
+"""Domain errors raised by every store.
+
+The tree::
+
+    StoreError
+    ├── SessionNotFound          no session with that id (for this user)
+    ├── RunNotFound              no run with that id (in this session)
+    ├── SessionAlreadyExists     create_session on an id that is taken
+    ├── SessionOwnedByAnotherUser a write to a session another user owns
+    ├── VersionConflict          a conditional write lost the race; carries the current version
+    ├── InvalidQuery             a filter, sort, page or cursor that makes no sense
+    ├── SchemaNotReady           the database schema is missing or older than this code
+    └── StoreUnavailable         the database cannot be reached (retry later)
+
+The HTTP layer maps them to status codes in one place (404, 404, 409, 409, 412, 422, 503, 503).
+"""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base class of every error a store raises on purpose."""
+
+
+class SessionNotFound(StoreError):
+    """No session with this id exists (or it is not visible to this user)."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(f"Session with id {session_id!r} not found")
+        self.session_id = session_id
+
+
+class RunNotFound(StoreError):
+    """No run with this id exists (in the given session)."""
+
+    def __init__(self, run_id: str, session_id: str | None = None) -> None:
+        where = f" in session {session_id!r}" if session_id else ""
+        super().__init__(f"Run with id {run_id!r} not found{where}")
+        self.run_id = run_id
+        self.session_id = session_id
+
+
+class SessionAlreadyExists(StoreError):
+    """``create_session`` was given an id that is already taken."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(
+            f"Session with id {session_id!r} already exists. Use PATCH /sessions/{session_id} to update it."
+        )
+        self.session_id = session_id
+
+
+class SessionOwnedByAnotherUser(StoreError):
+    """A write named a ``user_id`` other than the one that owns the session; nothing was written."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(f"Session with id {session_id!r} belongs to another user; nothing was written")
+        self.session_id = session_id
+
+
+class VersionConflict(StoreError):
+    """A conditional write expected one version of the session and found another."""
+
+    def __init__(self, session_id: str, expected: int, current: int) -> None:
+        super().__init__(
+            f"Session {session_id!r} is at version {current}, not {expected}: "
+            "reload it and apply the change again"
+        )
+        self.session_id = session_id
+        self.expected = expected
+        self.current = current
+
+
+class InvalidQuery(StoreError, ValueError):
+    """A query parameter is out of range or unknown; the message names the parameter."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class SchemaNotReady(StoreError):
+    """The schema is missing or out of date and the store was told not to migrate it."""
+
+
+class StoreUnavailable(StoreError):
+    """The database could not be reached or dropped the connection; the operation may be retried."""

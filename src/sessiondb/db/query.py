@@ -1,0 +1,115 @@
+"""How to ask for a page of sessions: filters, sort, page or cursor, and what comes back."""
+
+from __future__ import annotations
+
+import base64
+import math
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
+
+import orjson
+
+from sessiondb.db.errors import InvalidQuery
+from sessiondb.session.base import SessionType
+
+SortField = Literal["created_at", "updated_at", "session_name"]
+SortOrder = Literal["asc", "desc"]
+SORT_FIELDS: tuple[str, ...] = ("created_at", "updated_at", "session_name")
+SESSION_TYPES: tuple[str, ...] = ("agent", "team", "workflow")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionQuery:
+    """Filters, order and window of a session listing.
+
+    Attributes:
+        session_type: only sessions of this type.
+        component_id: the agent, team or workflow id, matched against the column of
+            ``session_type`` (against any of the three when the type is not given).
+        user_id: only sessions of this user.
+        session_name: case-insensitive substring of the session name (explicit or derived).
+        created_after / created_before: inclusive bounds on ``created_at`` (unix seconds).
+        sort_by / sort_order: ``created_at`` (default), ``updated_at`` or ``session_name``;
+            ties are broken by ``session_id`` so the order is total.
+        page / limit: 1-based page of ``limit`` items.
+        cursor: a ``next_cursor`` from an earlier page of the same query; when given, ``page``
+            is ignored and the page starts right after the cursor's item (keyset pagination).
+    """
+
+    session_type: SessionType | None = None
+    component_id: str | None = None
+    user_id: str | None = None
+    session_name: str | None = None
+    created_after: int | None = None
+    created_before: int | None = None
+    sort_by: SortField = "created_at"
+    sort_order: SortOrder = "desc"
+    page: int = 1
+    limit: int = 20
+    cursor: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.session_type is not None and self.session_type not in SESSION_TYPES:
+            raise InvalidQuery("session_type", f"must be one of {SESSION_TYPES}, not {self.session_type!r}")
+        if self.sort_by not in SORT_FIELDS:
+            raise InvalidQuery("sort_by", f"must be one of {SORT_FIELDS}, not {self.sort_by!r}")
+        if self.sort_order not in ("asc", "desc"):
+            raise InvalidQuery("sort_order", f"must be 'asc' or 'desc', not {self.sort_order!r}")
+        if self.page < 1:
+            raise InvalidQuery("page", f"must be 1 or more, not {self.page}")
+        if self.limit < 1:
+            raise InvalidQuery("limit", f"must be 1 or more, not {self.limit}")
+
+    @property
+    def offset(self) -> int:
+        """Rows skipped before this page when paging by number."""
+        return (self.page - 1) * self.limit
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """The position after the last item of a page: its sort value and session id."""
+
+    sort_by: str
+    sort_order: str
+    value: Any
+    session_id: str
+
+    def encode(self) -> str:
+        """An opaque, URL-safe token."""
+        raw = orjson.dumps([self.sort_by, self.sort_order, self.value, self.session_id])
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str, query: SessionQuery) -> Cursor:
+        """Parse a token made by :meth:`encode` for the same sort as ``query``.
+
+        Raises:
+            InvalidQuery: the token is malformed or was made for another sort.
+        """
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            sort_by, sort_order, value, session_id = orjson.loads(raw)
+        except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+            raise InvalidQuery("cursor", "is not a cursor returned by this API") from exc
+        if (sort_by, sort_order) != (query.sort_by, query.sort_order) or not isinstance(session_id, str):
+            raise InvalidQuery("cursor", "was made for another sort order; start again without it")
+        return cls(sort_by, sort_order, value, session_id)
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of results and what the caller needs to fetch the next."""
+
+    items: list[T]
+    total_count: int
+    page: int
+    limit: int
+    next_cursor: str | None = None
+
+    @property
+    def total_pages(self) -> int:
+        """``ceil(total_count / limit)``."""
+        return math.ceil(self.total_count / self.limit) if self.limit else 0

@@ -1,0 +1,125 @@
+"""What agent, team and workflow sessions share: identity, blobs, runs and store bookkeeping."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+
+from sessiondb.run.workflow import AnyRun
+
+logger = logging.getLogger(__name__)
+
+SessionType = Literal["agent", "team", "workflow"]
+
+
+class BaseSession(BaseModel):
+    """Fields and store bookkeeping common to every session type.
+
+    The store fills the private attributes when it loads a session, so that saving it again
+    writes only the runs that are new or changed since the load.
+    """
+
+    model_config = ConfigDict(extra="ignore", arbitrary_types_allowed=True, validate_default=False)
+
+    session_type: ClassVar[SessionType]
+
+    session_id: str
+    workflow_id: str | None = None
+    user_id: str | None = None
+    session_data: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    runs: list[Any] | None = None
+    created_at: int | None = None
+    updated_at: int | None = None
+
+    # Store bookkeeping, never serialised.
+    _version: int | None = PrivateAttr(default=None)
+    _stored_runs: dict[str, str] = PrivateAttr(default_factory=dict)
+    _dirty_run_ids: set[str] = PrivateAttr(default_factory=set)
+    _runs_complete: bool = PrivateAttr(default=True)
+    _stored_name: str = PrivateAttr(default="")
+
+    # -- store bookkeeping -------------------------------------------------------------------
+
+    @property
+    def version(self) -> int | None:
+        """The stored version this object was loaded at or last saved as; ``None`` if never stored."""
+        return self._version
+
+    @property
+    def runs_complete(self) -> bool:
+        """False when the store loaded only the newest runs (``runs_limit``)."""
+        return self._runs_complete
+
+    def mark_run_changed(self, run_id: str) -> None:
+        """Tell the store that a run was changed in place and must be written on the next save."""
+        self._dirty_run_ids.add(run_id)
+
+    # -- shared run helpers ------------------------------------------------------------------
+
+    def upsert_run(self, run: Any) -> None:
+        """Replace the run with the same ``run_id`` in place, or append it (spec §2.1)."""
+        for message in run.messages or []:
+            message.metrics.timer = None
+        runs = self.runs if self.runs is not None else []
+        self.runs = runs
+        for index, existing in enumerate(runs):
+            if existing.run_id == run.run_id:
+                if getattr(existing, "queue_attempt", None) is not None and run.queue_attempt is None:
+                    run.queue_attempt = existing.queue_attempt
+                runs[index] = run
+                break
+        else:
+            runs.append(run)
+        self._dirty_run_ids.add(run.run_id)
+
+    def get_run(self, run_id: str) -> Any | None:
+        """Return the run with ``run_id``, or ``None``."""
+        for run in self.runs or []:
+            if run.run_id == run_id:
+                return run
+        return None
+
+    def get_session_summary(self) -> Any | None:
+        """Return the session summary, or ``None`` (workflow sessions have none)."""
+        return getattr(self, "summary", None)
+
+    def get_session_name(self) -> str:
+        """The explicit name, else the name derived from the first run (spec §4), else ``""``."""
+        from sessiondb.session.naming import derive_session_name
+
+        return derive_session_name(self) or self._stored_name
+
+    # -- serialisation -----------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise to plain JSON types. There is no ``session_type`` key (spec §2.8)."""
+        data = self.model_dump(mode="json", exclude={"runs", "summary"})
+        summary = getattr(self, "summary", None)
+        if "summary" in type(self).model_fields:
+            data["summary"] = summary.to_dict() if summary is not None else None
+        data["runs"] = [run.to_dict() for run in self.runs] if self.runs is not None else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self | None:
+        """Build a session from a dict; ``None`` with a warning when ``session_id`` is missing.
+
+        Raises:
+            pydantic.ValidationError: when a field has the wrong type.
+        """
+        if not isinstance(data, dict) or not data.get("session_id"):
+            logger.warning("session dict has no session_id; nothing to load")
+            return None
+        fields = dict(data)
+        runs = fields.pop("runs", None)
+        session = cls.model_validate(fields)
+        if runs is not None:
+            session.runs = cls._runs_from_dicts(runs)
+        return session
+
+    @classmethod
+    def _runs_from_dicts(cls, runs: list[Any]) -> list[AnyRun]:
+        raise NotImplementedError
