@@ -5,9 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
-
-from sessiondb.run.workflow import AnyRun
+from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +80,27 @@ class BaseSession(BaseModel):
                 return run
         return None
 
+    def get_tool_calls(self, num_calls: int | None = None) -> list[dict[str, Any]]:
+        """The tool calls the model made, newest run first (spec §2.7).
+
+        Runs are walked from the newest; within a run, messages and their ``tool_calls`` keep
+        their order.
+
+        Args:
+            num_calls: stop after this many calls; ``None`` (or 0) collects them all.
+
+        Returns:
+            The tool-call dicts in OpenAI shape, as stored (not copies).
+        """
+        calls: list[dict[str, Any]] = []
+        for run in reversed(self.runs or ()):
+            for message in run.messages or ():
+                for call in message.tool_calls or ():
+                    calls.append(call)
+                    if num_calls and len(calls) >= num_calls:
+                        return calls
+        return calls
+
     def get_session_summary(self) -> Any | None:
         """Return the session summary, or ``None`` (workflow sessions have none)."""
         return getattr(self, "summary", None)
@@ -94,32 +113,45 @@ class BaseSession(BaseModel):
 
     # -- serialisation -----------------------------------------------------------------------
 
-    def to_dict(self) -> dict[str, Any]:
-        """Serialise to plain JSON types. There is no ``session_type`` key (spec §2.8)."""
+    def to_dict(self, include_runs: bool = True) -> dict[str, Any]:
+        """Serialise to plain JSON types. There is no ``session_type`` key (spec §2.8).
+
+        Args:
+            include_runs: when False, ``runs`` is left out (the 3.x parameter).
+        """
         data = self.model_dump(mode="json", exclude={"runs", "summary"})
         summary = getattr(self, "summary", None)
         if "summary" in type(self).model_fields:
             data["summary"] = summary.to_dict() if summary is not None else None
-        data["runs"] = [run.to_dict() for run in self.runs] if self.runs is not None else None
+        if include_runs:
+            data["runs"] = [run.to_dict() for run in self.runs] if self.runs is not None else None
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self | None:
         """Build a session from a dict; ``None`` with a warning when ``session_id`` is missing.
 
+        Run dicts become run objects of the class their keys call for (see ``_runs_from_dicts``);
+        unknown keys are ignored.
+
         Raises:
-            pydantic.ValidationError: when a field has the wrong type.
+            pydantic.ValidationError: when a field (a run's field included) has the wrong type.
         """
         if not isinstance(data, dict) or not data.get("session_id"):
             logger.warning("session dict has no session_id; nothing to load")
             return None
-        fields = dict(data)
-        runs = fields.pop("runs", None)
-        session = cls.model_validate(fields)
-        if runs is not None:
-            session.runs = cls._runs_from_dicts(runs)
-        return session
+        return cls.model_validate(data)
+
+    @field_validator("runs", mode="before")
+    @classmethod
+    def _classify_runs(cls, value: Any) -> Any:
+        # Stored runs are dicts; each session type decides which run class a dict is. A value
+        # that is not a list is left for pydantic to reject with a clear error.
+        if isinstance(value, list):
+            return cls._runs_from_dicts(value)
+        return value
 
     @classmethod
-    def _runs_from_dicts(cls, runs: list[Any]) -> list[AnyRun]:
+    def _runs_from_dicts(cls, runs: list[Any]) -> list[Any]:
+        """Turn stored run dicts into run objects; other items are passed on unchanged."""
         raise NotImplementedError
