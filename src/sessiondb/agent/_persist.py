@@ -1,0 +1,158 @@
+"""How a runtime reads and writes its session around a run (spec §5, "Persistence flow").
+
+* :func:`read_or_create` loads the session, or creates it (seeded with the runtime's data,
+  default state and metadata) so that it exists in the store before the run does anything.
+* :func:`save_run` writes one run row: at the start (``RUNNING``) so clients see the run in
+  progress, and at the end with its final status.
+* :func:`commit_session` saves ``session_state``, the summary and the session metrics by
+  compare-and-set: on :class:`~sessiondb.db.errors.VersionConflict` it reloads the session,
+  re-applies this run's own state changes onto the fresh state, and tries again.
+
+All functions are blocking; runtimes call them through ``Blocking`` effects.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sessiondb.agent._state import rebase
+from sessiondb.db.base import UNSET, SessionStore
+from sessiondb.db.errors import (
+    SessionAlreadyExists,
+    SessionNotFound,
+    SessionOwnedByAnotherUser,
+    VersionConflict,
+)
+from sessiondb.run.metrics import Metrics, SessionMetrics
+from sessiondb.run.workflow import AnyRun
+from sessiondb.session import Session, SessionSummary, SessionType
+
+MAX_COMMIT_ATTEMPTS = 20
+"""How often :func:`commit_session` retries after losing a compare-and-set race."""
+
+
+@dataclass
+class Opened:
+    """A session as a run found it.
+
+    Attributes:
+        session: the loaded (or just created) session.
+        created: this call created it.
+        stored_state: a deep copy of the state as stored at load time (the base of the
+            three-way merge at commit).
+    """
+
+    session: Session
+    created: bool
+    stored_state: dict[str, Any]
+
+
+def session_state_of(session: Session) -> dict[str, Any]:
+    """The stored ``session_data['session_state']`` (a new empty dict when there is none)."""
+    state = (session.session_data or {}).get("session_state")
+    return state if isinstance(state, dict) else {}
+
+
+def read_or_create(
+    db: SessionStore,
+    *,
+    session_id: str,
+    user_id: str | None,
+    session_type: SessionType,
+    new_session: Callable[[], Session],
+    runs_limit: int | None = None,
+) -> Opened:
+    """Load the session, or create it with ``new_session()`` when it is not stored.
+
+    Args:
+        runs_limit: load only this many newest history runs (``None``: all runs).
+
+    Raises:
+        SessionOwnedByAnotherUser: the session exists but belongs to another user.
+    """
+    try:
+        session = db.get_session(
+            session_id, session_type=session_type, user_id=user_id, runs_limit=runs_limit
+        )
+        return Opened(session, False, copy.deepcopy(session_state_of(session)))
+    except SessionNotFound:
+        pass
+    fresh = new_session()
+    try:
+        db.create_session(fresh)
+        return Opened(fresh, True, copy.deepcopy(session_state_of(fresh)))
+    except SessionAlreadyExists:
+        # Another run created it between our read and our insert: use theirs.
+        pass
+    try:
+        session = db.get_session(
+            session_id, session_type=session_type, user_id=user_id, runs_limit=runs_limit
+        )
+    except SessionNotFound as exc:
+        raise SessionOwnedByAnotherUser(session_id) from exc
+    return Opened(session, False, copy.deepcopy(session_state_of(session)))
+
+
+def save_run(db: SessionStore, session_id: str, run: AnyRun) -> None:
+    """Write one run row (insert, or replace the row with the same ``run_id``)."""
+    db.upsert_run(session_id, run)
+
+
+@dataclass
+class Commit:
+    """What the end of a run writes onto the session row.
+
+    Attributes:
+        base_state: the state as stored when the run loaded the session.
+        final_state: the state at the end of the run (runtime keys removed).
+        summary: a new summary, or ``None`` to leave the stored one.
+        metrics: this run's token counts, added to ``session_data['session_metrics']``.
+    """
+
+    base_state: Mapping[str, Any]
+    final_state: Mapping[str, Any]
+    summary: SessionSummary | None = None
+    metrics: Metrics | None = None
+
+
+def commit_session(db: SessionStore, session_id: str, user_id: str | None, commit: Commit) -> dict[str, Any]:
+    """Save state, summary and metrics by compare-and-set with re-merge; returns the saved state.
+
+    Raises:
+        VersionConflict: still losing the race after :data:`MAX_COMMIT_ATTEMPTS` attempts.
+    """
+    conflict: VersionConflict | None = None
+    for _ in range(MAX_COMMIT_ATTEMPTS):
+        fresh = db.get_session(session_id, user_id=user_id, runs_limit=0)
+        state = rebase(commit.base_state, commit.final_state, session_state_of(fresh))
+        metrics = _added_metrics(fresh, commit.metrics)
+        try:
+            db.update_session(
+                session_id,
+                user_id=user_id,
+                expected_version=fresh.version,
+                session_state=state,
+                summary=commit.summary if commit.summary is not None else UNSET,
+                session_metrics=metrics if metrics is not None else UNSET,
+            )
+        except VersionConflict as exc:
+            conflict = exc
+            continue
+        return state
+    assert conflict is not None
+    raise conflict
+
+
+def _added_metrics(session: Session, run_metrics: Metrics | None) -> dict[str, Any] | None:
+    if run_metrics is None:
+        return None
+    stored = (session.session_data or {}).get("session_metrics")
+    total = SessionMetrics.model_validate(stored) if isinstance(stored, dict) else SessionMetrics()
+    total.add(run_metrics)
+    return total.to_dict()
+
+
+__all__ = ["Commit", "Opened", "commit_session", "read_or_create", "save_run", "session_state_of"]

@@ -1,0 +1,198 @@
+"""``run``/``arun``, their streaming forms and ``print_response``, for agents, teams and workflows.
+
+``run`` returns the finished run; ``run(stream=True)`` (Agno's spelling) and ``run_stream``
+return an iterator of :class:`~sessiondb.agent.events.RunEvent` instead. A stream is lazy:
+the run starts when it is first iterated. The finished run is also kept as ``last_run``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any, Generic, Literal, TypeVar, overload
+
+from rich.console import Console
+
+from sessiondb.agent._effects import Finished, Steps, adrive, drive
+from sessiondb.agent._print import print_stream
+from sessiondb.agent.events import RunEvent
+
+RunT = TypeVar("RunT")
+
+
+class RunAPI(Generic[RunT]):
+    """Public run methods over a runtime's ``_run_steps``."""
+
+    last_run: RunT | None = None
+
+    def _run_steps(
+        self,
+        input: Any,
+        *,
+        stream: bool = False,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        session_state: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        parent: Any = None,
+    ) -> Steps[RunT]:
+        raise NotImplementedError
+
+    # -- sync ------------------------------------------------------------------------------
+
+    @overload
+    def run(
+        self,
+        input: Any,
+        *,
+        stream: Literal[False] = False,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        session_state: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> RunT: ...
+
+    @overload
+    def run(
+        self,
+        input: Any,
+        *,
+        stream: Literal[True],
+        session_id: str | None = None,
+        user_id: str | None = None,
+        session_state: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Iterator[RunEvent]: ...
+
+    def run(
+        self,
+        input: Any,
+        *,
+        stream: bool = False,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        session_state: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> RunT | Iterator[RunEvent]:
+        """Run once and return the finished run (or, with ``stream=True``, its events).
+
+        Args:
+            input: the user's message (text, a ``Message``, a dict or a pydantic model).
+            stream: return an iterator of events instead (see :meth:`run_stream`).
+            session_id / user_id: override the runtime's for this run.
+            session_state: merged onto the stored state (it wins); see ``overwrite_db_session_state``.
+            metadata: merged into the run's metadata.
+
+        Raises:
+            Exception: whatever failed the run (model, store); the run is stored as ``ERROR`` first.
+        """
+        kwargs: dict[str, Any] = dict(session_id=session_id, user_id=user_id)
+        kwargs.update(session_state=session_state, metadata=metadata)
+        if stream:
+            return self.run_stream(input, **kwargs)
+        for item in drive(self._run_steps(input, stream=False, **kwargs)):
+            if isinstance(item, Finished):
+                return self._keep(item.result)
+        raise RuntimeError("the run ended without a result")
+
+    def run_stream(self, input: Any, **kwargs: Any) -> Iterator[RunEvent]:
+        """Run once, streaming: yields events (text pieces as ``RunContent``) as they happen."""
+        for item in drive(self._run_steps(input, stream=True, **kwargs)):
+            if isinstance(item, Finished):
+                self._keep(item.result)
+            else:
+                yield item
+
+    # -- async -----------------------------------------------------------------------------
+
+    @overload
+    async def arun(
+        self,
+        input: Any,
+        *,
+        stream: Literal[False] = False,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        session_state: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> RunT: ...
+
+    @overload
+    async def arun(
+        self,
+        input: Any,
+        *,
+        stream: Literal[True],
+        session_id: str | None = None,
+        user_id: str | None = None,
+        session_state: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> AsyncIterator[RunEvent]: ...
+
+    async def arun(
+        self,
+        input: Any,
+        *,
+        stream: bool = False,
+        session_id: str | None = None,
+        user_id: str | None = None,
+        session_state: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> RunT | AsyncIterator[RunEvent]:
+        """Async twin of :meth:`run`; blocking store calls run in worker threads."""
+        kwargs: dict[str, Any] = dict(session_id=session_id, user_id=user_id)
+        kwargs.update(session_state=session_state, metadata=metadata)
+        if stream:
+            return self.arun_stream(input, **kwargs)
+        async for item in adrive(self._run_steps(input, stream=False, **kwargs)):
+            if isinstance(item, Finished):
+                return self._keep(item.result)
+        raise RuntimeError("the run ended without a result")
+
+    async def arun_stream(self, input: Any, **kwargs: Any) -> AsyncIterator[RunEvent]:
+        """Async twin of :meth:`run_stream`."""
+        async for item in adrive(self._run_steps(input, stream=True, **kwargs)):
+            if isinstance(item, Finished):
+                self._keep(item.result)
+            else:
+                yield item
+
+    def _keep(self, run: RunT) -> RunT:
+        self.last_run = run
+        return run
+
+    # -- printing --------------------------------------------------------------------------
+
+    def print_response(
+        self,
+        input: Any,
+        *,
+        stream: bool = True,
+        markdown: bool | None = None,
+        show_message: bool = True,
+        console: Console | None = None,
+        **kwargs: Any,
+    ) -> RunT | None:
+        """Run and print the exchange with rich: the message, then the reply as it streams in.
+
+        Args:
+            markdown: render the reply as Markdown (default: the runtime's ``markdown``).
+            show_message: print the input in its own panel first.
+            console: where to print (a new stdout console by default).
+            **kwargs: passed to :meth:`run_stream` (``session_id``, ``user_id``, ...).
+
+        Returns:
+            The finished run.
+        """
+        use_markdown = bool(getattr(self, "markdown", False)) if markdown is None else markdown
+        print_stream(
+            self.run_stream(input, **kwargs) if stream else iter(()),
+            input=input,
+            console=console or Console(),
+            markdown=use_markdown,
+            show_message=show_message,
+            final=None if stream else self.run(input, **kwargs),
+        )
+        return self.last_run
+
+
+__all__ = ["RunAPI"]
