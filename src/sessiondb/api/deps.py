@@ -1,0 +1,123 @@
+"""FastAPI dependencies shared by the routers: the caller, its scopes, the store, ``If-Match``.
+
+They are all ``async def`` although none awaits: FastAPI runs plain ``def`` dependencies in a
+worker thread, a round trip that would cost more than the work they do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Query, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from sessiondb.api.auth import AuthConfig, Principal, authenticate, forbidden
+from sessiondb.api.registry import StoreRegistry
+from sessiondb.db.base import SessionStore
+
+_bearer = HTTPBearer(auto_error=False, description="A security key or a JWT, when auth is on")
+
+NO_MATCH_VERSION = -1
+"""An ``expected_version`` no session has: an ``If-Match`` ETag we never issued fails with 412."""
+
+_ETAG = re.compile(r'^(W/)?"([^"]*)"$')
+
+
+async def get_registry(request: Request) -> StoreRegistry:
+    """The stores this app serves."""
+    registry: StoreRegistry = request.app.state.registry
+    return registry
+
+
+async def get_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    """Authenticate the request (401 when auth is on and the token is missing or wrong).
+
+    The caller is also kept on ``request.state`` so error handlers can avoid leaking
+    other users' sessions to it.
+    """
+    config: AuthConfig = request.app.state.auth
+    principal = authenticate(config, credentials.credentials if credentials else None)
+    request.state.principal = principal
+    return principal
+
+
+CallerDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require(scope: str) -> Callable[[Principal], Awaitable[None]]:
+    """A dependency that answers 403 unless the caller holds ``scope``."""
+
+    async def check(principal: CallerDep) -> None:
+        if not principal.may(scope):
+            raise forbidden(scope)
+
+    return check
+
+
+DbIdQuery = Annotated[
+    str | None, Query(description="Database to use; required when the server serves several")
+]
+TableQuery = Annotated[str | None, Query(description="Session table to use (needs db_id)")]
+UserIdQuery = Annotated[
+    str | None,
+    Query(description="Only this user's sessions (ignored for a JWT caller without admin scope)"),
+]
+
+
+async def get_store(
+    registry: Annotated[StoreRegistry, Depends(get_registry)],
+    db_id: DbIdQuery = None,
+    table: TableQuery = None,
+) -> SessionStore:
+    """The store named by ``db_id`` and ``table`` (400/404 as in spec §4)."""
+    return registry.resolve(db_id, table)
+
+
+async def get_store_for_create(
+    registry: Annotated[StoreRegistry, Depends(get_registry)], db_id: DbIdQuery = None
+) -> SessionStore:
+    """The store named by ``db_id``; session creation takes no ``table``, as in Agno."""
+    return registry.resolve(db_id)
+
+
+StoreDep = Annotated[SessionStore, Depends(get_store)]
+CreateStoreDep = Annotated[SessionStore, Depends(get_store_for_create)]
+
+
+async def effective_user(principal: CallerDep, user_id: UserIdQuery = None) -> str | None:
+    """The ``user_id`` to filter by: the caller's own, unless it may see every user's sessions."""
+    return principal.user_filter(user_id)
+
+
+EffectiveUserDep = Annotated[str | None, Depends(effective_user)]
+
+
+async def expected_version(
+    if_match: Annotated[
+        str | None,
+        Header(description='Apply only if the session is at this ETag (e.g. "3"); 412 otherwise'),
+    ] = None,
+) -> int | None:
+    """The version an ``If-Match`` header requires, or ``None`` when there is none (or ``*``).
+
+    Raises:
+        HTTPException: 400 when the header lists several ETags or is not an ETag at all.
+    """
+    if if_match is None or if_match.strip() == "*":
+        return None
+    tags = [tag.strip() for tag in if_match.split(",") if tag.strip()]
+    if len(tags) != 1:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "If-Match must name exactly one ETag")
+    match = _ETAG.match(tags[0]) or _ETAG.match(f'"{tags[0]}"')
+    if match is None:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, 'If-Match must be an ETag such as "3"')
+    weak, value = match.groups()
+    # If-Match uses strong comparison, so a weak ETag never matches; nor does one we never issued.
+    return int(value) if not weak and value.isdigit() else NO_MATCH_VERSION
+
+
+ExpectedVersionDep = Annotated[int | None, Depends(expected_version)]

@@ -1,0 +1,31 @@
+"""The JSON response class every endpoint returns, serialised with orjson."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+
+class JsonResponse(Response):
+    """A JSON response rendered by orjson.
+
+    Handlers build plain dicts and return this directly, so FastAPI skips its own
+    validation-and-serialisation pass; the response models on the routes document the shapes.
+    """
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        """Serialise ``content``; values orjson does not know become their ``str``."""
+        return orjson.dumps(content, default=str, option=orjson.OPT_NON_STR_KEYS)
+
+
+def iso_utc(timestamp: int | float | None) -> str | None:
+    """Unix seconds as an ISO 8601 UTC string ending in ``Z``, as Agno's schemas write them."""
+    if timestamp is None:
+        return None
+    text = datetime.fromtimestamp(timestamp, tz=UTC).isoformat()
+    return text.removesuffix("+00:00") + "Z"

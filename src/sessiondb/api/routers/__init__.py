@@ -1,0 +1,1 @@
+"""One router per resource: sessions, runs, and the system endpoints."""

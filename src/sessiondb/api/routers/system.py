@@ -1,0 +1,79 @@
+"""``/health`` (does every database answer?) and ``/config`` (which databases are served)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response, status
+
+from sessiondb.api.deps import get_principal, get_registry
+from sessiondb.api.registry import StoreRegistry
+from sessiondb.api.responses import JsonResponse, iso_utc
+from sessiondb.api.routers.common import ERROR_RESPONSES
+from sessiondb.api.schemas import ConfigResponse, ErrorResponse, HealthResponse
+from sessiondb.db.errors import StoreError
+
+router = APIRouter()
+
+RegistryDep = Annotated[StoreRegistry, Depends(get_registry)]
+
+
+@router.get(
+    "/health",
+    response_model=HealthResponse,
+    operation_id="health_check",
+    summary="Health Check",
+    description="200 when every database answers, 503 otherwise. Needs no authentication.",
+    tags=["Health"],
+    responses={503: {"description": "A database does not answer", "model": HealthResponse}},
+)
+async def health_check(request: Request, registry: RegistryDep) -> Response:
+    """Ping every database."""
+    databases: dict[str, str] = {}
+    for db_id, store in registry.items():
+        try:
+            await store.aping()
+        except StoreError as exc:
+            databases[db_id] = f"unavailable: {exc}"
+        else:
+            databases.setdefault(db_id, "ok")
+    healthy = all(state == "ok" for state in databases.values())
+    body = {
+        "status": "ok" if healthy else "unavailable",
+        "instantiated_at": iso_utc(request.app.state.started_at),
+        "databases": databases,
+    }
+    return JsonResponse(
+        body, status_code=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE
+    )
+
+
+@router.get(
+    "/config",
+    response_model=ConfigResponse,
+    operation_id="get_config",
+    summary="Get Config",
+    description="The databases this server serves, in the shape of AgentOS GET /config.",
+    tags=["Core"],
+    responses={
+        401: ERROR_RESPONSES[401],
+        500: {"description": "Internal server error", "model": ErrorResponse},
+    },
+    dependencies=[Depends(get_principal)],
+)
+async def get_config(request: Request, registry: RegistryDep) -> Response:
+    """Describe the server."""
+    os_id: str = request.app.state.os_id
+    body = {
+        "os_id": os_id,
+        "name": os_id,
+        "databases": registry.ids(),
+        "session": {
+            "dbs": [{"db_id": db_id, "tables": registry.tables(db_id) or None} for db_id in registry.ids()]
+        },
+        "agents": [],
+        "teams": [],
+        "workflows": [],
+        "interfaces": [],
+    }
+    return JsonResponse(body)

@@ -1,0 +1,164 @@
+"""Launching the server: settings from flags, environment and a config file; stores from URLs.
+
+Precedence, highest first: command-line flags and environment variables (``SESSIONDB_*``),
+then the TOML config file, then the defaults (``127.0.0.1:7777``, SQLite ``./sessiondb.db``).
+
+A config file uses the flag names with underscores::
+
+    host = "0.0.0.0"
+    port = 7777
+    db = ["main=sqlite:///sessions.db", "pg=postgresql+psycopg://user@db:5432/app"]
+    jwt_public_key_file = "/etc/sessiondb/jwt.pem"
+    jwt_algorithms = ["RS256"]
+    jwt_audience = "sessiondb"
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from sessiondb.api.auth import DEFAULT_ADMIN_SCOPES, AuthConfig, JwtConfig
+from sessiondb.api.limits import DEFAULT_MAX_BODY_BYTES
+from sessiondb.db.base import SessionStore
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7777
+DEFAULT_DB = "sessiondb.db"
+
+_DB_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServeSettings:
+    """Everything ``sessiondb serve`` needs; see the module docstring for where values come from."""
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    db: Sequence[str] = (DEFAULT_DB,)
+    security_key: str | None = None
+    jwt_secret: str | None = None
+    jwt_public_key_file: str | None = None
+    jwt_algorithms: Sequence[str] | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    admin_scopes: Sequence[str] = DEFAULT_ADMIN_SCOPES
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    auto_migrate: bool = True
+    log_level: str = "info"
+
+    def auth(self) -> AuthConfig:
+        """The auth the settings ask for (off when no key and no JWT key are set).
+
+        Raises:
+            ValueError: both a JWT secret and a public key were given.
+        """
+        if self.jwt_secret and self.jwt_public_key_file:
+            raise ValueError("give either a JWT secret (HS256) or a JWT public key (RS256), not both")
+        jwt_config = None
+        if self.jwt_secret or self.jwt_public_key_file:
+            key = self.jwt_secret or Path(str(self.jwt_public_key_file)).read_text()
+            default_algorithms = ("HS256",) if self.jwt_secret else ("RS256",)
+            jwt_config = JwtConfig(
+                key=key,
+                algorithms=tuple(self.jwt_algorithms or default_algorithms),
+                audience=self.jwt_audience,
+                issuer=self.jwt_issuer,
+                admin_scopes=tuple(self.admin_scopes),
+            )
+        return AuthConfig(security_key=self.security_key or None, jwt=jwt_config)
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    """The settings in a TOML config file.
+
+    Raises:
+        ValueError: the file is not valid TOML or names an unknown setting.
+    """
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML: {exc}") from exc
+    known = {f.name for f in fields(ServeSettings)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"{path}: unknown setting(s) {unknown}; known: {sorted(known)}")
+    if isinstance(data.get("db"), str):
+        data["db"] = [data["db"]]
+    return data
+
+
+def resolve_settings(given: Mapping[str, Any], config_file: Path | None) -> ServeSettings:
+    """Merge flag values (``None`` means not given) over the config file over the defaults."""
+    settings = ServeSettings()
+    if config_file is not None:
+        settings = replace(settings, **load_config_file(config_file))
+    explicit = {key: value for key, value in given.items() if value not in (None, [], ())}
+    return replace(settings, **explicit)
+
+
+def split_db_arg(value: str) -> tuple[str | None, str]:
+    """``"id=URL"`` → ``(id, URL)``; a bare URL or path → ``(None, value)``.
+
+    The part before ``=`` counts as an id only when it looks like one, so URLs with query
+    strings (``...?sslmode=require``) are left whole.
+    """
+    head, sep, tail = value.partition("=")
+    if sep and _DB_ID.match(head) and tail:
+        return head, tail
+    return None, value
+
+
+def store_from_url(url: str, *, db_id: str | None = None, auto_migrate: bool = True) -> SessionStore:
+    """Open the store a URL names.
+
+    * ``memory`` (or ``memory://``): an :class:`~sessiondb.db.memory.InMemoryDb`;
+    * ``sqlite:///path`` or a plain file path: a :class:`~sessiondb.db.sqlite.SqliteDb`;
+    * ``postgresql[+psycopg]://...`` (or ``postgres://``): a
+      :class:`~sessiondb.db.postgres.PostgresDb`; a ``schema`` query parameter picks the
+      database schema (default ``ai``).
+
+    Raises:
+        ValueError: the URL's scheme is not one of these.
+    """
+    from sessiondb.db import InMemoryDb, PostgresDb, SqliteDb
+
+    if url in ("memory", "memory://"):
+        return InMemoryDb(id=db_id)
+    if "://" not in url:
+        return SqliteDb(db_file=url, id=db_id, auto_migrate=auto_migrate)
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return SqliteDb(db_url=url, id=db_id, auto_migrate=auto_migrate)
+    if backend in ("postgresql", "postgres"):
+        schema = parsed.query.get("schema")
+        parsed = parsed.difference_update_query(["schema"]).set(drivername="postgresql+psycopg")
+        return PostgresDb(
+            db_url=parsed.render_as_string(hide_password=False),
+            db_schema=schema if isinstance(schema, str) else None,
+            id=db_id,
+            auto_migrate=auto_migrate,
+        )
+    raise ValueError(
+        f"unsupported database URL {url!r}: use a file path, sqlite:///..., postgresql://... or memory"
+    )
+
+
+def open_stores(settings: ServeSettings) -> list[SessionStore]:
+    """The stores ``settings.db`` names, in order.
+
+    Raises:
+        ValueError: a URL is not supported.
+    """
+    stores = []
+    for value in settings.db:
+        db_id, url = split_db_arg(value)
+        stores.append(store_from_url(url, db_id=db_id, auto_migrate=settings.auto_migrate))
+    return stores
