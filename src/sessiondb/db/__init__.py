@@ -3,3 +3,41 @@
 ``SqliteDb`` and ``PostgresDb`` share one SQL implementation; ``InMemoryDb`` is the reference
 backend for tests. Import them from here.
 """
+
+from sessiondb.db.base import UNSET, SessionStore, Unset
+from sessiondb.db.errors import (
+    InvalidQuery,
+    RunNotFound,
+    SchemaNotReady,
+    SessionAlreadyExists,
+    SessionNotFound,
+    SessionOwnedByAnotherUser,
+    StoreError,
+    StoreUnavailable,
+    VersionConflict,
+)
+from sessiondb.db.memory import InMemoryDb
+from sessiondb.db.postgres import PostgresDb
+from sessiondb.db.query import Cursor, Page, SessionQuery
+from sessiondb.db.sqlite import SqliteDb
+
+__all__ = [
+    "UNSET",
+    "Cursor",
+    "InMemoryDb",
+    "InvalidQuery",
+    "Page",
+    "PostgresDb",
+    "RunNotFound",
+    "SchemaNotReady",
+    "SessionAlreadyExists",
+    "SessionNotFound",
+    "SessionOwnedByAnotherUser",
+    "SessionQuery",
+    "SessionStore",
+    "SqliteDb",
+    "StoreError",
+    "StoreUnavailable",
+    "Unset",
+    "VersionConflict",
+]

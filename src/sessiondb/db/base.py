@@ -124,12 +124,15 @@ class SessionStore(abc.ABC):
         expected_version: int | None = None,
         session_name: str | Unset = UNSET,
         session_state: dict[str, Any] | Unset = UNSET,
-        metadata: dict[str, Any] | None | Unset = UNSET,
-        summary: SessionSummary | None | Unset = UNSET,
+        metadata: dict[str, Any] | Unset | None = UNSET,
+        summary: SessionSummary | Unset | None = UNSET,
+        session_metrics: dict[str, Any] | Unset = UNSET,
     ) -> Session:
         """Replace the given fields in one atomic read-modify-write; returns the session without runs.
 
         Fields left ``UNSET`` are unchanged. ``session_state`` replaces the whole state (no merge).
+        ``session_metrics`` replaces ``session_data['session_metrics']`` (the runtimes' running
+        token totals, written together with the state by one compare-and-set).
 
         Raises:
             SessionNotFound: no such session (for this user).

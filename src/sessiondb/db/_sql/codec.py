@@ -1,0 +1,129 @@
+"""Sessions and runs to column values and back. Pure: no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import RowMapping
+
+from sessiondb.db._tracking import mark_loaded
+from sessiondb.run.agent import RunOutput
+from sessiondb.run.team import TeamRunOutput
+from sessiondb.run.workflow import AnyRun, WorkflowRunOutput
+from sessiondb.session import SESSION_CLASSES, Session, SessionType
+from sessiondb.session.naming import explicit_session_name
+
+# The session fields that live in columns of the same name (runs live in the runs table).
+SESSION_FIELDS: tuple[str, ...] = (
+    "agent_id",
+    "team_id",
+    "workflow_id",
+    "user_id",
+    "workflow_name",
+    "session_data",
+    "agent_data",
+    "team_data",
+    "workflow_data",
+    "metadata",
+    "summary",
+)
+
+RUN_CLASSES: dict[str, type[RunOutput] | type[TeamRunOutput] | type[WorkflowRunOutput]] = {
+    "agent": RunOutput,
+    "team": TeamRunOutput,
+    "workflow": WorkflowRunOutput,
+}
+
+
+def dumps(value: Any) -> str:
+    """The JSON serialiser of the engines the backends create (orjson, as text)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def session_columns(session: Session) -> dict[str, Any]:
+    """The column values of a session row that come from the object itself."""
+    data = session.to_dict(include_runs=False)
+    values = {field: data.get(field) for field in SESSION_FIELDS}
+    values.update(
+        session_id=session.session_id,
+        session_type=session.session_type,
+        explicit_name=explicit_session_name(session),
+    )
+    return values
+
+
+def run_type(run: AnyRun) -> str:
+    """``"workflow"``, ``"team"`` or ``"agent"``: the class of a run, as stored."""
+    if isinstance(run, WorkflowRunOutput):
+        return "workflow"
+    if isinstance(run, TeamRunOutput):
+        return "team"
+    return "agent"
+
+
+def run_columns(run: AnyRun, run_data: dict[str, Any]) -> dict[str, Any]:
+    """The column values of a run row, given the run's ``to_dict()``."""
+    return {
+        "run_id": run.run_id,
+        "run_type": run_type(run),
+        # An empty id counts as none, as it does for naming (team member runs).
+        "agent_id": getattr(run, "agent_id", None) or None,
+        "team_id": getattr(run, "team_id", None) or None,
+        "workflow_id": getattr(run, "workflow_id", None) or None,
+        "user_id": run.user_id,
+        "parent_run_id": run.parent_run_id,
+        "status": run.status_value,
+        "run_data": run_data,
+        "created_at": run.created_at,
+    }
+
+
+def decode_run(run_kind: str, text: str) -> AnyRun:
+    """Build the run stored as ``text`` in a row of ``run_type`` ``run_kind``."""
+    return RUN_CLASSES[run_kind].from_dict(orjson.loads(text))
+
+
+def decode_session_runs(session_type: SessionType, texts: Sequence[str]) -> list[AnyRun]:
+    """Build runs the way a session of ``session_type`` reads them from a stored dict.
+
+    The session class decides (a workflow session, for instance, keeps only workflow runs),
+    exactly as when a whole session is loaded from a dict.
+    """
+    runs: list[AnyRun] = SESSION_CLASSES[session_type]._runs_from_dicts([orjson.loads(t) for t in texts])
+    return runs
+
+
+def session_from_row(
+    row: RowMapping | Mapping[str, Any],
+    *,
+    session_type: SessionType | None,
+    runs: Sequence[tuple[str, str]] | None,
+    complete: bool,
+) -> Session:
+    """Build a session from its row and, optionally, its runs.
+
+    Args:
+        row: the session row (every column).
+        session_type: the class to build; the row's own type when ``None``.
+        runs: ``(run_id, JSON text)`` of the loaded runs in order, or ``None`` when no run
+            was loaded (the session's ``runs`` is then ``None``).
+        complete: whether ``runs`` is the whole history.
+    """
+    data = {field: row[field] for field in SESSION_FIELDS}
+    data.update(session_id=row["session_id"], created_at=row["created_at"], updated_at=row["updated_at"])
+    data["runs"] = [orjson.loads(text) for _, text in runs] if runs is not None else None
+    session = SESSION_CLASSES[session_type or row["session_type"]].from_dict(data)
+    # from_dict returns None only for a dict without session_id, and every row has one.
+    assert session is not None
+    texts = dict(runs or ())
+    loaded = {run.run_id: texts[run.run_id] for run in session.runs or () if run.run_id in texts}
+    mark_loaded(
+        session,
+        version=row["version"],
+        stored_runs=loaded,
+        complete=complete,
+        stored_name=row["session_name"],
+    )
+    return session

@@ -1,0 +1,109 @@
+"""The read queries of the SQL backends: a session row, its runs, one run.
+
+Run payloads are selected as text (``CAST(run_data AS TEXT)``): the store keeps that text as
+the loaded state of each run, and decodes it once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, RowMapping, Select, Text, cast, func, or_, select
+
+from sessiondb.db._sql.tables import Tables
+from sessiondb.db._tracking import HISTORY_SKIP_VALUES
+from sessiondb.db.errors import SessionNotFound
+
+
+def session_row(
+    conn: Connection, tables: Tables, session_id: str, user_id: str | None, *, lock: bool = False
+) -> RowMapping:
+    """The session's row, locked for the transaction when ``lock`` (a no-op on SQLite).
+
+    Raises:
+        SessionNotFound: no such session (for this user).
+    """
+    sessions = tables.sessions
+    query = select(sessions).where(sessions.c.session_id == session_id)
+    if user_id is not None:
+        query = query.where(sessions.c.user_id == user_id)
+    if lock:
+        query = query.with_for_update()
+    row = conn.execute(query).mappings().one_or_none()
+    if row is None:
+        raise SessionNotFound(session_id)
+    return row
+
+
+def history_only(tables: Tables) -> ColumnElement[bool]:
+    """Runs that count for history: no parent, and a status outside the history-skip set."""
+    runs = tables.runs
+    return runs.c.parent_run_id.is_(None) & or_(
+        runs.c.status.is_(None), runs.c.status.not_in(sorted(HISTORY_SKIP_VALUES))
+    )
+
+
+def _newest(query: Select[Any], tables: Tables, last_n: int | None) -> Select[Any]:
+    # The newest last_n are taken in descending order; the caller reverses them.
+    index = tables.runs.c.run_index
+    if last_n is None:
+        return query.order_by(index)
+    return query.order_by(index.desc()).limit(max(last_n, 0))
+
+
+def session_runs(
+    conn: Connection, tables: Tables, session_id: str, runs_limit: int | None
+) -> list[tuple[str, str]]:
+    """``(run_id, JSON text)`` of the runs in order: all, or the newest ``runs_limit`` history runs."""
+    runs = tables.runs
+    query = select(runs.c.run_id, cast(runs.c.run_data, Text)).where(runs.c.session_id == session_id)
+    if runs_limit is not None:
+        query = query.where(history_only(tables))
+    loaded = [(run_id, text) for run_id, text in conn.execute(_newest(query, tables, runs_limit))]
+    if runs_limit is not None:
+        loaded.reverse()
+    return loaded
+
+
+def filtered_runs(
+    conn: Connection,
+    tables: Tables,
+    session_id: str,
+    *,
+    statuses: Sequence[str] | None,
+    created_after: int | None,
+    created_before: int | None,
+    last_n: int | None,
+    history: bool,
+) -> list[str]:
+    """JSON texts of a session's runs that pass the filters of ``get_runs``, oldest first."""
+    runs = tables.runs
+    query = select(cast(runs.c.run_data, Text)).where(runs.c.session_id == session_id)
+    if statuses is not None:
+        query = query.where(func.upper(runs.c.status).in_([str(status).upper() for status in statuses]))
+    if created_after is not None:
+        query = query.where(runs.c.created_at >= created_after)
+    if created_before is not None:
+        query = query.where(runs.c.created_at <= created_before)
+    if history:
+        query = query.where(history_only(tables))
+    texts = list(conn.execute(_newest(query, tables, last_n)).scalars())
+    if last_n is not None:
+        texts.reverse()
+    return texts
+
+
+def one_run(
+    conn: Connection, tables: Tables, run_id: str, session_id: str | None, user_id: str | None
+) -> tuple[str, str] | None:
+    """``(run_type, JSON text)`` of a run (in that session, of a session of that user), or ``None``."""
+    runs, sessions = tables.runs, tables.sessions
+    query = select(runs.c.run_type, cast(runs.c.run_data, Text)).where(runs.c.run_id == run_id)
+    if session_id is not None:
+        query = query.where(runs.c.session_id == session_id)
+    if user_id is not None:
+        owned = sessions.c.session_id == runs.c.session_id
+        query = query.join(sessions, owned).where(sessions.c.user_id == user_id)
+    found = conn.execute(query).one_or_none()
+    return (found[0], found[1]) if found is not None else None

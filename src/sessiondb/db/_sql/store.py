@@ -1,0 +1,398 @@
+"""``SqlStore``: the one implementation of the storage contract in SQL, shared by every dialect.
+
+A backend (``SqliteDb``, ``PostgresDb``) supplies the engine, its ``INSERT ... ON CONFLICT``
+construct and how to take the migration lock; everything else is here, in SQLAlchemy Core.
+
+Each public call is one transaction on its own connection. Writes run with the execution
+option ``sessiondb_write`` (SQLite begins them with ``BEGIN IMMEDIATE``); reads may set
+backend-specific options (PostgreSQL reads at ``REPEATABLE READ``, so a session row and its
+runs come from one snapshot). Read-modify-write calls lock the session row first
+(``SELECT ... FOR UPDATE``; SQLite has one writer at a time anyway).
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, ClassVar
+
+from sqlalchemy import Connection, Engine, RowMapping, Table, delete, select, update
+
+from sessiondb.db._sql import migrate as migrations
+from sessiondb.db._sql.codec import decode_run, decode_session_runs, session_from_row
+from sessiondb.db._sql.errors import MIGRATE_HINT, translated_errors
+from sessiondb.db._sql.listing import select_page
+from sessiondb.db._sql.names import Names, settle_names
+from sessiondb.db._sql.reads import filtered_runs, one_run, session_row, session_runs
+from sessiondb.db._sql.tables import TableNames, build_tables
+from sessiondb.db._sql.writes import (
+    PreparedRun,
+    PreparedSave,
+    Saved,
+    UpsertInsert,
+    WriteStatements,
+    append_run,
+    save_session,
+    touch_session,
+)
+from sessiondb.db._tracking import mark_saved
+from sessiondb.db.base import UNSET, SessionStore, Unset
+from sessiondb.db.errors import InvalidQuery, RunNotFound, SchemaNotReady, SessionNotFound, VersionConflict
+from sessiondb.db.query import Page, SessionQuery
+from sessiondb.run.workflow import AnyRun
+from sessiondb.session import Session, SessionSummary, SessionType
+
+logger = logging.getLogger("sessiondb.db")
+
+WRITE_OPTION = "sessiondb_write"
+"""Execution option set on the connection of a write transaction."""
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def _explicit_name(session_data: Mapping[str, Any] | None) -> str | None:
+    name = (session_data or {}).get("session_name")
+    return name if isinstance(name, str) else None
+
+
+def _apply(saved: Saved) -> None:
+    saved.session.created_at = saved.created_at
+    saved.session.updated_at = saved.updated_at
+    mark_saved(saved.session, version=saved.version, written=saved.written, stored_name=saved.name)
+
+
+class SqlStore(SessionStore):
+    """The storage contract over a SQLAlchemy engine; subclasses add only what their dialect needs.
+
+    Args:
+        engine: the engine to use.
+        names: table names and schema.
+        id: the ``db_id`` the HTTP API serves this store under.
+        auto_migrate: migrate the schema on first use (logged at INFO) instead of raising
+            :class:`~sessiondb.db.errors.SchemaNotReady`.
+        owns_engine: whether :meth:`close` disposes the engine (not when the caller passed it).
+    """
+
+    _read_options: ClassVar[dict[str, Any]] = {}
+
+    def __init__(
+        self, *, engine: Engine, names: TableNames, id: str, auto_migrate: bool, owns_engine: bool
+    ) -> None:
+        self.id = id
+        self._engine = engine
+        self._tables = build_tables(names)
+        self._statements = WriteStatements.build(self._tables, self._insert)
+        self._auto_migrate = auto_migrate
+        self._owns_engine = owns_engine
+        self._schema_ready = False
+        self._schema_lock = threading.Lock()
+        self._where = engine.url.render_as_string(hide_password=True)
+
+    @property
+    def session_table_name(self) -> str:
+        """The sessions table (Agno's attribute name); the HTTP API's ``table`` parameter matches it."""
+        return self._tables.names.sessions
+
+    # -- dialect hooks -----------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _insert(self, table: Table) -> UpsertInsert:
+        """The dialect's ``INSERT`` construct (with ``on_conflict_do_update``)."""
+
+    def _prepare_migration(self, conn: Connection) -> None:
+        """Run at the start of the migration transaction: take a lock, create the schema."""
+
+    # -- connections -------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[Connection]:
+        self._ensure_schema()
+        with translated_errors(self._where), self._engine.connect() as conn:
+            conn.execution_options(**({WRITE_OPTION: True} if write else self._read_options))
+            with conn.begin():
+                yield conn
+
+    def _ensure_schema(self) -> None:
+        if self._schema_ready:
+            return
+        with self._schema_lock:
+            if self._schema_ready:
+                return
+            names = self._tables.names
+            with translated_errors(self._where), self._engine.connect() as conn:
+                current = migrations.current_revision(conn, names)
+            head = migrations.head_revision()
+            if current != head:
+                state = "missing" if current is None else f"at revision {current!r}, not {head!r}"
+                if not self._auto_migrate:
+                    raise SchemaNotReady(
+                        f"{self._where}: the schema of table {names.sessions!r} is {state}; {MIGRATE_HINT}"
+                    )
+                logger.info(
+                    "sessiondb: schema of table %r is %s; migrating it (auto_migrate=True)",
+                    names.sessions,
+                    state,
+                )
+                self._migrate()
+            self._schema_ready = True
+
+    def _migrate(self) -> None:
+        with translated_errors(self._where), self._engine.connect() as conn:
+            conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                self._prepare_migration(conn)
+                migrations.upgrade(conn, self._tables.names)
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    def upsert_session(self, session: Session) -> Session:
+        """See :meth:`SessionStore.upsert_session`."""
+        prepared = PreparedSave.of(session)
+        with self._transaction(write=True) as conn:
+            saved = save_session(conn, self._tables, self._statements, prepared, create=False, now=_now())
+        _apply(saved)
+        return session
+
+    def upsert_sessions(self, sessions: Sequence[Session]) -> list[Session]:
+        """See :meth:`SessionStore.upsert_sessions`."""
+        # Rows are locked in session-id order so two concurrent batches cannot deadlock.
+        ordered = [PreparedSave.of(session) for session in sorted(sessions, key=lambda s: s.session_id)]
+        with self._transaction(write=True) as conn:
+            now = _now()
+            saves = [
+                save_session(conn, self._tables, self._statements, prepared, create=False, now=now)
+                for prepared in ordered
+            ]
+        for saved in saves:
+            _apply(saved)
+        return list(sessions)
+
+    def create_session(self, session: Session) -> Session:
+        """See :meth:`SessionStore.create_session`."""
+        prepared = PreparedSave.of(session)
+        with self._transaction(write=True) as conn:
+            saved = save_session(conn, self._tables, self._statements, prepared, create=True, now=_now())
+        _apply(saved)
+        return session
+
+    def get_session(
+        self,
+        session_id: str,
+        *,
+        session_type: SessionType | None = None,
+        user_id: str | None = None,
+        runs_limit: int | None = None,
+    ) -> Session:
+        """See :meth:`SessionStore.get_session`."""
+        with self._transaction(write=False) as conn:
+            row = session_row(conn, self._tables, session_id, user_id)
+            loaded = session_runs(conn, self._tables, session_id, runs_limit)
+        return session_from_row(row, session_type=session_type, runs=loaded, complete=runs_limit is None)
+
+    def get_sessions(self, query: SessionQuery) -> Page[Session]:
+        """See :meth:`SessionStore.get_sessions`."""
+        with self._transaction(write=False) as conn:
+            listing = select_page(conn, self._tables, query)
+        items = [session_from_row(row, session_type=None, runs=None, complete=False) for row in listing.rows]
+        return Page(
+            items=items,
+            total_count=listing.total_count,
+            page=query.page,
+            limit=query.limit,
+            next_cursor=listing.next_cursor,
+        )
+
+    def _modify(
+        self,
+        session_id: str,
+        user_id: str | None,
+        expected_version: int | None,
+        change: Callable[[RowMapping], dict[str, Any]],
+    ) -> Session:
+        """Lock a session row, check its version and write ``change``'s column values.
+
+        Returns:
+            The updated session, without runs.
+        """
+        sessions = self._tables.sessions
+        with self._transaction(write=True) as conn:
+            row = session_row(conn, self._tables, session_id, user_id, lock=True)
+            if expected_version is not None and row["version"] != expected_version:
+                raise VersionConflict(session_id, expected_version, row["version"])
+            values = change(row)
+            explicit = _explicit_name(values.get("session_data", row["session_data"]))
+            names = Names(explicit, row["derived_name"], row["name_run_id"])
+            statement = (
+                update(sessions)
+                .where(sessions.c.session_id == session_id)
+                .values(**values, **names.columns(), updated_at=_now(), version=sessions.c.version + 1)
+                .returning(*sessions.c)
+            )
+            updated = conn.execute(statement).mappings().one()
+        return session_from_row(updated, session_type=None, runs=None, complete=False)
+
+    def rename_session(
+        self,
+        session_id: str,
+        *,
+        session_name: str,
+        user_id: str | None = None,
+        expected_version: int | None = None,
+    ) -> Session:
+        """See :meth:`SessionStore.rename_session`."""
+
+        def rename(row: RowMapping) -> dict[str, Any]:
+            return {"session_data": {**(row["session_data"] or {}), "session_name": session_name}}
+
+        return self._modify(session_id, user_id, expected_version, rename)
+
+    def update_session(
+        self,
+        session_id: str,
+        *,
+        user_id: str | None = None,
+        expected_version: int | None = None,
+        session_name: str | Unset = UNSET,
+        session_state: dict[str, Any] | Unset = UNSET,
+        metadata: dict[str, Any] | Unset | None = UNSET,
+        summary: SessionSummary | Unset | None = UNSET,
+        session_metrics: dict[str, Any] | Unset = UNSET,
+    ) -> Session:
+        """See :meth:`SessionStore.update_session`."""
+
+        def update_fields(row: RowMapping) -> dict[str, Any]:
+            workflow = row["session_type"] == "workflow"
+            if isinstance(summary, SessionSummary) and workflow:
+                raise InvalidQuery("summary", "workflow sessions have no summary")
+            session_data = dict(row["session_data"] or {})
+            if session_name is not UNSET:
+                session_data["session_name"] = session_name
+            if session_state is not UNSET:
+                session_data["session_state"] = session_state
+            if session_metrics is not UNSET:
+                session_data["session_metrics"] = session_metrics
+            values: dict[str, Any] = {"session_data": session_data}
+            if metadata is not UNSET:
+                values["metadata"] = metadata
+            if summary is not UNSET and not workflow:
+                values["summary"] = summary.to_dict() if summary is not None else None
+            return values
+
+        return self._modify(session_id, user_id, expected_version, update_fields)
+
+    def delete_session(
+        self, session_id: str, *, user_id: str | None = None, expected_version: int | None = None
+    ) -> bool:
+        """See :meth:`SessionStore.delete_session`."""
+        with self._transaction(write=True) as conn:
+            try:
+                row = session_row(conn, self._tables, session_id, user_id, lock=True)
+            except SessionNotFound:
+                return False
+            if expected_version is not None and row["version"] != expected_version:
+                raise VersionConflict(session_id, expected_version, row["version"])
+            self._delete_rows(conn, [session_id])
+        return True
+
+    def delete_sessions(self, session_ids: Sequence[str], *, user_id: str | None = None) -> int:
+        """See :meth:`SessionStore.delete_sessions`."""
+        sessions = self._tables.sessions
+        query = select(sessions.c.session_id).where(sessions.c.session_id.in_(list(session_ids)))
+        if user_id is not None:
+            query = query.where(sessions.c.user_id == user_id)
+        with self._transaction(write=True) as conn:
+            found = list(conn.execute(query.with_for_update()).scalars())
+            self._delete_rows(conn, found)
+        return len(found)
+
+    def _delete_rows(self, conn: Connection, session_ids: list[str]) -> None:
+        # The foreign key cascades too; deleting runs explicitly keeps this right even on an
+        # engine (passed in by the caller) whose SQLite connections do not enforce foreign keys.
+        runs, sessions = self._tables.runs, self._tables.sessions
+        conn.execute(delete(runs).where(runs.c.session_id.in_(session_ids)))
+        conn.execute(delete(sessions).where(sessions.c.session_id.in_(session_ids)))
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def upsert_run(self, session_id: str, run: AnyRun) -> int:
+        """See :meth:`SessionStore.upsert_run`."""
+        prepared = PreparedRun.of(run)
+        with self._transaction(write=True) as conn:
+            return append_run(conn, self._tables, self._statements, session_id, prepared, _now())
+
+    def get_run(self, run_id: str, *, session_id: str | None = None, user_id: str | None = None) -> AnyRun:
+        """See :meth:`SessionStore.get_run`."""
+        with self._transaction(write=False) as conn:
+            found = one_run(conn, self._tables, run_id, session_id, user_id)
+        if found is None:
+            raise RunNotFound(run_id, session_id)
+        return decode_run(*found)
+
+    def get_runs(
+        self,
+        session_id: str,
+        *,
+        user_id: str | None = None,
+        statuses: Sequence[str] | None = None,
+        created_after: int | None = None,
+        created_before: int | None = None,
+        last_n: int | None = None,
+        history_only: bool = False,
+    ) -> list[AnyRun]:
+        """See :meth:`SessionStore.get_runs`."""
+        with self._transaction(write=False) as conn:
+            session_type = session_row(conn, self._tables, session_id, user_id)["session_type"]
+            texts = filtered_runs(
+                conn,
+                self._tables,
+                session_id,
+                statuses=statuses,
+                created_after=created_after,
+                created_before=created_before,
+                last_n=last_n,
+                history=history_only,
+            )
+        return decode_session_runs(session_type, texts)
+
+    def delete_run(self, run_id: str, *, session_id: str | None = None) -> bool:
+        """See :meth:`SessionStore.delete_run`."""
+        runs = self._tables.runs
+        owner_query = select(runs.c.session_id).where(runs.c.run_id == run_id)
+        if session_id is not None:
+            owner_query = owner_query.where(runs.c.session_id == session_id)
+        with self._transaction(write=True) as conn:
+            owner = conn.execute(owner_query).scalar_one_or_none()
+            if owner is None:
+                return False
+            # Lock the session row before touching its runs, the order every write uses.
+            session_row(conn, self._tables, owner, None, lock=True)
+            gone = conn.execute(delete(runs).where(runs.c.run_id == run_id, runs.c.session_id == owner))
+            if gone.rowcount == 0:
+                return False
+            row = touch_session(conn, self._statements, owner, now=_now())
+            settle_names(conn, self._tables, row, explicit=row["explicit_name"], rewritten={run_id})
+        return True
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Create the schema or upgrade it to the head revision (Alembic). Safe to repeat, and to
+        run from several processes at once: the migration takes a lock first."""
+        self._migrate()
+        self._schema_ready = True
+
+    def ping(self) -> None:
+        """See :meth:`SessionStore.ping`."""
+        with translated_errors(self._where), self._engine.connect() as conn:
+            conn.execute(select(1))
+
+    def close(self) -> None:
+        """Dispose of the engine's connections, unless the caller passed the engine in."""
+        if self._owns_engine:
+            self._engine.dispose()

@@ -1,0 +1,142 @@
+"""The two tables the SQL backends use, built for the names and schema a store was given.
+
+This describes the schema *as the code expects it*; the migrations in
+:mod:`sessiondb.db.migrations` create it (they keep their own copy of the definitions, so a
+later change here never rewrites history). A test checks that both agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeEngine
+
+DEFAULT_SESSION_TABLE = "sessiondb_sessions"
+
+
+def json_type() -> TypeEngine[Any]:
+    """JSON text on SQLite, JSONB on PostgreSQL; Python ``None`` is stored as SQL NULL."""
+    return JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+def key_type() -> TypeEngine[str]:
+    """A string that sorts by code point everywhere, as Python and ``InMemoryDb`` sort.
+
+    SQLite compares text bytewise (UTF-8, so by code point); PostgreSQL would use the
+    database's locale, so these columns get the ``"C"`` collation there.
+    """
+    return String().with_variant(String(collation="C"), "postgresql")
+
+
+@dataclass(frozen=True)
+class TableNames:
+    """Where a store keeps its data.
+
+    Attributes:
+        sessions: the sessions table.
+        runs: the runs table (default ``<sessions>_runs``).
+        version: the Alembic version table of this pair (``<sessions>_version``).
+        schema: the database schema (PostgreSQL), or ``None``.
+    """
+
+    sessions: str
+    runs: str
+    version: str
+    schema: str | None
+
+    @classmethod
+    def build(cls, session_table: str | None, runs_table: str | None, schema: str | None) -> TableNames:
+        """Fill in the defaults for the names a backend constructor was given."""
+        sessions = session_table or DEFAULT_SESSION_TABLE
+        return cls(sessions, runs_table or f"{sessions}_runs", f"{sessions}_version", schema)
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The SQLAlchemy ``Table`` objects of one store."""
+
+    names: TableNames
+    metadata: MetaData
+    sessions: Table
+    runs: Table
+
+
+def build_tables(names: TableNames) -> Tables:
+    """Describe the sessions and runs tables under ``names``."""
+    metadata = MetaData(schema=names.schema)
+    s, r = names.sessions, names.runs
+    sessions = Table(
+        s,
+        metadata,
+        Column("session_id", key_type(), primary_key=True),
+        Column("session_type", String, nullable=False),
+        Column("agent_id", String),
+        Column("team_id", String),
+        Column("workflow_id", String),
+        Column("user_id", String),
+        Column("workflow_name", String),
+        # The session name (spec §4) is kept in columns at write time so that listing, sorting
+        # and filtering by name never read a run: the explicit name (session_data's
+        # session_name), the name derived from the first run and that run's id (the derived
+        # name is recomputed only when that run changes or goes), the name shown (explicit,
+        # else derived) and its lower-case form that the name filter searches.
+        Column("explicit_name", String),
+        Column("derived_name", String, nullable=False),
+        Column("name_run_id", String),
+        Column("session_name", key_type(), nullable=False),
+        Column("name_search", String, nullable=False),
+        Column("session_data", json_type()),
+        Column("agent_data", json_type()),
+        Column("team_data", json_type()),
+        Column("workflow_data", json_type()),
+        Column("metadata", json_type()),
+        Column("summary", json_type()),
+        Column("created_at", BigInteger, nullable=False),
+        Column("updated_at", BigInteger, nullable=False),
+        Column("version", Integer, nullable=False),
+        Column("next_run_index", BigInteger, nullable=False),
+        Index(f"idx_{s}_created", "created_at", "session_id"),
+        Index(f"idx_{s}_updated", "updated_at", "session_id"),
+        Index(f"idx_{s}_user_created", "user_id", "created_at", "session_id"),
+        Index(f"idx_{s}_user_updated", "user_id", "updated_at", "session_id"),
+        Index(f"idx_{s}_type_created", "session_type", "created_at", "session_id"),
+        Index(f"idx_{s}_type_updated", "session_type", "updated_at", "session_id"),
+        Index(f"idx_{s}_name", "session_name", "session_id"),
+        Index(f"idx_{s}_agent_id", "agent_id"),
+        Index(f"idx_{s}_team_id", "team_id"),
+        Index(f"idx_{s}_workflow_id", "workflow_id"),
+    )
+    session_fk = f"{names.schema}.{s}.session_id" if names.schema else f"{s}.session_id"
+    runs = Table(
+        r,
+        metadata,
+        Column("run_id", String, primary_key=True),
+        Column("session_id", key_type(), ForeignKey(session_fk, ondelete="CASCADE"), nullable=False),
+        Column("run_index", BigInteger, nullable=False),
+        Column("run_type", String, nullable=False),
+        Column("agent_id", String),
+        Column("team_id", String),
+        Column("workflow_id", String),
+        Column("user_id", String),
+        Column("parent_run_id", String),
+        Column("status", String),
+        Column("run_data", json_type(), nullable=False),
+        Column("created_at", BigInteger, nullable=False),
+        Column("updated_at", BigInteger, nullable=False),
+        UniqueConstraint("session_id", "run_index", name=f"uq_{r}_session_index"),
+    )
+    return Tables(names, metadata, sessions, runs)

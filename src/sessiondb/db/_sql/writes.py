@@ -1,0 +1,282 @@
+"""The write statements shared by the SQL backends: session row upsert and run row upsert.
+
+Only the ``INSERT`` construct differs between dialects (``sqlalchemy.dialects.sqlite.insert``
+or ``...postgresql.insert``; both speak ``ON CONFLICT``), so it is passed in. The statements
+are built once per store with bound parameters: building an ``ON CONFLICT`` statement costs
+more than running it.
+
+Run indexes are assigned atomically: the session-row upsert adds the number of runs to write
+to ``next_run_index`` and returns the new value (on PostgreSQL that row stays locked until
+commit; SQLite writers are serialised by ``BEGIN IMMEDIATE``), and the runs take the indexes
+just reserved. A run that is already stored keeps its index (``ON CONFLICT`` never updates
+``run_index``), so delivering a run twice stores it once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, Insert, RowMapping, Table, Update, bindparam, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from sessiondb.db._sql.codec import run_columns, session_columns
+from sessiondb.db._sql.names import NAME_COLUMNS, Names, settle_names
+from sessiondb.db._sql.tables import Tables
+from sessiondb.db._tracking import runs_to_write, workflow_name_of
+from sessiondb.db.errors import InvalidQuery, SessionAlreadyExists, SessionNotFound, SessionOwnedByAnotherUser
+from sessiondb.run.workflow import AnyRun
+from sessiondb.session import Session
+
+UpsertInsert = postgresql.Insert | sqlite.Insert
+InsertFactory = Callable[[Table], UpsertInsert]
+
+# Columns a session upsert may change; session_type and created_at are never updated.
+_SESSION_UPDATE_COLUMNS: tuple[str, ...] = (
+    "agent_id",
+    "team_id",
+    "workflow_id",
+    "user_id",
+    "workflow_name",
+    "explicit_name",
+    "session_data",
+    "agent_data",
+    "team_data",
+    "workflow_data",
+    "metadata",
+    "summary",
+)
+# The session columns a write returns: what the caller's object and settle_names need.
+_RETURNED: tuple[str, ...] = (
+    "session_id",
+    "session_type",
+    "version",
+    "created_at",
+    "updated_at",
+    "next_run_index",
+    *NAME_COLUMNS,
+)
+
+
+def _params(table: Table) -> dict[str, Any]:
+    return {column.name: bindparam(column.name, type_=column.type) for column in table.c}
+
+
+@dataclass(frozen=True)
+class WriteStatements:
+    """The write statements of one store, with bound parameters.
+
+    Attributes:
+        create_session: insert a session row, or nothing when the id is taken.
+        upsert_session: insert or update a session row under the owner guard, adding
+            ``:reserve`` to ``next_run_index``.
+        upsert_run: insert or update a run row of ``:session_id``; returns its index.
+        touch_session: bump a session's version and ``updated_at``, adding ``:reserve``.
+    """
+
+    create_session: Insert
+    upsert_session: Insert
+    upsert_run: Insert
+    touch_session: Update
+
+    @classmethod
+    def build(cls, tables: Tables, insert: InsertFactory) -> WriteStatements:
+        """Build the statements for ``tables`` with the dialect's ``insert``."""
+        sessions, runs = tables.sessions, tables.runs
+        returned = [sessions.c[column] for column in _RETURNED]
+        reserve = sessions.c.next_run_index + bindparam("reserve")
+        new_session = insert(sessions).values(_params(sessions))
+        create = new_session.on_conflict_do_nothing(index_elements=[sessions.c.session_id]).returning(
+            *returned
+        )
+        excluded = new_session.excluded
+        changes: dict[str, Any] = {column: excluded[column] for column in _SESSION_UPDATE_COLUMNS}
+        changes.update(updated_at=bindparam("now"), version=sessions.c.version + 1, next_run_index=reserve)
+        # The owner guard (spec §3.2): only the owner, or anyone while it has none, may write.
+        owner = or_(sessions.c.user_id == excluded.user_id, sessions.c.user_id.is_(None))
+        upsert = new_session.on_conflict_do_update(
+            index_elements=[sessions.c.session_id], set_=changes, where=owner
+        ).returning(*returned)
+        new_run = insert(runs).values(_params(runs))
+        run_excluded = new_run.excluded
+        run_changes = {
+            column.name: run_excluded[column.name] for column in runs.c if column.name != "run_index"
+        }
+        upsert_run = new_run.on_conflict_do_update(
+            index_elements=[runs.c.run_id],
+            set_=run_changes,
+            # A run stored in another session is left where it is (and reported).
+            where=runs.c.session_id == run_excluded.session_id,
+        ).returning(runs.c.run_index)
+        touch = (
+            update(sessions)
+            .where(sessions.c.session_id == bindparam("target_id"))
+            .values(updated_at=bindparam("now"), version=sessions.c.version + 1, next_run_index=reserve)
+            .returning(*returned)
+        )
+        return cls(create, upsert, upsert_run, touch)
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """A run ready to write: its column values (``run_data`` included) and its JSON text."""
+
+    run_id: str
+    columns: dict[str, Any]
+    text: str
+
+    @classmethod
+    def of(cls, run: AnyRun) -> PreparedRun:
+        """Serialise ``run`` once, for both the row and the session's bookkeeping."""
+        data = run.to_dict()
+        return cls(run.run_id, run_columns(run, data), orjson.dumps(data).decode())
+
+
+@dataclass(frozen=True)
+class PreparedSave:
+    """Everything a session write needs, computed before the transaction so locks are held briefly."""
+
+    session: Session
+    columns: dict[str, Any]
+    runs: list[PreparedRun]
+    workflow_name: str | None
+
+    @classmethod
+    def of(cls, session: Session) -> PreparedSave:
+        """Serialise ``session``'s row and the runs a save must write (see ``runs_to_write``)."""
+        runs = [PreparedRun.of(run) for run in runs_to_write(session)]
+        return cls(session, session_columns(session), runs, workflow_name_of(session))
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What a session write produced; applied to the caller's object once the transaction commits."""
+
+    session: Session
+    version: int
+    created_at: int
+    updated_at: int
+    written: dict[str, str]
+    name: str
+
+
+def save_session(
+    conn: Connection,
+    tables: Tables,
+    statements: WriteStatements,
+    prepared: PreparedSave,
+    *,
+    create: bool,
+    now: int,
+) -> Saved:
+    """Write a session's row and its new or changed runs (one row each).
+
+    Args:
+        create: insert only; an existing row is an error rather than updated.
+
+    Raises:
+        SessionAlreadyExists: ``create`` and the id is taken.
+        SessionOwnedByAnotherUser: the stored row has another non-null ``user_id``.
+        InvalidQuery: a run's id is stored in another session.
+    """
+    session, columns, count = prepared.session, prepared.columns, len(prepared.runs)
+    created_at = session.created_at if session.created_at is not None else now
+    params = {
+        **columns,
+        # A new row starts unnamed by runs; settle_names fills in the derived name.
+        **Names(columns["explicit_name"], "", None).columns(),
+        "created_at": created_at,
+        "updated_at": created_at,
+        "version": 1,
+        "next_run_index": count,
+        "reserve": count,
+        "now": now,
+    }
+    statement = statements.create_session if create else statements.upsert_session
+    row = conn.execute(statement, params).mappings().one_or_none()
+    if row is None:
+        if create:
+            raise SessionAlreadyExists(session.session_id)
+        raise SessionOwnedByAnotherUser(session.session_id)
+    first_index = row["next_run_index"] - count
+    indexes = write_runs(
+        conn, statements, session.session_id, prepared.runs, first_index=first_index, now=now
+    )
+    names = settle_names(
+        conn,
+        tables,
+        row,
+        explicit=columns["explicit_name"],
+        rewritten=indexes.keys(),
+        workflow_name=prepared.workflow_name,
+    )
+    written = {run.run_id: run.text for run in prepared.runs}
+    return Saved(session, row["version"], row["created_at"], row["updated_at"], written, names.shown)
+
+
+def write_runs(
+    conn: Connection,
+    statements: WriteStatements,
+    session_id: str,
+    runs: Sequence[PreparedRun],
+    *,
+    first_index: int,
+    now: int,
+) -> dict[str, int]:
+    """Upsert ``runs`` into session ``session_id``, new ones at ``first_index``, ``first_index + 1``, ...
+
+    The caller must have reserved those indexes (see the module docstring).
+
+    Returns:
+        ``run_id`` → the run's stored index.
+
+    Raises:
+        InvalidQuery: a run's id is stored in another session; it is never moved.
+    """
+    indexes: dict[str, int] = {}
+    for offset, run in enumerate(runs):
+        params = {
+            **run.columns,
+            "session_id": session_id,
+            "run_index": first_index + offset,
+            "updated_at": now,
+        }
+        index = conn.execute(statements.upsert_run, params).scalar_one_or_none()
+        if index is None:
+            message = f"run {run.run_id!r} is stored in another session, not {session_id!r}"
+            raise InvalidQuery("run_id", message)
+        indexes[run.run_id] = index
+    return indexes
+
+
+def touch_session(
+    conn: Connection, statements: WriteStatements, session_id: str, *, now: int, reserve: int = 0
+) -> RowMapping:
+    """Bump a session's version and ``updated_at`` (locking its row), reserving ``reserve`` run indexes.
+
+    Raises:
+        SessionNotFound: no such session.
+    """
+    params = {"target_id": session_id, "now": now, "reserve": reserve}
+    row = conn.execute(statements.touch_session, params).mappings().one_or_none()
+    if row is None:
+        raise SessionNotFound(session_id)
+    return row
+
+
+def append_run(
+    conn: Connection, tables: Tables, statements: WriteStatements, session_id: str, run: PreparedRun, now: int
+) -> int:
+    """Store one run in a stored session (append it, or replace the run with its id); returns its index.
+
+    Raises:
+        SessionNotFound: no such session.
+        InvalidQuery: the run's id is stored in another session.
+    """
+    row = touch_session(conn, statements, session_id, now=now, reserve=1)
+    first_index = row["next_run_index"] - 1
+    indexes = write_runs(conn, statements, session_id, [run], first_index=first_index, now=now)
+    settle_names(conn, tables, row, explicit=row["explicit_name"], rewritten=indexes.keys())
+    return indexes[run.run_id]

@@ -1,0 +1,144 @@
+"""Store bookkeeping shared by every backend: which runs a save must write, and what a load records.
+
+A session object remembers, in private attributes, the version it was loaded at, the JSON text
+of every run as stored, the runs changed through ``upsert_run``/``mark_run_changed`` and
+whether all its runs were loaded. These functions are the only code that reads or writes that
+bookkeeping, so the SQL backends and ``InMemoryDb`` decide "what to write" identically.
+
+Pure: no I/O, no locking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import orjson
+
+from sessiondb.run.status import HISTORY_SKIP_STATUSES, status_value
+from sessiondb.run.workflow import AnyRun, WorkflowRunOutput
+from sessiondb.session.base import BaseSession
+from sessiondb.session.naming import derive_name_from_run, explicit_session_name
+
+HISTORY_SKIP_VALUES: frozenset[str] = frozenset(status.value for status in HISTORY_SKIP_STATUSES)
+"""The stored status strings that history (``runs_limit``, ``history_only``) leaves out."""
+
+
+def encode_run(run: AnyRun) -> str:
+    """The JSON text a store keeps for a run: ``run.to_dict()`` dumped by orjson."""
+    return orjson.dumps(run.to_dict()).decode()
+
+
+def runs_to_write(session: BaseSession) -> list[AnyRun]:
+    """The runs of ``session`` that a save must write, in the session's order.
+
+    A run is written when it is not stored yet, was marked dirty (``upsert_run`` or
+    ``mark_run_changed``), or was changed in place since the load: its ``to_dict()`` differs
+    from the stored text, compared decoded so that key order and whitespace do not matter.
+    """
+    stored = session._stored_runs
+    dirty = session._dirty_run_ids
+    pending: list[AnyRun] = []
+    for run in session.runs or []:
+        text = stored.get(run.run_id)
+        if text is None or run.run_id in dirty or orjson.loads(text) != run.to_dict():
+            pending.append(run)
+    return pending
+
+
+def mark_loaded(
+    session: BaseSession,
+    *,
+    version: int,
+    stored_runs: Mapping[str, str],
+    complete: bool,
+    stored_name: str,
+) -> None:
+    """Record on a freshly loaded session what the store holds.
+
+    Args:
+        session: the object just built from the stored row(s).
+        version: the stored version.
+        stored_runs: ``run_id`` → stored JSON text of every run put into ``session.runs``.
+        complete: False when only some runs were loaded (``runs_limit``, or a listing).
+        stored_name: the value of the stored name column.
+    """
+    session._version = version
+    session._stored_runs = dict(stored_runs)
+    session._dirty_run_ids = set()
+    session._runs_complete = complete
+    session._stored_name = stored_name
+
+
+def mark_saved(session: BaseSession, *, version: int, written: Mapping[str, str], stored_name: str) -> None:
+    """Record on a session that a save succeeded.
+
+    Args:
+        session: the object that was saved.
+        version: the version the store gave it.
+        written: ``run_id`` → JSON text of every run the save wrote.
+        stored_name: the value now in the stored name column.
+    """
+    session._version = version
+    session._stored_runs.update(written)
+    session._dirty_run_ids = set()
+    session._stored_name = stored_name
+
+
+def names_session(session_type: str, run: Any) -> bool:
+    """Whether ``run`` may give a session of ``session_type`` its derived name.
+
+    Team sessions skip their members' agent runs (spec §4); workflow sessions count only
+    workflow runs (the ones they load); agent sessions count every run.
+    """
+    if session_type == "team":
+        return not getattr(run, "agent_id", None)
+    if session_type == "workflow":
+        return isinstance(run, WorkflowRunOutput)
+    return True
+
+
+def first_naming_run(session_type: str, runs_in_order: Iterable[Any]) -> Any | None:
+    """The first run, in stored order, that may name a session of ``session_type``."""
+    for run in runs_in_order:
+        if names_session(session_type, run):
+            return run
+    return None
+
+
+def workflow_name_of(session: BaseSession) -> str | None:
+    """The workflow's name: the attribute, else ``workflow_data['name']`` (the durable copy)."""
+    name = getattr(session, "workflow_name", None)
+    if name:
+        return str(name)
+    data = getattr(session, "workflow_data", None) or {}
+    value = data.get("name")
+    return str(value) if value else None
+
+
+def name_for_store(session: BaseSession, first_run: Any | None) -> str:
+    """The value of the stored name column (spec §4), computed at write time.
+
+    Args:
+        session: the session being written (its ``session_data`` and workflow name count).
+        first_run: the first run in *stored* order that may name the session (see
+            :func:`first_naming_run`), or ``None`` when it has none.
+
+    Returns:
+        ``session_data['session_name']`` when set, else the name derived from ``first_run``,
+        else ``"New <workflow name> Session"`` for a workflow, else ``""``.
+    """
+    explicit = explicit_session_name(session)
+    if explicit is not None:
+        return explicit
+    workflow_name = workflow_name_of(session)
+    if first_run is None:
+        if session.session_type == "workflow" and workflow_name:
+            return f"New {workflow_name} Session"
+        return ""
+    return derive_name_from_run(session.session_type, first_run, workflow_name)
+
+
+def is_history_run(parent_run_id: str | None, status: Any) -> bool:
+    """Whether a run counts for history: no parent and a status outside the skip set."""
+    return parent_run_id is None and status_value(status) not in HISTORY_SKIP_VALUES

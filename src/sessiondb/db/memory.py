@@ -1,0 +1,364 @@
+"""``InMemoryDb``: the reference backend, kept in process memory.
+
+It implements :class:`~sessiondb.db.base.SessionStore` with the exact semantics of the SQL
+backends, using plain dicts and one lock, so it serves as the executable reference in the
+conformance suite and as the store double of API and runtime tests.
+
+It keeps serialised copies (orjson text) and never the caller's objects: mutating an object
+that was passed in or handed out never changes the store, and every read builds fresh objects.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from sessiondb.db._mem_listing import select_page
+from sessiondb.db._mem_rows import MemTables, StoredRun, StoredSession, decode_runs, now
+from sessiondb.db._tracking import is_history_run, mark_loaded, mark_saved, name_for_store, runs_to_write
+from sessiondb.db.base import UNSET, SessionStore, Unset
+from sessiondb.db.errors import (
+    InvalidQuery,
+    RunNotFound,
+    SessionAlreadyExists,
+    SessionOwnedByAnotherUser,
+    VersionConflict,
+)
+from sessiondb.db.query import Page, SessionQuery
+from sessiondb.run.status import status_value
+from sessiondb.run.workflow import AnyRun
+from sessiondb.session import SESSION_CLASSES, Session, SessionSummary, SessionType
+from sessiondb.session.naming import explicit_session_name
+
+
+@dataclass(frozen=True)
+class _Saved:
+    """What one session write produced, applied to the caller's object once the call succeeds."""
+
+    session: Session
+    version: int
+    created_at: int
+    updated_at: int
+    written: dict[str, str]
+    name: str
+
+    def apply(self) -> None:
+        self.session.created_at = self.created_at
+        self.session.updated_at = self.updated_at
+        mark_saved(self.session, version=self.version, written=self.written, stored_name=self.name)
+
+
+def _build(
+    row: StoredSession,
+    *,
+    session_type: SessionType | None = None,
+    runs: list[tuple[str, StoredRun]] | None = None,
+    complete: bool = False,
+) -> Session:
+    """A fresh session object from ``row``, holding ``runs`` (``None``: no runs loaded)."""
+    data: dict[str, Any] = orjson.loads(row.fields)
+    data.update(session_id=row.session_id, created_at=row.created_at, updated_at=row.updated_at)
+    if runs is not None:
+        data["runs"] = [orjson.loads(stored.text) for _, stored in runs]
+    session = SESSION_CLASSES[session_type or row.session_type].from_dict(data)
+    # from_dict only refuses a dict without session_id, and every row has one.
+    assert session is not None
+    if runs is None:
+        session.runs = None
+    texts = {run_id: stored.text for run_id, stored in runs or []}
+    loaded = {run.run_id: texts[run.run_id] for run in session.runs or [] if run.run_id in texts}
+    mark_loaded(session, version=row.version, stored_runs=loaded, complete=complete, stored_name=row.name)
+    return session
+
+
+def _check_version(row: StoredSession, expected_version: int | None) -> None:
+    if expected_version is not None and row.version != expected_version:
+        raise VersionConflict(row.session_id, expected_version, row.version)
+
+
+def _refresh_name(row: StoredSession, session: Session | None = None) -> None:
+    """Recompute the name column: the explicit name, else derived from the first stored run.
+
+    Args:
+        session: the session just written, when the caller has it; else built from the row.
+    """
+    session = session if session is not None else _build(row)
+    first_run = row.first_naming_run() if explicit_session_name(session) is None else None
+    row.name = name_for_store(session, first_run)
+
+
+class InMemoryDb(SessionStore):
+    """Sessions and runs in process memory, with the exact semantics of the SQL backends.
+
+    Thread-safe: every call runs under one lock. Data lives as long as the object (or until
+    :meth:`close`).
+
+    Args:
+        id: the ``db_id`` the HTTP API serves this store under.
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        self.id = id if id is not None else "memory"
+        self._lock = threading.Lock()
+        self._tables = MemTables()
+
+    def _write(self, session: Session, *, create: bool) -> _Saved:
+        """Insert or update ``session`` and its pending runs; raises before changing anything."""
+        tables, session_id = self._tables, session.session_id
+        row = tables.sessions.get(session_id)
+        if row is not None and create:
+            raise SessionAlreadyExists(session_id)
+        if row is not None and row.user_id is not None and row.user_id != session.user_id:
+            raise SessionOwnedByAnotherUser(session_id)
+        pending = runs_to_write(session)
+        for run in pending:
+            tables.check_run_owner(run.run_id, session_id)
+        fields = orjson.dumps(session.to_dict(include_runs=False))
+        if row is None:
+            created = session.created_at if session.created_at is not None else now()
+            row = StoredSession(
+                session_id, session.session_type, fields, created_at=created, updated_at=created
+            )
+            tables.sessions[session_id] = row
+        else:
+            # session_type and created_at never change once stored.
+            row.touch()
+            row.fields = fields
+        row.user_id = session.user_id
+        row.agent_id = getattr(session, "agent_id", None)
+        row.team_id = getattr(session, "team_id", None)
+        row.workflow_id = session.workflow_id
+        written = {run.run_id: tables.put_run(row, run)[1] for run in pending}
+        _refresh_name(row, session)
+        return _Saved(session, row.version, row.created_at, row.updated_at, written, row.name)
+
+    def _modify(
+        self,
+        session_id: str,
+        user_id: str | None,
+        expected_version: int | None,
+        change: Callable[[StoredSession, dict[str, Any]], None],
+    ) -> Session:
+        """Read-modify-write the stored fields of one session; returns it without runs."""
+        with self._lock:
+            row = self._tables.visible(session_id, user_id)
+            _check_version(row, expected_version)
+            fields: dict[str, Any] = orjson.loads(row.fields)
+            change(row, fields)
+            row.fields = orjson.dumps(fields)
+            row.touch()
+            _refresh_name(row)
+            return _build(row)
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    def upsert_session(self, session: Session) -> Session:
+        """Insert or update a session and write its new or changed runs (see the contract)."""
+        with self._lock:
+            saved = self._write(session, create=False)
+        saved.apply()
+        return session
+
+    def upsert_sessions(self, sessions: Sequence[Session]) -> list[Session]:
+        """Upsert many sessions, all or nothing: a failure restores every row it touched."""
+        with self._lock:
+            backup: dict[str, StoredSession | None] = {}
+            saves: list[_Saved] = []
+            try:
+                for session in sessions:
+                    if session.session_id not in backup:
+                        row = self._tables.sessions.get(session.session_id)
+                        backup[session.session_id] = row.copy() if row is not None else None
+                    saves.append(self._write(session, create=False))
+            except BaseException:
+                # All or nothing: the sessions written before the failure are put back.
+                self._tables.restore(backup)
+                raise
+        for saved in saves:
+            saved.apply()
+        return list(sessions)
+
+    def create_session(self, session: Session) -> Session:
+        """Insert a new session with its runs; :class:`SessionAlreadyExists` if the id is taken."""
+        with self._lock:
+            saved = self._write(session, create=True)
+        saved.apply()
+        return session
+
+    def get_session(
+        self,
+        session_id: str,
+        *,
+        session_type: SessionType | None = None,
+        user_id: str | None = None,
+        runs_limit: int | None = None,
+    ) -> Session:
+        """Load a session with all its runs, or only its newest ``runs_limit`` history runs."""
+        with self._lock:
+            row = self._tables.visible(session_id, user_id)
+            runs = list(row.runs.items())
+            if runs_limit is not None:
+                history = [item for item in runs if is_history_run(item[1].parent_run_id, item[1].status)]
+                runs = history[-runs_limit:] if runs_limit > 0 else []
+            return _build(row, session_type=session_type, runs=runs, complete=runs_limit is None)
+
+    def get_sessions(self, query: SessionQuery) -> Page[Session]:
+        """A page of sessions without runs, the total count and the keyset cursor (see the contract)."""
+        with self._lock:
+            listing = select_page(self._tables.sessions.values(), query)
+            items = [_build(row) for row in listing.rows]
+        return Page(
+            items=items,
+            total_count=listing.total_count,
+            page=query.page,
+            limit=query.limit,
+            next_cursor=listing.next_cursor,
+        )
+
+    def rename_session(
+        self,
+        session_id: str,
+        *,
+        session_name: str,
+        user_id: str | None = None,
+        expected_version: int | None = None,
+    ) -> Session:
+        """Set ``session_data['session_name']`` and bump ``updated_at``; returns it without runs."""
+
+        def rename(row: StoredSession, fields: dict[str, Any]) -> None:
+            fields["session_data"] = {**(fields.get("session_data") or {}), "session_name": session_name}
+
+        return self._modify(session_id, user_id, expected_version, rename)
+
+    def update_session(
+        self,
+        session_id: str,
+        *,
+        user_id: str | None = None,
+        expected_version: int | None = None,
+        session_name: str | Unset = UNSET,
+        session_state: dict[str, Any] | Unset = UNSET,
+        metadata: dict[str, Any] | Unset | None = UNSET,
+        summary: SessionSummary | Unset | None = UNSET,
+        session_metrics: dict[str, Any] | Unset = UNSET,
+    ) -> Session:
+        """Replace the given fields in one atomic read-modify-write; returns it without runs."""
+
+        def update(row: StoredSession, fields: dict[str, Any]) -> None:
+            if isinstance(summary, SessionSummary) and row.session_type == "workflow":
+                raise InvalidQuery("summary", "workflow sessions have no summary")
+            session_data = dict(fields.get("session_data") or {})
+            if session_name is not UNSET:
+                session_data["session_name"] = session_name
+            if session_state is not UNSET:
+                session_data["session_state"] = session_state
+            if session_metrics is not UNSET:
+                session_data["session_metrics"] = session_metrics
+            fields["session_data"] = session_data
+            if metadata is not UNSET:
+                fields["metadata"] = metadata
+            if summary is not UNSET and row.session_type != "workflow":
+                fields["summary"] = summary.to_dict() if summary is not None else None
+
+        return self._modify(session_id, user_id, expected_version, update)
+
+    def delete_session(
+        self, session_id: str, *, user_id: str | None = None, expected_version: int | None = None
+    ) -> bool:
+        """Delete a session and its runs; False when there was nothing (for this user) to delete."""
+        with self._lock:
+            row = self._tables.sessions.get(session_id)
+            if row is None or not row.visible_to(user_id):
+                return False
+            _check_version(row, expected_version)
+            self._tables.drop(row)
+            return True
+
+    def delete_sessions(self, session_ids: Sequence[str], *, user_id: str | None = None) -> int:
+        """Delete many sessions and their runs; returns how many were deleted."""
+        with self._lock:
+            # A dict, not a set: an id listed twice is deleted (and counted) once.
+            rows = {session_id: self._tables.sessions.get(session_id) for session_id in session_ids}
+            deleted = [row for row in rows.values() if row is not None and row.visible_to(user_id)]
+            for row in deleted:
+                self._tables.drop(row)
+            return len(deleted)
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def upsert_run(self, session_id: str, run: AnyRun) -> int:
+        """Append ``run`` to a stored session, or replace the stored run with its ``run_id``."""
+        with self._lock:
+            # No owner guard on runs, as in Agno's runs table; the session must exist.
+            row = self._tables.visible(session_id, None)
+            self._tables.check_run_owner(run.run_id, session_id)
+            index, _ = self._tables.put_run(row, run)
+            row.touch()
+            _refresh_name(row)
+            return index
+
+    def get_run(self, run_id: str, *, session_id: str | None = None, user_id: str | None = None) -> AnyRun:
+        """Load one run; :class:`RunNotFound` when it is not in that session or for that user."""
+        with self._lock:
+            owner = self._tables.run_sessions.get(run_id)
+            row = self._tables.sessions.get(owner) if owner is not None else None
+            if row is None or (session_id is not None and owner != session_id) or not row.visible_to(user_id):
+                raise RunNotFound(run_id, session_id)
+            # A single run is read as the class it was stored as, whatever session holds it.
+            return row.runs[run_id].decode()
+
+    def get_runs(
+        self,
+        session_id: str,
+        *,
+        user_id: str | None = None,
+        statuses: Sequence[str] | None = None,
+        created_after: int | None = None,
+        created_before: int | None = None,
+        last_n: int | None = None,
+        history_only: bool = False,
+    ) -> list[AnyRun]:
+        """A session's runs, oldest first, filtered as the contract describes."""
+        wanted = None if statuses is None else {(status_value(status) or "").lower() for status in statuses}
+        with self._lock:
+            row = self._tables.visible(session_id, user_id)
+            runs = [
+                stored
+                for stored in row.runs.values()
+                if (wanted is None or stored.status.lower() in wanted)
+                and (created_after is None or stored.created_at >= created_after)
+                and (created_before is None or stored.created_at <= created_before)
+                and (not history_only or is_history_run(stored.parent_run_id, stored.status))
+            ]
+            if last_n is not None:
+                runs = runs[-last_n:] if last_n > 0 else []
+            return decode_runs(row.session_type, runs)
+
+    def delete_run(self, run_id: str, *, session_id: str | None = None) -> bool:
+        """Delete one run (its index is never reused); False when there was nothing to delete."""
+        with self._lock:
+            owner = self._tables.run_sessions.get(run_id)
+            if owner is None or (session_id is not None and owner != session_id):
+                return False
+            row = self._tables.sessions[owner]
+            self._tables.drop_run(row, run_id)
+            row.touch()
+            _refresh_name(row)
+            return True
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Nothing to create: memory has no schema."""
+
+    def ping(self) -> None:
+        """Memory always answers."""
+
+    def close(self) -> None:
+        """Drop every session and run."""
+        with self._lock:
+            self._tables.clear()

@@ -1,0 +1,1 @@
+"""Alembic migrations of the SQL backends' schema (run through ``SqlStore.migrate``)."""

@@ -1,0 +1,43 @@
+"""Fixtures shared by every test directory (the helpers live in ``store_backends.py``).
+
+- ``store``: a fresh, migrated store of each backend in ``BACKENDS`` (memory, SQLite file,
+  PostgreSQL schema); a test directory may override it.
+- ``sql_target``: a fresh SQL database of each SQL backend (``SqlTarget``), to open stores on.
+- ``sql_store``: a migrated store on ``sql_target``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sessiondb.db._sql import SqlStore
+from sessiondb.db.base import SessionStore
+from store_backends import BACKEND_PARAMS, BACKENDS, SQL_PARAMS, SqlTarget, sql_target_for
+
+
+@pytest.fixture(params=BACKEND_PARAMS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SessionStore]:
+    """A fresh store of each backend in ``BACKENDS``."""
+    with BACKENDS[request.param](tmp_path) as created:
+        yield created
+
+
+@pytest.fixture(params=SQL_PARAMS)
+def sql_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlTarget]:
+    """An empty database of each SQL backend; nothing is migrated yet."""
+    with sql_target_for(request.param, tmp_path) as target:
+        yield target
+
+
+@pytest.fixture
+def sql_store(sql_target: SqlTarget) -> Iterator[SqlStore]:
+    """A migrated store on ``sql_target``."""
+    created = sql_target.open()
+    created.migrate()
+    try:
+        yield created
+    finally:
+        created.close()
