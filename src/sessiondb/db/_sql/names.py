@@ -1,9 +1,20 @@
 """Keeping the name columns of a session row right, inside the transaction that writes it.
 
 The name shown for a session (spec §4) is its explicit name, else the name derived from its
-first run. The derived name is stored together with the id of the run it came from, and is
-recomputed (one indexed read of the first run) only when that run is rewritten or deleted,
-or when the session had no naming run yet, so a write costs the same at run 10,000 as at run 1.
+first naming run (team sessions skip member runs; workflow sessions count workflow runs only),
+else, for a workflow, ``"New <workflow name> Session"``. The derived name is stored together
+with the id of the run it came from, and is recomputed (one indexed read of the first naming
+run) only when a write can change it:
+
+- the session had no naming run yet;
+- the naming run was replaced (its input may have changed, or it may no longer name the
+  session) or deleted;
+- another stored run was replaced and is now the first naming run (checked by reading only
+  the first naming run's id: the usual rewrite of a later run reads no run data);
+- a workflow session's stored name may be a ``"New <workflow name> Session"`` fallback for a
+  workflow name it no longer has.
+
+A plain append reads no run, so a write costs the same at run 10,000 as at run 1.
 """
 
 from __future__ import annotations
@@ -12,12 +23,19 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, Text, cast, func, select, update
+from sqlalchemy import ColumnElement, Connection, RowMapping, Table, Text, cast, func, select, update
 
 from sessiondb.db._sql.codec import decode_session_runs
 from sessiondb.db._sql.tables import Tables
 from sessiondb.session import SessionType
 from sessiondb.session.naming import derive_name_from_run
+
+SORT_KEY_CHARS = 256
+"""How much of the shown name the indexed ``session_name`` column keeps. PostgreSQL cannot index
+a key over about 2,700 bytes, and a name derived from a first message may be megabytes long;
+256 characters (at most 1 KiB) leave room for the session id in the same index entry. The full
+name stays in ``session_data`` (explicit) and in the runs (derived); ``name_search`` keeps it
+all, so the name filter still matches past the cut."""
 
 NAME_COLUMNS: tuple[str, ...] = (
     "explicit_name",
@@ -47,41 +65,97 @@ class Names:
             "explicit_name": self.explicit,
             "derived_name": self.derived,
             "name_run_id": self.run_id,
-            "session_name": self.shown,
+            "session_name": self.shown[:SORT_KEY_CHARS],
             # Lower-cased here rather than by the database, so the name filter folds case
             # exactly as Python (and InMemoryDb) does on every backend.
             "name_search": self.shown.lower(),
         }
 
 
+WORKFLOW_NAME_KEY = "naming_workflow_name"
+"""The key under which a write's returned row carries the workflow's name (see :func:`naming_columns`)."""
+
+
+def naming_columns(sessions: Table) -> list[ColumnElement[Any]]:
+    """What a write must return about its session row for :func:`settle_names`.
+
+    The name columns, and the workflow's name as ``workflow_name_of`` reads it from a session
+    object (the attribute, else ``workflow_data['name']``; empty counts as none), so that every
+    write path, including the run methods that have no session object, names alike.
+    """
+    workflow_name = func.coalesce(
+        func.nullif(sessions.c.workflow_name, ""), sessions.c.workflow_data["name"].as_string()
+    )
+    return [*(sessions.c[column] for column in NAME_COLUMNS), workflow_name.label(WORKFLOW_NAME_KEY)]
+
+
+def _fallback_name(session_type: SessionType, workflow_name: str | None) -> str:
+    return f"New {workflow_name} Session" if session_type == "workflow" and workflow_name else ""
+
+
 def _derived_name(session_type: SessionType, first_run: Any | None, workflow_name: str | None) -> str:
     if first_run is None:
-        return f"New {workflow_name} Session" if session_type == "workflow" and workflow_name else ""
+        return _fallback_name(session_type, workflow_name)
     return derive_name_from_run(session_type, first_run, workflow_name)
 
 
-def _first_naming_run(
-    conn: Connection, tables: Tables, session_id: str, session_type: SessionType
+def _may_be_stale_fallback(derived: str, workflow_name: str | None) -> bool:
+    """Whether a workflow session's derived name may be the fallback for another workflow name.
+
+    A fallback is ``""`` or ``"New <name> Session"``; the stored name does not record whether
+    it came from the fallback or from an input that reads the same, so a name of that shape
+    that differs from the current fallback is recomputed. An input of that shape costs one
+    extra read per write, never a wrong name.
+    """
+    if derived == _fallback_name("workflow", workflow_name):
+        return False
+    return derived == "" or (derived.startswith("New ") and derived.endswith(" Session"))
+
+
+def _first_naming(
+    conn: Connection, tables: Tables, session_id: str, session_type: SessionType, column: ColumnElement[Any]
 ) -> Any | None:
+    """``column`` of the session's first run that may name it (one read of the run index)."""
     runs = tables.runs
-    query = select(cast(runs.c.run_data, Text)).where(runs.c.session_id == session_id)
+    query = select(column).where(runs.c.session_id == session_id)
     if session_type == "team":
         # Team sessions are named by their own runs, never by a member's agent run.
         query = query.where(runs.c.agent_id.is_(None))
     elif session_type == "workflow":
         query = query.where(runs.c.run_type == "workflow")
-    text = conn.execute(query.order_by(runs.c.run_index).limit(1)).scalar_one_or_none()
+    return conn.execute(query.order_by(runs.c.run_index).limit(1)).scalar_one_or_none()
+
+
+def _first_naming_run(
+    conn: Connection, tables: Tables, session_id: str, session_type: SessionType
+) -> Any | None:
+    text = _first_naming(conn, tables, session_id, session_type, cast(tables.runs.c.run_data, Text))
     if text is None:
         return None
     decoded = decode_session_runs(session_type, [text])
     return decoded[0] if decoded else None
 
 
-def _stored_workflow_name(conn: Connection, tables: Tables, session_id: str) -> str | None:
-    sessions = tables.sessions
-    name = func.coalesce(sessions.c.workflow_name, sessions.c.workflow_data["name"].as_string())
-    value = conn.execute(select(name).where(sessions.c.session_id == session_id)).scalar_one_or_none()
-    return str(value) if value else None
+def _needs_recompute(
+    conn: Connection,
+    tables: Tables,
+    row: RowMapping | Mapping[str, Any],
+    workflow_name: str | None,
+    *,
+    replaced: Collection[str],
+    deleted: Collection[str],
+) -> bool:
+    session_id, session_type, run_id = row["session_id"], row["session_type"], row["name_run_id"]
+    if run_id is None or run_id in replaced or run_id in deleted:
+        return True
+    if session_type == "workflow" and _may_be_stale_fallback(row["derived_name"], workflow_name):
+        return True
+    if not replaced:
+        return False
+    # Another stored run was replaced: it matters only if it now comes first among the runs
+    # that may name the session. Asking for the first one's id alone spares reading and
+    # decoding its data on the common rewrite of a later run (a run saved again when it ends).
+    return bool(_first_naming(conn, tables, session_id, session_type, tables.runs.c.run_id) != run_id)
 
 
 def settle_names(
@@ -90,29 +164,30 @@ def settle_names(
     row: RowMapping | Mapping[str, Any],
     *,
     explicit: str | None,
-    rewritten: Collection[str],
-    workflow_name: str | None = None,
+    replaced: Collection[str] = (),
+    deleted: Collection[str] = (),
 ) -> Names:
     """Bring the name columns of a just-written session row up to date.
 
     Args:
         conn: the connection of the write transaction (the session row is locked by it).
         tables: the store's tables.
-        row: the session row as the write returned it (session id and type, name columns).
+        row: the session row as the write returned it, with :func:`naming_columns`.
         explicit: the explicit name the session has now.
-        rewritten: ids of the runs this transaction wrote or deleted.
-        workflow_name: the workflow's name for the ``"New <name> Session"`` fallback, when the
-            caller has the session object; otherwise it is read from the row if needed.
+        replaced: ids of runs that were already stored and that this transaction rewrote
+            (runs it appended do not count).
+        deleted: ids of the runs this transaction deleted.
 
     Returns:
         The names now stored.
     """
     session_id, session_type = row["session_id"], row["session_type"]
     derived, run_id = row["derived_name"], row["name_run_id"]
-    if run_id is None or run_id in rewritten:
+    # SQLite's JSON extraction keeps a non-string name's type; the session object uses str().
+    stored_workflow_name = row[WORKFLOW_NAME_KEY]
+    workflow_name = str(stored_workflow_name) if stored_workflow_name else None
+    if _needs_recompute(conn, tables, row, workflow_name, replaced=replaced, deleted=deleted):
         first = _first_naming_run(conn, tables, session_id, session_type)
-        if first is None and session_type == "workflow" and workflow_name is None:
-            workflow_name = _stored_workflow_name(conn, tables, session_id)
         derived = _derived_name(session_type, first, workflow_name)
         run_id = first.run_id if first is not None else None
     names = Names(explicit, derived, run_id)

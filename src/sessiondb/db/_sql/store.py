@@ -376,7 +376,7 @@ class SqlStore(SessionStore):
             if gone.rowcount == 0:
                 return False
             row = touch_session(conn, self._statements, owner, now=_now())
-            settle_names(conn, self._tables, row, explicit=row["explicit_name"], rewritten={run_id})
+            settle_names(conn, self._tables, row, explicit=row["explicit_name"], deleted={run_id})
         return True
 
     # -- lifecycle ---------------------------------------------------------------------------

@@ -23,9 +23,9 @@ from sqlalchemy import Connection, Insert, RowMapping, Table, Update, bindparam,
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sessiondb.db._sql.codec import run_columns, session_columns
-from sessiondb.db._sql.names import NAME_COLUMNS, Names, settle_names
+from sessiondb.db._sql.names import Names, naming_columns, settle_names
 from sessiondb.db._sql.tables import Tables
-from sessiondb.db._tracking import runs_to_write, workflow_name_of
+from sessiondb.db._tracking import runs_to_write
 from sessiondb.db.errors import InvalidQuery, SessionAlreadyExists, SessionNotFound, SessionOwnedByAnotherUser
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import Session
@@ -48,7 +48,7 @@ _SESSION_UPDATE_COLUMNS: tuple[str, ...] = (
     "metadata",
     "summary",
 )
-# The session columns a write returns: what the caller's object and settle_names need.
+# The session columns a write returns for the caller's object (settle_names adds its own).
 _RETURNED: tuple[str, ...] = (
     "session_id",
     "session_type",
@@ -56,7 +56,6 @@ _RETURNED: tuple[str, ...] = (
     "created_at",
     "updated_at",
     "next_run_index",
-    *NAME_COLUMNS,
 )
 
 
@@ -85,7 +84,7 @@ class WriteStatements:
     def build(cls, tables: Tables, insert: InsertFactory) -> WriteStatements:
         """Build the statements for ``tables`` with the dialect's ``insert``."""
         sessions, runs = tables.sessions, tables.runs
-        returned = [sessions.c[column] for column in _RETURNED]
+        returned = [*(sessions.c[column] for column in _RETURNED), *naming_columns(sessions)]
         reserve = sessions.c.next_run_index + bindparam("reserve")
         new_session = insert(sessions).values(_params(sessions))
         create = new_session.on_conflict_do_nothing(index_elements=[sessions.c.session_id]).returning(
@@ -141,13 +140,12 @@ class PreparedSave:
     session: Session
     columns: dict[str, Any]
     runs: list[PreparedRun]
-    workflow_name: str | None
 
     @classmethod
     def of(cls, session: Session) -> PreparedSave:
         """Serialise ``session``'s row and the runs a save must write (see ``runs_to_write``)."""
         runs = [PreparedRun.of(run) for run in runs_to_write(session)]
-        return cls(session, session_columns(session), runs, workflow_name_of(session))
+        return cls(session, session_columns(session), runs)
 
 
 @dataclass(frozen=True)
@@ -204,14 +202,8 @@ def save_session(
     indexes = write_runs(
         conn, statements, session.session_id, prepared.runs, first_index=first_index, now=now
     )
-    names = settle_names(
-        conn,
-        tables,
-        row,
-        explicit=columns["explicit_name"],
-        rewritten=indexes.keys(),
-        workflow_name=prepared.workflow_name,
-    )
+    replaced = replaced_runs(indexes, first_index)
+    names = settle_names(conn, tables, row, explicit=columns["explicit_name"], replaced=replaced)
     written = {run.run_id: run.text for run in prepared.runs}
     return Saved(session, row["version"], row["created_at"], row["updated_at"], written, names.shown)
 
@@ -251,6 +243,15 @@ def write_runs(
     return indexes
 
 
+def replaced_runs(indexes: dict[str, int], first_index: int) -> list[str]:
+    """The runs of a :func:`write_runs` result that were already stored, and so were replaced.
+
+    A new run takes the index reserved for it (``first_index`` + its position); a stored run
+    keeps its own, which is always lower than any index just reserved.
+    """
+    return [run_id for offset, (run_id, index) in enumerate(indexes.items()) if index != first_index + offset]
+
+
 def touch_session(
     conn: Connection, statements: WriteStatements, session_id: str, *, now: int, reserve: int = 0
 ) -> RowMapping:
@@ -278,5 +279,6 @@ def append_run(
     row = touch_session(conn, statements, session_id, now=now, reserve=1)
     first_index = row["next_run_index"] - 1
     indexes = write_runs(conn, statements, session_id, [run], first_index=first_index, now=now)
-    settle_names(conn, tables, row, explicit=row["explicit_name"], rewritten=indexes.keys())
+    replaced = replaced_runs(indexes, first_index)
+    settle_names(conn, tables, row, explicit=row["explicit_name"], replaced=replaced)
     return indexes[run.run_id]
