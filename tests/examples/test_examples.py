@@ -34,10 +34,11 @@ def run_example(name: str, cwd: Path, **env: str) -> str:
     return result.stdout
 
 
-def test_the_four_examples_are_there() -> None:
+def test_the_examples_are_there() -> None:
     assert SCRIPTS == [
         "02_persistent_session_history.py",
         "06_rename_session.py",
+        "serve_app.py",  # an app module for `sessiondb serve --app`, tested in tests/api/runs_endpoints
         "team_session.py",
         "workflow_session.py",
     ]

@@ -103,5 +103,5 @@ class WorkflowMetrics(BaseModel):
     duration: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Serialise, leaving out empty values."""
-        return _drop_empty(self.model_dump(mode="json"))
+        """Serialise, leaving out empty values except ``steps``: Agno's ``from_dict`` requires it."""
+        return {"steps": self.steps or {}, **_drop_empty(self.model_dump(mode="json"))}

@@ -1,1 +1,1 @@
-"""One router per resource: sessions, runs, and the system endpoints."""
+"""One router per resource: sessions, runs, the system endpoints, and agents, teams, workflows."""

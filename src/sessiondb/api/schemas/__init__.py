@@ -7,6 +7,14 @@ from sessiondb.api.schemas.runs import (
     TeamRunSchema,
     WorkflowRunSchema,
 )
+from sessiondb.api.schemas.runtimes import (
+    AgentSummary,
+    ModelSummary,
+    RunForm,
+    RunResponse,
+    TeamSummary,
+    WorkflowSummary,
+)
 from sessiondb.api.schemas.sessions import (
     AgentSessionDetailSchema,
     CreateSessionRequest,
@@ -32,15 +40,19 @@ from sessiondb.api.schemas.system import (
 
 __all__ = [
     "AgentSessionDetailSchema",
+    "AgentSummary",
     "AnyRunSchema",
     "ConfigResponse",
     "CreateSessionRequest",
     "DeleteSessionRequest",
     "ErrorResponse",
     "HealthResponse",
+    "ModelSummary",
     "PaginatedSessions",
     "PaginationInfo",
     "RenameSessionRequest",
+    "RunForm",
+    "RunResponse",
     "RunSchema",
     "SessionDetail",
     "SessionRunPreviewSchema",
@@ -49,9 +61,11 @@ __all__ = [
     "SummaryUpdate",
     "TeamRunSchema",
     "TeamSessionDetailSchema",
+    "TeamSummary",
     "UpdateSessionRequest",
     "ValidationErrorResponse",
     "VersionConflictResponse",
     "WorkflowRunSchema",
     "WorkflowSessionDetailSchema",
+    "WorkflowSummary",
 ]
