@@ -1,0 +1,1 @@
+"""The SQL workloads, one module per family; each exposes ``run(env, sizes) -> list[Result]``."""

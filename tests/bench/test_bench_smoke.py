@@ -1,0 +1,74 @@
+"""The benchmark suite runs end to end (``--quick``, SQLite) and reports a ratio for every workload."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+from bench.cli import main
+from bench.env import Env
+
+from bench import report, seed
+
+EXPECTED_WORKLOADS = {
+    "append",
+    "get_messages_last3",
+    "window_memory",
+    "get_session",
+    "list_user",
+    "list_user_name",
+    "list_cursor",
+    "bulk_import",
+    "http_list",
+    "http_detail",
+}
+
+
+def test_quick_run_writes_a_ratio_for_every_workload(tmp_path: Path) -> None:
+    docs = tmp_path / "benchmarks.md"
+    docs.write_text(f"# Benchmarks\n\nkept\n\n{report.START}\nold table\n{report.END}\n\nkept too\n")
+    out = tmp_path / "results"
+
+    code = main(
+        ["run", "--quick", "--backends", "sqlite", "--out", str(out), "--markdown", "--docs", str(docs)]
+    )
+
+    assert code == 0
+    [written] = list(out.glob("*.json"))
+    meta, results = report.read_json(written)
+    assert meta["sizes"] == "quick"
+    assert {result.workload for result in results} == EXPECTED_WORKLOADS
+    for result in results:
+        assert result.backend == "sqlite"
+        assert math.isfinite(result.ratio) and result.ratio > 0, result.key
+        assert result.sessiondb.n > 0 and result.baseline.n > 0, result.key
+    section = docs.read_text()
+    assert "old table" not in section
+    assert section.startswith("# Benchmarks\n\nkept\n") and section.endswith("kept too\n")
+    for workload in EXPECTED_WORKLOADS:
+        assert f"| {workload} |" in section
+
+
+def test_raw_append_writes_the_row_sessiondb_writes() -> None:
+    # The baselines (and the seeding of big sessions) write runs with raw SQL; they are only a
+    # fair baseline if the row is the one sessiondb itself writes.
+    env = Env.create("sqlite")
+    try:
+        dataset = env.dataset("same-row")
+        for session_id in ("SESSA", "SESSB"):
+            seed.session_with_runs(dataset, session_id, "u", 1)
+        dataset.store.upsert_run("SESSA", seed.run_object("SESSA", "u", 1))
+        dataset.raw.append("SESSB", seed.canonical_run("SESSB", "u", 1), int(time.time()))
+        driver, table = dataset.raw.driver, dataset.raw.runs
+        columns = driver.columns(table)
+        query = f"SELECT * FROM {driver.table(table)} WHERE run_index = 1 ORDER BY session_id"
+        rows = [dict(zip(columns, row, strict=True)) for row in driver.execute(query)]
+    finally:
+        env.close()
+    ours, raw = (
+        {name: str(value).replace(sid, "S") for name, value in row.items()}
+        for row, sid in zip(rows, ("SESSA", "SESSB"), strict=True)
+    )
+    assert ours.pop("updated_at") and raw.pop("updated_at")
+    assert ours == raw
