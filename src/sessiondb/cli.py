@@ -2,6 +2,7 @@
 
 sessiondb serve                          # SQLite ./sessiondb.db on 127.0.0.1:7777
 sessiondb serve --db postgresql+psycopg://user@host/db --host 0.0.0.0 --jwt-secret ...
+sessiondb serve --app examples.serve_app:app     # agents, teams, workflows next to the sessions
 sessiondb migrate --db postgresql+psycopg://user@host/db
 sessiondb sessions list --user alice --json
 """
@@ -24,7 +25,12 @@ from sessiondb.db.base import SessionStore
 from sessiondb.db.errors import StoreError
 from sessiondb.db.query import SORT_FIELDS, SessionQuery
 
-app = typer.Typer(help="Durable sessions for AI agents: the server and its tools.", no_args_is_help=True)
+# Locals stay out of tracebacks: serve's hold the security key, the JWT secret and database URLs.
+app = typer.Typer(
+    help="Durable sessions for AI agents: the server and its tools.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 sessions_app = typer.Typer(help="Inspect and delete sessions from a terminal.", no_args_is_help=True)
 app.add_typer(sessions_app, name="sessions")
 
@@ -102,6 +108,23 @@ def serve(
     max_body_bytes: Annotated[
         int | None, typer.Option(help="Larger request bodies get a 413 (default 10 MiB)")
     ] = None,
+    max_name_chars: Annotated[
+        int | None, typer.Option(help="Longer session names in a body get a 422 (default 512)")
+    ] = None,
+    max_id_chars: Annotated[
+        int | None, typer.Option(help="Longer ids in a body get a 422 (default 255)")
+    ] = None,
+    max_json_depth: Annotated[
+        int | None, typer.Option(help="JSON bodies nested deeper get a 422 (default 64, at most 200)")
+    ] = None,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            "--insecure",
+            envvar="SESSIONDB_INSECURE",
+            help="Serve beyond loopback with auth off (refused without this flag)",
+        ),
+    ] = False,
     auto_migrate: Annotated[
         bool | None,
         typer.Option("--auto-migrate/--no-auto-migrate", help="Create the schema on first use (default on)"),
@@ -113,12 +136,22 @@ def serve(
         Path | None,
         typer.Option(envvar="SESSIONDB_CONFIG", exists=True, dir_okay=False, help="TOML config file"),
     ] = None,
+    app_ref: Annotated[
+        str | None,
+        typer.Option(
+            "--app",
+            envvar="SESSIONDB_APP",
+            help="Serve module:attr, an app made by create_app(agents=...) or a callable returning one; "
+            "its databases come from create_app, so --db and --max-body-bytes do not apply",
+        ),
+    ] = None,
 ) -> None:
     """Serve the AgentOS-compatible sessions API (auth is off unless a key or JWT is set)."""
     import uvicorn
 
     from sessiondb.api import create_app
-    from sessiondb.api.app import warn_if_exposed
+    from sessiondb.api.app import refuse_if_exposed, warn_if_exposed
+    from sessiondb.api.app_loader import load_app
     from sessiondb.api.serve import open_stores
 
     given = {
@@ -133,19 +166,37 @@ def serve(
         "jwt_issuer": jwt_issuer,
         "admin_scopes": admin_scope,
         "max_body_bytes": max_body_bytes,
+        "max_name_chars": max_name_chars,
+        "max_id_chars": max_id_chars,
+        "max_json_depth": max_json_depth,
+        "insecure": insecure or None,
         "auto_migrate": auto_migrate,
         "log_level": log_level,
     }
+    if app_ref is not None and db:
+        raise _fail("--db cannot be combined with --app: the app's create_app(...) names its databases", 2)
     try:
         settings = resolve_settings(given, config)
         auth = settings.auth()
-        stores = open_stores(settings)
+        field_limits = settings.field_limits()
+        hosted = load_app(app_ref) if app_ref is not None else None
+        served_auth = auth if hosted is None or auth.enabled else hosted.state.auth
+        refuse_if_exposed(settings.host, served_auth, insecure=settings.insecure)
+        stores = open_stores(settings) if hosted is None else []
     except (ValueError, OSError) as exc:
         raise _fail(str(exc), 2) from exc
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
-    warn_if_exposed(settings.host, auth)
+    if hosted is not None and auth.enabled:
+        hosted.state.auth = auth  # a key or JWT given to serve overrides the app's own auth
+    warn_if_exposed(settings.host, hosted.state.auth if hosted is not None else auth)
     try:
-        api = create_app(stores, auth=auth, max_body_bytes=settings.max_body_bytes)
+        api = (
+            hosted
+            if hosted is not None
+            else create_app(
+                stores, auth=auth, max_body_bytes=settings.max_body_bytes, field_limits=field_limits
+            )
+        )
         uvicorn.run(api, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
     finally:
         for store in stores:

@@ -214,7 +214,18 @@ def test_serve_builds_the_app_from_flags_env_and_file(
 
     with caplog.at_level(logging.WARNING):
         result = runner.invoke(
-            app, ["serve", "--config", str(config), "--db", "one=memory", "--db", f"two={tmp_path / 'x.db'}"]
+            app,
+            # --insecure: 0.0.0.0 with auth off is refused without it (tests/security/test_exposure.py).
+            [
+                "serve",
+                "--config",
+                str(config),
+                "--db",
+                "one=memory",
+                "--db",
+                f"two={tmp_path / 'x.db'}",
+                "--insecure",
+            ],
         )
 
     assert result.exit_code == 0, result.output

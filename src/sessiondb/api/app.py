@@ -5,15 +5,24 @@ from __future__ import annotations
 import ipaddress
 import logging
 import time
+from collections.abc import Sequence
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 import sessiondb
+from sessiondb.agent import Agent
 from sessiondb.api.auth import AuthConfig
 from sessiondb.api.errors import install_error_handlers
+from sessiondb.api.field_limits import FieldLimits, enforce_field_limits, refuse_encoded_slashes
 from sessiondb.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimitMiddleware
 from sessiondb.api.registry import StoreRegistry, StoresArg
+from sessiondb.api.routers import agents as agent_routes
 from sessiondb.api.routers import runs, sessions, system
+from sessiondb.api.routers import teams as team_routes
+from sessiondb.api.routers import workflows as workflow_routes
+from sessiondb.api.runtimes import RuntimeRegistry, served_stores
+from sessiondb.team import Team
+from sessiondb.workflow import Workflow
 
 logger = logging.getLogger("sessiondb.api")
 
@@ -21,28 +30,40 @@ DEFAULT_OS_ID = "sessiondb"
 
 
 def create_app(
-    dbs: StoresArg,
+    dbs: StoresArg | None = None,
     *,
+    agents: Sequence[Agent] = (),
+    teams: Sequence[Team] = (),
+    workflows: Sequence[Workflow] = (),
     auth: AuthConfig | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    field_limits: FieldLimits | None = None,
     os_id: str = DEFAULT_OS_ID,
 ) -> FastAPI:
-    """Build the HTTP API serving ``dbs``.
+    """Build the HTTP API serving ``dbs``, and the runtimes next to it.
 
     The app does not own the stores: it neither migrates nor closes them.
 
     Args:
         dbs: one store, a list of stores (served under their ``.id``), or a mapping of
-            ``db_id`` to store. Stores sharing an id are told apart by ``table``.
+            ``db_id`` to store. Stores sharing an id are told apart by ``table``. The stores
+            of the runtimes are served too when not listed, so ``dbs`` may be left out.
+        agents / teams / workflows: runtimes served at ``/agents``, ``/teams`` and
+            ``/workflows``, with ``POST /<kind>/{id}/runs`` to run them (ids must be unique
+            per kind).
         auth: accepted credentials; ``None`` (the default) turns auth off.
         max_body_bytes: larger request bodies get a 413.
+        field_limits: caps on name and id lengths and nesting depth in JSON bodies (a 422
+            naming the field); ``None`` means the defaults of :class:`FieldLimits`.
         os_id: the identifier ``GET /config`` reports.
 
     Returns:
-        A FastAPI app with the ``/sessions`` endpoints, ``/health`` and ``/config``.
+        A FastAPI app with the ``/sessions`` endpoints, ``/health``, ``/config`` and the
+        runtime endpoints.
 
     Raises:
-        ValueError: ``dbs`` is empty or holds something that is not a store.
+        ValueError: no store at all (``dbs`` empty and no runtime has a ``db``), an item of
+            ``dbs`` is not a store, or two runtimes of one kind share an id.
     """
     app = FastAPI(
         title="sessiondb",
@@ -51,10 +72,13 @@ def create_app(
             "Durable sessions for AI agents, teams and workflows. Wire-compatible with the "
             "Agno AgentOS sessions API, with ETags, keyset pagination and per-user isolation."
         ),
+        dependencies=[Depends(refuse_encoded_slashes), Depends(enforce_field_limits)],
     )
-    app.state.registry = StoreRegistry(dbs)
+    app.state.runtimes = RuntimeRegistry(agents=agents, teams=teams, workflows=workflows)
+    app.state.registry = StoreRegistry(served_stores(dbs, app.state.runtimes))
     app.state.auth = auth or AuthConfig()
     app.state.os_id = os_id
+    app.state.field_limits = field_limits or FieldLimits()
     app.state.started_at = time.time()
     install_error_handlers(app)
     # Added last so it runs first: an oversized body is refused before anything reads it.
@@ -62,6 +86,9 @@ def create_app(
     app.include_router(sessions.router)
     app.include_router(runs.router)
     app.include_router(system.router)
+    app.include_router(agent_routes.router)
+    app.include_router(team_routes.router)
+    app.include_router(workflow_routes.router)
     return app
 
 
@@ -94,3 +121,18 @@ def warn_if_exposed(host: str, auth: AuthConfig | None) -> bool:
         banner,
     )
     return True
+
+
+def refuse_if_exposed(host: str, auth: AuthConfig | None, *, insecure: bool) -> None:
+    """Refuse to serve beyond loopback with auth off, unless the operator said ``--insecure``.
+
+    Raises:
+        ValueError: ``host`` is not a loopback address, auth is off and ``insecure`` is False.
+    """
+    if insecure or (auth is not None and auth.enabled) or is_loopback(host):
+        return
+    raise ValueError(
+        f"refusing to listen on {host} with auth off: anyone who can reach the port could read, "
+        "change and delete every session. Set a security key (--security-key) or JWT verification "
+        "(--jwt-secret / --jwt-public-key), bind to 127.0.0.1, or pass --insecure to serve anyway"
+    )

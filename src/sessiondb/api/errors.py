@@ -21,6 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sessiondb.api.auth import Principal
@@ -105,6 +107,16 @@ async def _store_error_handler(request: Request, exc: Exception) -> JsonResponse
     return store_error_response(request, exc)
 
 
+async def _validation_error_handler(request: Request, exc: Exception) -> JsonResponse:
+    # FastAPI's own handler renders with the json module, which refuses the NaN or Infinity a
+    # form field may parse to ("Infinity" is valid JSON to Python): that 422 became a 500.
+    # orjson writes them as null.
+    assert isinstance(exc, RequestValidationError)
+    return JsonResponse(
+        {"detail": jsonable_encoder(exc.errors())}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
+    )
+
+
 class CatchAllMiddleware:
     """Turns an exception no handler took into the JSON 500, instead of Starlette's plain text.
 
@@ -140,4 +152,6 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register the domain-error handler and the catch-all on ``app``."""
     handler: Callable[..., Any] = _store_error_handler
     app.add_exception_handler(StoreError, handler)
+    validation_handler: Callable[..., Any] = _validation_error_handler
+    app.add_exception_handler(RequestValidationError, validation_handler)
     app.add_middleware(CatchAllMiddleware)

@@ -23,8 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from sessiondb.api.auth import DEFAULT_ADMIN_SCOPES, AuthConfig, JwtConfig
+from sessiondb.api.field_limits import (
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_ID_CHARS,
+    DEFAULT_MAX_NAME_CHARS,
+    FieldLimits,
+)
 from sessiondb.api.limits import DEFAULT_MAX_BODY_BYTES
 from sessiondb.db.base import SessionStore
 
@@ -50,8 +57,22 @@ class ServeSettings:
     jwt_issuer: str | None = None
     admin_scopes: Sequence[str] = DEFAULT_ADMIN_SCOPES
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_name_chars: int = DEFAULT_MAX_NAME_CHARS
+    max_id_chars: int = DEFAULT_MAX_ID_CHARS
+    max_json_depth: int = DEFAULT_MAX_DEPTH
+    insecure: bool = False
     auto_migrate: bool = True
     log_level: str = "info"
+
+    def field_limits(self) -> FieldLimits:
+        """The JSON field caps the settings ask for.
+
+        Raises:
+            ValueError: a cap is out of range.
+        """
+        return FieldLimits(
+            max_name_chars=self.max_name_chars, max_id_chars=self.max_id_chars, max_depth=self.max_json_depth
+        )
 
     def auth(self) -> AuthConfig:
         """The auth the settings ask for (off when no key and no JWT key are set).
@@ -125,7 +146,8 @@ def store_from_url(url: str, *, db_id: str | None = None, auto_migrate: bool = T
       database schema (default ``ai``).
 
     Raises:
-        ValueError: the URL's scheme is not one of these.
+        ValueError: the URL cannot be parsed or its scheme is not one of these. The message
+            never repeats the URL's password.
     """
     from sessiondb.db import InMemoryDb, PostgresDb, SqliteDb
 
@@ -133,7 +155,13 @@ def store_from_url(url: str, *, db_id: str | None = None, auto_migrate: bool = T
         return InMemoryDb(id=db_id)
     if "://" not in url:
         return SqliteDb(db_file=url, id=db_id, auto_migrate=auto_migrate)
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        # Not chained: the parser's own messages may quote the URL, password included.
+        raise ValueError(
+            "not a database URL: expected a file path, sqlite:///..., postgresql://... or memory"
+        ) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return SqliteDb(db_url=url, id=db_id, auto_migrate=auto_migrate)
@@ -146,8 +174,10 @@ def store_from_url(url: str, *, db_id: str | None = None, auto_migrate: bool = T
             id=db_id,
             auto_migrate=auto_migrate,
         )
+    # The password is masked: this message is printed, and may be logged.
+    shown = parsed.render_as_string(hide_password=True)
     raise ValueError(
-        f"unsupported database URL {url!r}: use a file path, sqlite:///..., postgresql://... or memory"
+        f"unsupported database URL {shown!r}: use a file path, sqlite:///..., postgresql://... or memory"
     )
 
 

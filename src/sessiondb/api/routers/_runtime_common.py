@@ -67,6 +67,13 @@ RUN_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "No such runtime, or session_id names another user's session",
         "model": ERROR_RESPONSES[404]["model"],
     },
+    409: {
+        "description": (
+            "session_id names a session of another user, and the caller may act for every user "
+            "(a user-scoped caller gets 404)"
+        ),
+        "model": ERROR_RESPONSES[404]["model"],
+    },
 }
 """The documented replies of ``POST /<kind>/{id}/runs`` beyond :data:`RUNTIME_RESPONSES`."""
 

@@ -39,6 +39,31 @@ PRECONDITION_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 ETAG_HEADER = {"ETag": {"description": "The session's version, for If-Match", "schema": {"type": "string"}}}
 
+_SESSION_OPERATIONS = {
+    "GetSession": "get_session_by_id",
+    "UpdateSession": "update_session",
+    "RenameSession": "rename_session",
+    "DeleteSession": "delete_session",
+    "GetSessionRuns": "get_session_runs",
+    "GetSessionRunPreviews": "get_session_run_previews",
+}
+
+
+def session_links(session_id: str) -> dict[str, Any]:
+    """OpenAPI links from a response that names a session to the operations on it.
+
+    They tell clients, and stateful test tools such as schemathesis, that a created or listed
+    session's id feeds the read, update, rename, delete and run endpoints.
+
+    Args:
+        session_id: a runtime expression for the id, e.g. ``"$response.body#/session_id"``.
+    """
+    return {
+        name: {"operationId": operation, "parameters": {"session_id": session_id}}
+        for name, operation in _SESSION_OPERATIONS.items()
+    }
+
+
 TypeQuery = Annotated[
     SessionTypeParam | None,
     Query(alias="type", description="agent, team or workflow; detected from the session when omitted"),

@@ -30,6 +30,7 @@ from sessiondb.api.routers.common import (
     PRECONDITION_RESPONSE,
     SessionIdPath,
     TypeQuery,
+    session_links,
     session_response,
 )
 from sessiondb.api.schemas import (
@@ -83,6 +84,12 @@ async def _reload(
     operation_id="get_sessions",
     summary="List Sessions",
     description="A page of sessions, newest first by default. Runs are never loaded for a listing.",
+    responses={
+        200: {
+            "description": "A page of sessions",
+            "links": session_links("$response.body#/data/0/session_id"),
+        }
+    },
     dependencies=[Depends(require(READ_SCOPE))],
 )
 async def get_sessions(
@@ -136,7 +143,14 @@ async def get_sessions(
     operation_id="create_session",
     summary="Create New Session",
     description="Create an empty session; 409 when the given session_id is taken.",
-    responses={**CONFLICT_RESPONSE, 201: {"description": "The new session", "headers": ETAG_HEADER}},
+    responses={
+        **CONFLICT_RESPONSE,
+        201: {
+            "description": "The new session",
+            "headers": ETAG_HEADER,
+            "links": session_links("$response.body#/session_id"),
+        },
+    },
     dependencies=[Depends(require(WRITE_SCOPE))],
 )
 async def create_session(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, Json
+from pydantic import BaseModel, ConfigDict, Field, Json, field_validator
 
 
 class ModelSummary(BaseModel):
@@ -92,6 +92,13 @@ class RunForm(BaseModel):
     metadata: Json[dict[str, Any]] | None = Field(
         None, description="JSON object merged into the run's metadata"
     )
+
+    @field_validator("session_state", "metadata", mode="before")
+    @classmethod
+    def _null_is_absent(cls, value: Any) -> Any:
+        # A form field cannot hold a JSON null: "null" (how the OpenAPI document's nullable
+        # fields are sent as form data) and "" mean "not given".
+        return None if value in ("", "null") else value
 
 
 class RunResponse(BaseModel):

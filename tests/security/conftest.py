@@ -1,0 +1,11 @@
+"""The security tests reuse the API tests' helpers (seed data, ASGI client) and the live server."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_TESTS = Path(__file__).resolve().parents[1]
+for _helpers in (_TESTS / "api", _TESTS / "reliability"):
+    if str(_helpers) not in sys.path:
+        sys.path.insert(0, str(_helpers))

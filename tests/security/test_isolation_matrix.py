@@ -1,0 +1,232 @@
+"""With JWT on, no read, list, rename, update or delete crosses users, by any route.
+
+Every row of the matrix is one way alice may try to reach bob's data: by session id, by a
+filter, by bulk delete, through a run endpoint, through a run id of another session, in the
+second database (``db_id``) or by table. It runs against every backend. Afterwards bob's
+sessions are exactly as they were: same version (nothing was written), same runs.
+
+``tests/api/test_auth.py`` holds the basic cases against one in-memory store; this is the
+exhaustive version.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from api_seed import agent_run, seed_agent_session
+from api_support import asgi_client
+
+from sessiondb.agent import Agent
+from sessiondb.api import AuthConfig, JwtConfig, create_app
+from sessiondb.api.registry import session_table_of
+from sessiondb.db.base import SessionStore
+from sessiondb.db.memory import InMemoryDb
+from sessiondb.models import TestModel
+
+SECRET = "isolation-matrix-secret-long-enough-for-hs256"
+SCOPES = ["sessions:read", "sessions:write", "sessions:delete", "agents:read", "agents:run"]
+BOB_SECRET = "bob's secret plans"
+
+
+def bearer(sub: str, scopes: list[str] | None = None) -> dict[str, str]:
+    claims = {"sub": sub, "scopes": scopes or SCOPES, "exp": int(time.time()) + 600}
+    return {"Authorization": f"Bearer {jwt.encode(claims, SECRET, algorithm='HS256')}"}
+
+
+ALICE = bearer("alice")
+
+
+@dataclass
+class World:
+    """Two databases, each with one session of alice and one of bob, and a client."""
+
+    client: httpx.AsyncClient
+    main: SessionStore
+    second: SessionStore
+
+    def params(self, db: str) -> dict[str, str]:
+        """Query parameters naming database ``db`` (and its table, when it has one)."""
+        params = {"db_id": db}
+        table = session_table_of(self.main if db == "main" else self.second)
+        if table is not None:
+            params["table"] = table
+        return params
+
+
+@pytest.fixture
+async def world(store: SessionStore) -> AsyncIterator[World]:
+    second = InMemoryDb(id="second")
+    for db in (store, second):
+        seed_agent_session(db, "s-alice", user_id="alice", runs=[agent_run("ra", "alice's question")])
+        seed_agent_session(db, "s-bob", user_id="bob", runs=[agent_run("rb", BOB_SECRET)])
+    agent = Agent(id="helper", name="Helper", model=TestModel(reply="ok"), db=store)
+    app = create_app(
+        dbs={"main": store, "second": second}, agents=[agent], auth=AuthConfig(jwt=JwtConfig(key=SECRET))
+    )
+    async for client in asgi_client(app):
+        yield World(client, store, second)
+
+
+Attempt = Callable[[World, dict[str, str]], Awaitable[list[httpx.Response]]]
+
+
+async def _read(w: World, p: dict[str, str]) -> list[httpx.Response]:
+    c = w.client
+    return [
+        await c.get("/sessions/s-bob", params=p, headers=ALICE),
+        await c.get("/sessions/s-bob", params={**p, "user_id": "bob"}, headers=ALICE),
+        await c.get("/sessions/s-bob", params={**p, "type": "agent"}, headers=ALICE),
+        await c.get("/sessions/s-bob/runs", params=p, headers=ALICE),
+        await c.get("/sessions/s-bob/run-previews", params=p, headers=ALICE),
+        await c.get("/sessions/s-bob/runs/rb", params=p, headers=ALICE),
+        # bob's run addressed through alice's own session
+        await c.get("/sessions/s-alice/runs/rb", params=p, headers=ALICE),
+    ]
+
+
+async def _list(w: World, p: dict[str, str]) -> list[httpx.Response]:
+    c = w.client
+    listings = [
+        await c.get("/sessions", params=p, headers=ALICE),
+        await c.get("/sessions", params={**p, "user_id": "bob"}, headers=ALICE),
+        await c.get("/sessions", params={**p, "session_name": BOB_SECRET}, headers=ALICE),
+        await c.get("/sessions", params={**p, "component_id": "agent-1", "type": "agent"}, headers=ALICE),
+        await c.get("/sessions", params={**p, "sort_by": "session_name", "limit": 1}, headers=ALICE),
+    ]
+    # Walk every page by cursor: still only alice's.
+    cursor = listings[-1].json()["meta"]["next_cursor"]
+    while cursor:
+        page = await c.get(
+            "/sessions", params={**p, "sort_by": "session_name", "limit": 1, "cursor": cursor}, headers=ALICE
+        )
+        listings.append(page)
+        cursor = page.json()["meta"]["next_cursor"]
+    for listing in listings:
+        assert listing.status_code == 200, listing.text
+        assert {s["session_id"] for s in listing.json()["data"]} <= {"s-alice"}
+        assert listing.json()["meta"]["total_count"] <= 1
+    return listings
+
+
+async def _rename(w: World, p: dict[str, str]) -> list[httpx.Response]:
+    return [
+        await w.client.post("/sessions/s-bob/rename", params=p, json={"session_name": "pwned"}, headers=ALICE)
+    ]
+
+
+async def _update(w: World, p: dict[str, str]) -> list[httpx.Response]:
+    c = w.client
+    body = {"session_name": "pwned", "session_state": {"owned": True}, "metadata": {"by": "alice"}}
+    return [
+        await c.patch("/sessions/s-bob", params=p, json=body, headers=ALICE),
+        await c.patch("/sessions/s-bob", params={**p, "user_id": "bob"}, json=body, headers=ALICE),
+        await c.patch("/sessions/s-bob", params=p, json=body, headers={**ALICE, "If-Match": '"1"'}),
+    ]
+
+
+async def _delete(w: World, p: dict[str, str]) -> list[httpx.Response]:
+    c = w.client
+    return [
+        await c.delete("/sessions/s-bob", params=p, headers=ALICE),
+        await c.delete("/sessions/s-bob", params={**p, "user_id": "bob"}, headers=ALICE),
+        await c.delete("/sessions/s-bob", params=p, headers={**ALICE, "If-Match": '"1"'}),
+    ]
+
+
+async def _bulk_delete(w: World, p: dict[str, str]) -> list[httpx.Response]:
+    body = {"session_ids": ["s-bob", "s-alice"], "session_types": ["agent", "agent"]}
+    response = await w.client.request(
+        "DELETE", "/sessions", params={**p, "user_id": "bob"}, json=body, headers=ALICE
+    )
+    assert response.status_code == 204
+    # alice's own session went; bob's stayed (checked after every attempt).
+    assert (await w.client.get("/sessions/s-alice", params=p, headers=ALICE)).status_code == 404
+    return [response]
+
+
+async def _create_over(w: World, p: dict[str, str]) -> list[httpx.Response]:
+    body = {"session_id": "s-bob", "user_id": "alice", "session_name": "pwned"}
+    return [await w.client.post("/sessions", params={"db_id": p["db_id"]}, json=body, headers=ALICE)]
+
+
+async def _run_into(w: World, p: dict[str, str]) -> list[httpx.Response]:
+    if p["db_id"] != "main":
+        return []  # the agent stores into its own database, the main one
+    c = w.client
+    return [
+        await c.post(
+            "/agents/helper/runs",
+            data={"message": "mine now", "stream": "false", "session_id": "s-bob"},
+            headers=ALICE,
+        ),
+        await c.post(
+            "/agents/helper/runs",
+            data={"message": "as bob", "stream": "false", "session_id": "s-bob", "user_id": "bob"},
+            headers=ALICE,
+        ),
+        await c.post(
+            "/agents/helper/runs", data={"message": "streamed", "session_id": "s-bob"}, headers=ALICE
+        ),
+    ]
+
+
+ATTEMPTS: dict[str, tuple[Attempt, set[int]]] = {
+    "read": (_read, {404}),
+    "list": (_list, {200}),
+    "rename": (_rename, {404}),
+    "update": (_update, {404, 412}),
+    "delete": (_delete, {204, 412}),
+    "bulk-delete": (_bulk_delete, {204}),
+    "create-over": (_create_over, {409}),
+    "run-endpoint": (_run_into, {404}),
+}
+
+
+def _bob_as_stored(db: SessionStore) -> tuple[Any, ...]:
+    session = db.get_session("s-bob")
+    runs = [(run.run_id, run.content) for run in db.get_runs("s-bob")]
+    return session.user_id, session.version, session.session_data, session.metadata, runs
+
+
+@pytest.mark.parametrize("attempt", list(ATTEMPTS))
+@pytest.mark.parametrize("db", ["main", "second"])
+async def test_alice_cannot_reach_bobs_session(world: World, attempt: str, db: str) -> None:
+    before = {name: _bob_as_stored(store) for name, store in (("main", world.main), ("second", world.second))}
+    run, allowed = ATTEMPTS[attempt]
+
+    responses = await run(world, world.params(db))
+
+    for response in responses:
+        assert response.status_code in allowed, (attempt, response.request.url, response.text)
+        assert BOB_SECRET not in response.text
+        assert "another user" not in response.text
+    assert {
+        name: _bob_as_stored(store) for name, store in (("main", world.main), ("second", world.second))
+    } == before
+
+
+async def test_the_matrix_is_not_vacuous_bob_reaches_his_own(world: World) -> None:
+    bob = bearer("bob")
+    for db in ("main", "second"):
+        p = world.params(db)
+        read = await world.client.get("/sessions/s-bob/runs/rb", params=p, headers=bob)
+        renamed = await world.client.post(
+            "/sessions/s-bob/rename", params=p, json={"session_name": "mine"}, headers=bob
+        )
+        listed = await world.client.get("/sessions", params=p, headers=bob)
+
+        assert BOB_SECRET in read.text
+        assert renamed.status_code == 200
+        assert [s["session_id"] for s in listed.json()["data"]] == ["s-bob"]
+    ran = await world.client.post(
+        "/agents/helper/runs", data={"message": "more", "stream": "false", "session_id": "s-bob"}, headers=bob
+    )
+    assert ran.status_code == 200, ran.text
+    runs = world.main.get_runs("s-bob")
+    assert len(runs) == 2 and runs[0].run_id == "rb"
