@@ -2,6 +2,8 @@
 
 * :func:`read_or_create` loads the session, or creates it (seeded with the runtime's data,
   default state and metadata) so that it exists in the store before the run does anything.
+  A stored session of another type (an agent run into a workflow's session) is refused
+  with :class:`~sessiondb.db.errors.SessionTypeMismatch` before anything is written.
 * :func:`save_run` writes one run row: at the start (``RUNNING``) so clients see the run in
   progress, and at the end with its final status.
 * :func:`commit_session` saves ``session_state``, the summary and the session metrics by
@@ -24,6 +26,7 @@ from sessiondb.db.errors import (
     SessionAlreadyExists,
     SessionNotFound,
     SessionOwnedByAnotherUser,
+    SessionTypeMismatch,
     VersionConflict,
 )
 from sessiondb.run.metrics import Metrics, SessionMetrics
@@ -72,11 +75,10 @@ def read_or_create(
 
     Raises:
         SessionOwnedByAnotherUser: the session exists but belongs to another user.
+        SessionTypeMismatch: the session exists but another kind of runtime created it.
     """
     try:
-        session = db.get_session(
-            session_id, session_type=session_type, user_id=user_id, runs_limit=runs_limit
-        )
+        session = _load(db, session_id, user_id, session_type, runs_limit)
         return Opened(session, False, copy.deepcopy(session_state_of(session)))
     except SessionNotFound:
         pass
@@ -88,12 +90,22 @@ def read_or_create(
         # Another run created it between our read and our insert: use theirs.
         pass
     try:
-        session = db.get_session(
-            session_id, session_type=session_type, user_id=user_id, runs_limit=runs_limit
-        )
+        session = _load(db, session_id, user_id, session_type, runs_limit)
     except SessionNotFound as exc:
         raise SessionOwnedByAnotherUser(session_id) from exc
     return Opened(session, False, copy.deepcopy(session_state_of(session)))
+
+
+def _load(
+    db: SessionStore, session_id: str, user_id: str | None, expected: SessionType, runs_limit: int | None
+) -> Session:
+    # Loaded as the type stored in the row, not as ``expected``: forcing the class would turn
+    # another kind's runs into a pydantic ValidationError (or, worse, a session that loads
+    # but can no longer be read once this run is appended).
+    session = db.get_session(session_id, user_id=user_id, runs_limit=runs_limit)
+    if session.session_type != expected:
+        raise SessionTypeMismatch(session_id, session.session_type, expected)
+    return session
 
 
 def save_run(db: SessionStore, session_id: str, run: AnyRun) -> None:

@@ -4,6 +4,7 @@ Domain errors (:mod:`sessiondb.db.errors`) map to::
 
     SessionNotFound, RunNotFound     404 {"detail": ...}
     SessionAlreadyExists             409
+    SessionTypeMismatch              409 (a run into a session another kind of runtime created)
     SessionOwnedByAnotherUser        409, or 404 for a user-scoped caller (a 409 would leak
                                      that another user's session exists)
     VersionConflict                  412 {"detail", "current_version"} and the current ETag
@@ -34,6 +35,7 @@ from sessiondb.db.errors import (
     SessionAlreadyExists,
     SessionNotFound,
     SessionOwnedByAnotherUser,
+    SessionTypeMismatch,
     StoreError,
     StoreUnavailable,
     VersionConflict,
@@ -83,7 +85,7 @@ def store_error_response(request: Request, exc: StoreError) -> JsonResponse:
     """The response for a domain error (table in the module docstring)."""
     if isinstance(exc, SessionNotFound | RunNotFound):
         return _detail(status.HTTP_404_NOT_FOUND, str(exc))
-    if isinstance(exc, SessionAlreadyExists):
+    if isinstance(exc, SessionAlreadyExists | SessionTypeMismatch):
         return _detail(status.HTTP_409_CONFLICT, str(exc))
     if isinstance(exc, SessionOwnedByAnotherUser):
         return _owned_by_other(request, exc)

@@ -7,12 +7,13 @@ The tree::
     ├── RunNotFound              no run with that id (in this session)
     ├── SessionAlreadyExists     create_session on an id that is taken
     ├── SessionOwnedByAnotherUser a write to a session another user owns
+    ├── SessionTypeMismatch      a run of one kind into a session another kind created
     ├── VersionConflict          a conditional write lost the race; carries the current version
     ├── InvalidQuery             a filter, sort, page or cursor that makes no sense
     ├── SchemaNotReady           the database schema is missing or older than this code
     └── StoreUnavailable         the database cannot be reached (retry later)
 
-The HTTP layer maps them to status codes in one place (404, 404, 409, 409, 412, 422, 503, 503).
+The HTTP layer maps them to status codes in one place (404, 404, 409, 409, 409, 412, 422, 503, 503).
 """
 
 from __future__ import annotations
@@ -56,6 +57,23 @@ class SessionOwnedByAnotherUser(StoreError):
     def __init__(self, session_id: str) -> None:
         super().__init__(f"Session with id {session_id!r} belongs to another user; nothing was written")
         self.session_id = session_id
+
+
+class SessionTypeMismatch(StoreError):
+    """A runtime opened a session that another kind of runtime created; nothing was written.
+
+    An agent cannot continue a workflow's session (nor a team an agent's, ...): their runs
+    have different shapes, and mixing them would leave a session no reader can load.
+    """
+
+    def __init__(self, session_id: str, stored_type: str, expected_type: str) -> None:
+        super().__init__(
+            f"Session with id {session_id!r} is of type {stored_type!r}, not {expected_type!r}: "
+            "a run cannot continue a session another kind of runtime created; use another session_id"
+        )
+        self.session_id = session_id
+        self.stored_type = stored_type
+        self.expected_type = expected_type
 
 
 class VersionConflict(StoreError):

@@ -69,8 +69,9 @@ RUN_RESPONSES: dict[int | str, dict[str, Any]] = {
     },
     409: {
         "description": (
-            "session_id names a session of another user, and the caller may act for every user "
-            "(a user-scoped caller gets 404)"
+            "session_id names a session of another kind of runtime (e.g. an agent run into a "
+            "workflow's session), or a session of another user when the caller may act for every "
+            "user (a user-scoped caller gets 404). Nothing is stored."
         ),
         "model": ERROR_RESPONSES[404]["model"],
     },
@@ -127,10 +128,14 @@ def get_runtime(registry: RuntimeRegistry, kind: RuntimeKind, runtime_id: str) -
 async def start_run(runtime: Runtime, form: RunForm, principal: Principal) -> Response:
     """Run ``runtime`` on the form's message: one JSON reply, or server-sent events.
 
+    When streaming, errors raised before the first event are raised here too, so they still
+    become HTTP errors.
+
     Raises:
         SessionOwnedByAnotherUser: ``session_id`` names another user's session (404 for a
-            user-scoped caller, through the error handlers). When streaming, errors raised
-            before the first event are raised here too, so they still become HTTP errors.
+            user-scoped caller, through the error handlers).
+        SessionTypeMismatch: ``session_id`` names a session another kind of runtime created
+            (409 through the error handlers).
     """
     options: dict[str, Any] = {
         # Each request gets a new session unless it names one: the runtime's own default

@@ -1,21 +1,27 @@
-"""``/health`` (does every database answer?) and ``/config`` (which databases are served)."""
+"""``/health`` (does every database answer?) and ``/config`` (which databases and runtimes are served)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from sessiondb.api.deps import get_principal, get_registry
+from sessiondb.api.auth import Principal
+from sessiondb.api.deps import CallerDep, get_registry
 from sessiondb.api.registry import StoreRegistry
 from sessiondb.api.responses import JsonResponse, iso_utc
+from sessiondb.api.routers._runtime_common import RuntimesDep, may
 from sessiondb.api.routers.common import ERROR_RESPONSES
+from sessiondb.api.runtimes import RuntimeKind, RuntimeRegistry, describe
 from sessiondb.api.schemas import ConfigResponse, ErrorResponse, HealthResponse
 from sessiondb.db.errors import StoreError
 
 router = APIRouter()
 
 RegistryDep = Annotated[StoreRegistry, Depends(get_registry)]
+
+CONFIG_RUNTIME_FIELDS = ("id", "name", "description", "db_id")
+"""What ``/config`` says about each runtime: AgentOS's summary shape (``GET /agents`` says more)."""
 
 
 @router.get(
@@ -53,15 +59,19 @@ async def health_check(request: Request, registry: RegistryDep) -> Response:
     response_model=ConfigResponse,
     operation_id="get_config",
     summary="Get Config",
-    description="The databases this server serves, in the shape of AgentOS GET /config.",
+    description=(
+        "The databases this server serves, and the agents, teams and workflows the caller may "
+        "read, in the shape of AgentOS GET /config."
+    ),
     tags=["Core"],
     responses={
         401: ERROR_RESPONSES[401],
         500: {"description": "Internal server error", "model": ErrorResponse},
     },
-    dependencies=[Depends(get_principal)],
 )
-async def get_config(request: Request, registry: RegistryDep) -> Response:
+async def get_config(
+    request: Request, registry: RegistryDep, runtimes: RuntimesDep, principal: CallerDep
+) -> Response:
     """Describe the server."""
     os_id: str = request.app.state.os_id
     body = {
@@ -71,9 +81,22 @@ async def get_config(request: Request, registry: RegistryDep) -> Response:
         "session": {
             "dbs": [{"db_id": db_id, "tables": registry.tables(db_id) or None} for db_id in registry.ids()]
         },
-        "agents": [],
-        "teams": [],
-        "workflows": [],
+        "agents": _runtime_entries(runtimes, "agents", principal),
+        "teams": _runtime_entries(runtimes, "teams", principal),
+        "workflows": _runtime_entries(runtimes, "workflows", principal),
         "interfaces": [],
     }
     return JsonResponse(body)
+
+
+def _runtime_entries(
+    runtimes: RuntimeRegistry, kind: RuntimeKind, principal: Principal
+) -> list[dict[str, Any]]:
+    # Only what the caller may read, as GET /<kind> lists it: a caller without the scope
+    # learns nothing about the runtime from here either.
+    entries = []
+    for runtime in runtimes.all(kind):
+        if may(principal, kind, "read", str(runtime.id)):
+            described = describe(runtime)
+            entries.append({field: described.get(field) for field in CONFIG_RUNTIME_FIELDS})
+    return entries
