@@ -122,3 +122,17 @@ def test_a_session_of_another_kind_created_in_the_race_window_is_refused(store: 
 
     _assert_names_the_clash(raised.value, "workflow", "agent")
     assert isinstance(store.get_session("shared"), WorkflowSession)
+
+
+def test_reading_another_kinds_session_through_a_runtime_names_the_clash(store: SessionStore) -> None:
+    # The read helpers (get_session, get_session_name, ...) load through the same check as a run,
+    # so they give the same clear error rather than a pydantic ValidationError from the wrong class.
+    _workflow(store).run("topic", session_id="shared")
+    agent = _agent(store)
+
+    with pytest.raises(SessionTypeMismatch) as raised:
+        agent.get_session("shared")
+    _assert_names_the_clash(raised.value, "workflow", "agent")
+    with pytest.raises(SessionTypeMismatch):
+        agent.get_session_name("shared")
+    assert agent.get_session("missing") is None

@@ -78,7 +78,7 @@ def read_or_create(
         SessionTypeMismatch: the session exists but another kind of runtime created it.
     """
     try:
-        session = _load(db, session_id, user_id, session_type, runs_limit)
+        session = load_session(db, session_id, user_id, session_type, runs_limit)
         return Opened(session, False, copy.deepcopy(session_state_of(session)))
     except SessionNotFound:
         pass
@@ -90,15 +90,21 @@ def read_or_create(
         # Another run created it between our read and our insert: use theirs.
         pass
     try:
-        session = _load(db, session_id, user_id, session_type, runs_limit)
+        session = load_session(db, session_id, user_id, session_type, runs_limit)
     except SessionNotFound as exc:
         raise SessionOwnedByAnotherUser(session_id) from exc
     return Opened(session, False, copy.deepcopy(session_state_of(session)))
 
 
-def _load(
+def load_session(
     db: SessionStore, session_id: str, user_id: str | None, expected: SessionType, runs_limit: int | None
 ) -> Session:
+    """Load a session, refusing one that another kind of runtime created.
+
+    Raises:
+        SessionNotFound: there is no such session (for this user).
+        SessionTypeMismatch: the stored session is not of type ``expected``.
+    """
     # Loaded as the type stored in the row, not as ``expected``: forcing the class would turn
     # another kind's runs into a pydantic ValidationError (or, worse, a session that loads
     # but can no longer be read once this run is appended).

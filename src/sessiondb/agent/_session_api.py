@@ -14,7 +14,7 @@ from typing import Any, ClassVar, TypeVar
 import anyio.to_thread
 
 from sessiondb.agent._effects import Blocking, Steps, adrive, aresult_of, drive, result_of
-from sessiondb.agent._persist import session_state_of
+from sessiondb.agent._persist import load_session, session_state_of
 from sessiondb.agent.naming import generate_name_steps
 from sessiondb.db.base import SessionStore
 from sessiondb.db.errors import SessionNotFound, VersionConflict
@@ -64,8 +64,8 @@ class SessionAPI:
         return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
 
     def _load(self, session_id: str | None, user_id: str | None = None) -> Session:
-        return self.get_db().get_session(
-            self._sid(session_id), session_type=self.session_type, user_id=user_id or self.user_id
+        return load_session(
+            self.get_db(), self._sid(session_id), user_id or self.user_id, self.session_type, None
         )
 
     # -- reading ---------------------------------------------------------------------------
