@@ -18,7 +18,7 @@ import orjson
 SQLITE_PRAGMAS = (
     "PRAGMA busy_timeout = 30000",
     "PRAGMA journal_mode = WAL",
-    "PRAGMA synchronous = FULL",
+    "PRAGMA synchronous = NORMAL",
     "PRAGMA foreign_keys = ON",
 )
 """The same connection set-up sessiondb's ``SqliteDb`` uses, so durability costs are equal."""

@@ -149,7 +149,11 @@ class InMemoryDb(SessionStore):
             _check_version(row, expected_version)
             fields: dict[str, Any] = orjson.loads(row.fields)
             change(row, fields)
-            row.fields = orjson.dumps(fields)
+            try:
+                row.fields = orjson.dumps(fields)
+            except orjson.JSONEncodeError as error:
+                # As the SQL stores say it: the value is nested too deeply to encode as JSON.
+                raise InvalidQuery("data", f"a value cannot be stored as JSON: {error}") from error
             row.touch()
             _refresh_name(row)
             return _build(row)

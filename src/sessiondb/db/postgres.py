@@ -3,6 +3,10 @@
 PostgreSQL keeps JSON as JSONB and sorts names and ids with the ``"C"`` collation (by code
 point, as the other backends do). Reads run at ``REPEATABLE READ`` so a session row and its
 runs come from one snapshot; concurrent migrations are serialised by an advisory lock.
+
+Pooled connections are not pinged before use (that would be one more round trip per call):
+after the server drops connections, the next call on each backend fails once with
+:class:`~sessiondb.db.errors.StoreUnavailable`, and the calls after it reconnect.
 """
 
 from __future__ import annotations
@@ -10,8 +14,19 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import orjson
-from sqlalchemy import Connection, Engine, Table, create_engine, func, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Engine,
+    Table,
+    cast,
+    create_engine,
+    func,
+    select,
+)
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import CreateSchema
 
@@ -20,6 +35,8 @@ from sessiondb.db._sql.store import SqlStore
 from sessiondb.db._sql.tables import TableNames
 
 DEFAULT_SCHEMA = "ai"
+POOL_RECYCLE_S = 1800
+"""Pooled connections older than this (seconds) are replaced when next checked out."""
 
 
 def _engine_for(db_url: str) -> Engine:
@@ -27,7 +44,14 @@ def _engine_for(db_url: str) -> Engine:
     if url.drivername == "postgresql":
         # A bare postgresql:// URL would pick psycopg2; sessiondb ships with psycopg 3.
         url = url.set(drivername="postgresql+psycopg")
-    return create_engine(url, pool_pre_ping=True, json_serializer=dumps, json_deserializer=orjson.loads)
+    # No pool_pre_ping: it costs a round trip at the start of every transaction. A pooled
+    # connection the server dropped instead fails the call it is used for, which surfaces as
+    # StoreUnavailable (as any outage does); SQLAlchemy then discards the whole pool, so the
+    # next call connects afresh. pool_recycle replaces connections before idle-timeouts in
+    # proxies and firewalls between here and the server would silently cut them.
+    return create_engine(
+        url, pool_recycle=POOL_RECYCLE_S, json_serializer=dumps, json_deserializer=orjson.loads
+    )
 
 
 class PostgresDb(SqlStore):
@@ -75,6 +99,9 @@ class PostgresDb(SqlStore):
 
     def _insert(self, table: Table) -> postgresql.Insert:
         return postgresql.insert(table)
+
+    def _json_text(self, text: BindParameter[str]) -> ColumnElement[Any]:
+        return cast(text, JSONB)
 
     def _prepare_migration(self, conn: Connection) -> None:
         names = self._tables.names

@@ -61,6 +61,12 @@ class SessionQuery:
             raise InvalidQuery("page", f"must be 1 or more, not {self.page}")
         if self.limit < 1:
             raise InvalidQuery("limit", f"must be 1 or more, not {self.limit}")
+        for name in ("component_id", "user_id", "session_name"):
+            value = getattr(self, name)
+            if value is not None and "\x00" in value:
+                # PostgreSQL refuses NUL in text, and SQLite's LIKE stops at one, so a name
+                # filter of "\x00" would match every session there: refused on every backend.
+                raise InvalidQuery(name, "must not contain a NUL character")
 
     @property
     def offset(self) -> int:

@@ -39,13 +39,16 @@ class TeamRunOutput(_ModelRun):
             data["input"] = self.input.to_dict()
 
 
+def member_class(item: dict[str, Any]) -> type[TeamRunOutput] | type[RunOutput]:
+    """The class of a stored member-run dict: a team run when it carries ``team_id``."""
+    return TeamRunOutput if "team_id" in item else RunOutput
+
+
 def classify_member(item: Any) -> Any:
     """Turn a stored member-run dict into a ``TeamRunOutput`` or ``RunOutput``."""
     if isinstance(item, dict):
-        if "team_id" in item:
-            return TeamRunOutput.from_dict(item)
-        return RunOutput.from_dict(item)
+        return member_class(item).from_dict(item)
     return item
 
 
-__all__ = ["TeamRunInput", "TeamRunOutput"]
+__all__ = ["TeamRunInput", "TeamRunOutput", "member_class"]

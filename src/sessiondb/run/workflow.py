@@ -92,15 +92,20 @@ class WorkflowRunOutput(RunBase):
 AnyRun = RunOutput | TeamRunOutput | WorkflowRunOutput
 
 
+def run_class(item: dict[str, Any]) -> type[AnyRun]:
+    """The class of a stored step-executor run dict: workflow, then team, then agent."""
+    if "workflow_id" in item and "agent_id" not in item and "team_id" not in item:
+        return WorkflowRunOutput
+    if "team_id" in item:
+        return TeamRunOutput
+    return RunOutput
+
+
 def classify_run(item: Any) -> Any:
     """Turn a stored run dict into the right run class: workflow, then team, then agent."""
     if not isinstance(item, dict):
         return item
-    if "workflow_id" in item and "agent_id" not in item and "team_id" not in item:
-        return WorkflowRunOutput.from_dict(item)
-    if "team_id" in item:
-        return TeamRunOutput.from_dict(item)
-    return RunOutput.from_dict(item)
+    return run_class(item).from_dict(item)
 
 
-__all__ = ["AnyRun", "StepOutput", "WorkflowRunOutput", "classify_run"]
+__all__ = ["AnyRun", "StepOutput", "WorkflowRunOutput", "classify_run", "run_class"]

@@ -28,16 +28,10 @@ class AgentSession(BaseSession):
     summary: SessionSummary | None = None
 
     @classmethod
-    def _runs_from_dicts(cls, runs: list[Any]) -> list[Any]:
+    def _run_class(cls, run: dict[str, Any]) -> type[RunOutput] | type[TeamRunOutput] | None:
         # A dict with ``team_id`` is a team run; any other dict is an agent run. Agno drops a run
         # dict with neither key; we keep it as an agent run rather than lose data silently.
-        # Anything that is not a dict is left for pydantic to accept (a run) or reject.
-        return [
-            (TeamRunOutput.from_dict(run) if "team_id" in run else RunOutput.from_dict(run))
-            if isinstance(run, dict)
-            else run
-            for run in runs
-        ]
+        return TeamRunOutput if "team_id" in run else RunOutput
 
     def get_messages(
         self,

@@ -32,15 +32,9 @@ class TeamSession(BaseSession):
     summary: SessionSummary | None = None
 
     @classmethod
-    def _runs_from_dicts(cls, runs: list[Any]) -> list[Any]:
-        # ``agent_id`` marks a member's agent run; any other dict is a team run. Anything that
-        # is not a dict is left for pydantic to accept (a run) or reject.
-        return [
-            (RunOutput.from_dict(run) if "agent_id" in run else TeamRunOutput.from_dict(run))
-            if isinstance(run, dict)
-            else run
-            for run in runs
-        ]
+    def _run_class(cls, run: dict[str, Any]) -> type[RunOutput] | type[TeamRunOutput] | None:
+        # ``agent_id`` marks a member's agent run; any other dict is a team run.
+        return RunOutput if "agent_id" in run else TeamRunOutput
 
     def get_messages(
         self,

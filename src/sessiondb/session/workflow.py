@@ -43,14 +43,9 @@ class WorkflowSession(BaseSession):
     updated_at: int | None = Field(default_factory=lambda: int(time.time()))
 
     @classmethod
-    def _runs_from_dicts(cls, runs: list[Any]) -> list[Any]:
+    def _run_class(cls, run: dict[str, Any]) -> type[WorkflowRunOutput] | None:
         # Step runs share the workflow's session_id; only workflow runs belong in ``runs``.
-        # Anything that is not a dict is left for pydantic to accept (a run) or reject.
-        return [
-            WorkflowRunOutput.from_dict(run) if isinstance(run, dict) else run
-            for run in runs
-            if not isinstance(run, dict) or ("agent_id" not in run and "team_id" not in run)
-        ]
+        return None if "agent_id" in run or "team_id" in run else WorkflowRunOutput
 
     def get_messages(
         self,

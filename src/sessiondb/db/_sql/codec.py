@@ -9,8 +9,10 @@ import orjson
 from sqlalchemy import RowMapping
 
 from sessiondb.db._tracking import mark_loaded
+from sessiondb.db.errors import InvalidQuery
 from sessiondb.run.agent import RunOutput
 from sessiondb.run.team import TeamRunOutput
+from sessiondb.run.trusted import build_trusted
 from sessiondb.run.workflow import AnyRun, WorkflowRunOutput
 from sessiondb.session import SESSION_CLASSES, Session, SessionType
 from sessiondb.session.naming import explicit_session_name
@@ -38,8 +40,16 @@ RUN_CLASSES: dict[str, type[RunOutput] | type[TeamRunOutput] | type[WorkflowRunO
 
 
 def dumps(value: Any) -> str:
-    """The JSON serialiser of the engines the backends create (orjson, as text)."""
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    """The JSON serialiser of the engines the backends create (orjson, as text).
+
+    Raises:
+        InvalidQuery: the value cannot be encoded (nested more than 254 levels deep). It is
+            raised from inside the driver or SQLAlchemy; ``translated_errors`` passes it on.
+    """
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError as error:
+        raise InvalidQuery("data", f"a value cannot be stored as JSON: {error}") from error
 
 
 def session_columns(session: Session) -> dict[str, Any]:
@@ -81,17 +91,23 @@ def run_columns(run: AnyRun, run_data: dict[str, Any]) -> dict[str, Any]:
 
 
 def decode_run(run_kind: str, text: str) -> AnyRun:
-    """Build the run stored as ``text`` in a row of ``run_type`` ``run_kind``."""
-    return RUN_CLASSES[run_kind].from_dict(orjson.loads(text))
+    """Build the run stored as ``text`` in a row of ``run_type`` ``run_kind``.
+
+    The store wrote that text from a validated run, so it is built without re-validation
+    (see :mod:`sessiondb.run.trusted`).
+    """
+    return build_trusted(RUN_CLASSES[run_kind], orjson.loads(text))
 
 
 def decode_session_runs(session_type: SessionType, texts: Sequence[str]) -> list[AnyRun]:
     """Build runs the way a session of ``session_type`` reads them from a stored dict.
 
     The session class decides (a workflow session, for instance, keeps only workflow runs),
-    exactly as when a whole session is loaded from a dict.
+    exactly as when a whole session is loaded from a dict, but without re-validating what
+    the store wrote itself.
     """
-    runs: list[AnyRun] = SESSION_CLASSES[session_type]._runs_from_dicts([orjson.loads(t) for t in texts])
+    dicts = [orjson.loads(text) for text in texts]
+    runs: list[AnyRun] = SESSION_CLASSES[session_type]._runs_from_dicts(dicts, trusted=True)
     return runs
 
 
@@ -111,10 +127,17 @@ def session_from_row(
             was loaded (the session's ``runs`` is then ``None``).
         complete: whether ``runs`` is the whole history.
     """
+    session_class = SESSION_CLASSES[session_type or row["session_type"]]
     data = {field: row[field] for field in SESSION_FIELDS}
     data.update(session_id=row["session_id"], created_at=row["created_at"], updated_at=row["updated_at"])
-    data["runs"] = [orjson.loads(text) for _, text in runs] if runs is not None else None
-    session = SESSION_CLASSES[session_type or row["session_type"]].from_dict(data)
+    if runs is not None:
+        # Runs are the bulk of a session and the store wrote them from validated objects:
+        # built without re-validation; the small session row itself is still validated.
+        dicts = [orjson.loads(text) for _, text in runs]
+        data["runs"] = session_class._runs_from_dicts(dicts, trusted=True)
+    else:
+        data["runs"] = None
+    session = session_class.from_dict(data)
     # from_dict returns None only for a dict without session_id, and every row has one.
     assert session is not None
     texts = dict(runs or ())

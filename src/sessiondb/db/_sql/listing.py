@@ -11,7 +11,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, Select, func, or_, select, tuple_
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Integer,
+    RowMapping,
+    Select,
+    bindparam,
+    func,
+    or_,
+    select,
+    tuple_,
+)
 
 from sessiondb.db._sql.tables import Tables
 from sessiondb.db.errors import InvalidQuery
@@ -27,67 +39,130 @@ class Listing:
     next_cursor: str | None
 
 
+_Shape = tuple[Any, ...]
+
+
+def _shape(query: SessionQuery) -> _Shape:
+    """What decides the SQL text of a listing: which filters are set, the sort, cursor or offset."""
+    return (
+        query.session_type,
+        query.component_id is not None,
+        query.user_id is not None,
+        query.session_name is not None,
+        query.created_after is not None,
+        query.created_before is not None,
+        query.sort_by,
+        query.sort_order,
+        query.cursor is not None,
+    )
+
+
+def _like_pattern(text: str) -> str:
+    # What ``contains(..., autoescape=True)`` does with a literal: "/" escapes % _ and itself.
+    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"%{escaped}%"
+
+
 def _filters(tables: Tables, query: SessionQuery) -> list[ColumnElement[bool]]:
     sessions = tables.sessions.c
     found: list[ColumnElement[bool]] = []
     if query.session_type is not None:
-        found.append(sessions.session_type == query.session_type)
+        found.append(sessions.session_type == bindparam("session_type"))
     if query.component_id is not None:
         # With a type, component_id names that type's component; without one, any of the three.
         columns = {"agent": sessions.agent_id, "team": sessions.team_id, "workflow": sessions.workflow_id}
+        component: BindParameter[Any] = bindparam("component_id")
         if query.session_type is not None:
-            found.append(columns[query.session_type] == query.component_id)
+            found.append(columns[query.session_type] == component)
         else:
-            found.append(or_(*(column == query.component_id for column in columns.values())))
+            found.append(or_(*(column == component for column in columns.values())))
     if query.user_id is not None:
-        found.append(sessions.user_id == query.user_id)
+        found.append(sessions.user_id == bindparam("user_id"))
     if query.session_name is not None:
-        # name_search holds the shown name in lower case; autoescape makes % and _ literal.
-        found.append(sessions.name_search.contains(query.session_name.lower(), autoescape=True))
+        # name_search holds the shown name in lower case.
+        found.append(sessions.name_search.like(bindparam("name_pattern"), escape="/"))
     if query.created_after is not None:
-        found.append(sessions.created_at >= query.created_after)
+        found.append(sessions.created_at >= bindparam("created_after"))
     if query.created_before is not None:
-        found.append(sessions.created_at <= query.created_before)
+        found.append(sessions.created_at <= bindparam("created_before"))
     return found
 
 
-def _after_cursor(key: ColumnElement[Any], tables: Tables, query: SessionQuery) -> ColumnElement[bool]:
-    assert query.cursor is not None
-    cursor = Cursor.decode(query.cursor, query)
-    expected = str if query.sort_by == "session_name" else int
-    if not isinstance(cursor.value, expected) or isinstance(cursor.value, bool):
-        raise InvalidQuery("cursor", "is not a cursor returned by this API")
-    here = tuple_(key, tables.sessions.c.session_id)
-    there = tuple_(cursor.value, cursor.session_id)
-    return here < there if query.sort_order == "desc" else here > there
+def _params(query: SessionQuery) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "session_type": query.session_type,
+        "component_id": query.component_id,
+        "user_id": query.user_id,
+        "created_after": query.created_after,
+        "created_before": query.created_before,
+        "limit": query.limit,
+    }
+    if query.session_name is not None:
+        params["name_pattern"] = _like_pattern(query.session_name.lower())
+    if query.cursor is None:
+        params["offset"] = query.offset
+    else:
+        cursor = Cursor.decode(query.cursor, query)
+        expected = str if query.sort_by == "session_name" else int
+        if not isinstance(cursor.value, expected) or isinstance(cursor.value, bool):
+            raise InvalidQuery("cursor", "is not a cursor returned by this API")
+        params.update(cursor_value=cursor.value, cursor_id=cursor.session_id)
+    return params
 
 
-def select_page(conn: Connection, tables: Tables, query: SessionQuery) -> Listing:
-    """Run ``query`` against the sessions table.
-
-    Raises:
-        InvalidQuery: ``query.cursor`` is malformed or was made for another sort.
-    """
+def _build(tables: Tables, query: SessionQuery) -> tuple[Select[Any], Select[Any]]:
+    """The count and page statements of ``query``'s shape, with bound parameters."""
     sessions = tables.sessions
     # updated_at is never NULL here (an insert sets it to created_at), so the column alone is
     # Agno's COALESCE(updated_at, created_at), and its index serves the sort.
     key: ColumnElement[Any] = sessions.c[query.sort_by]
     filters = _filters(tables, query)
-    total = conn.execute(select(func.count()).select_from(sessions).where(*filters)).scalar_one()
+    count = select(func.count()).select_from(sessions).where(*filters)
     page: Select[Any] = select(sessions).where(*filters)
     if query.cursor is not None:
-        page = page.where(_after_cursor(key, tables, query))
+        here = tuple_(key, sessions.c.session_id)
+        value = bindparam("cursor_value", type_=key.type)
+        there = tuple_(value, bindparam("cursor_id", type_=sessions.c.session_id.type))
+        page = page.where(here < there if query.sort_order == "desc" else here > there)
     else:
-        page = page.offset(query.offset)
+        page = page.offset(bindparam("offset", type_=Integer()))
     if query.sort_order == "desc":
         page = page.order_by(key.desc(), sessions.c.session_id.desc())
     else:
         page = page.order_by(key.asc(), sessions.c.session_id.asc())
-    rows = conn.execute(page.limit(query.limit)).mappings().all()
-    next_cursor = None
-    if rows and len(rows) == query.limit:
-        # A full page means there may be more; an empty next page is the honest answer then.
-        last = rows[-1]
-        cursor = Cursor(query.sort_by, query.sort_order, last[query.sort_by], last["session_id"])
-        next_cursor = cursor.encode()
-    return Listing(rows=rows, total_count=total, next_cursor=next_cursor)
+    return count, page.limit(bindparam("limit", type_=Integer()))
+
+
+class ListingStatements:
+    """The listing statements of one store, built once per query shape (see :func:`_shape`).
+
+    Building the Core statements costs more than running them from SQLAlchemy's compiled
+    cache; the values of a query are bound parameters, so a few dozen shapes cover every call.
+    """
+
+    def __init__(self, tables: Tables) -> None:
+        self._tables = tables
+        self._built: dict[_Shape, tuple[Select[Any], Select[Any]]] = {}
+
+    def select_page(self, conn: Connection, query: SessionQuery) -> Listing:
+        """Run ``query`` against the sessions table.
+
+        Raises:
+            InvalidQuery: ``query.cursor`` is malformed or was made for another sort.
+        """
+        params = _params(query)
+        shape = _shape(query)
+        statements = self._built.get(shape)
+        if statements is None:
+            # A race here only builds the same statements twice; dict assignment is atomic.
+            statements = self._built[shape] = _build(self._tables, query)
+        count, page = statements
+        total = conn.execute(count, params).scalar_one()
+        rows = conn.execute(page, params).mappings().all()
+        next_cursor = None
+        if rows and len(rows) == query.limit:
+            # A full page means there may be more; an empty next page is the honest answer then.
+            last = rows[-1]
+            cursor = Cursor(query.sort_by, query.sort_order, last[query.sort_by], last["session_id"])
+            next_cursor = cursor.encode()
+        return Listing(rows=rows, total_count=total, next_cursor=next_cursor)

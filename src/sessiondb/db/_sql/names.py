@@ -19,14 +19,28 @@ A plain append reads no run, so a write costs the same at run 10,000 as at run 1
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import weakref
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, Table, Text, cast, func, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    RowMapping,
+    Table,
+    Text,
+    Update,
+    bindparam,
+    cast,
+    func,
+    select,
+    update,
+)
 
 from sessiondb.db._sql.codec import decode_session_runs
 from sessiondb.db._sql.tables import Tables
+from sessiondb.db._tracking import first_naming_run
 from sessiondb.session import SessionType
 from sessiondb.session.naming import derive_name_from_run
 
@@ -166,6 +180,7 @@ def settle_names(
     explicit: str | None,
     replaced: Collection[str] = (),
     deleted: Collection[str] = (),
+    all_runs: Sequence[Any] | None = None,
 ) -> Names:
     """Bring the name columns of a just-written session row up to date.
 
@@ -177,6 +192,9 @@ def settle_names(
         replaced: ids of runs that were already stored and that this transaction rewrote
             (runs it appended do not count).
         deleted: ids of the runs this transaction deleted.
+        all_runs: when the caller knows them, the session's stored runs, in index order (a
+            save of a session that had no run before); the first naming run is then taken
+            from them instead of being read and decoded.
 
     Returns:
         The names now stored.
@@ -187,12 +205,27 @@ def settle_names(
     stored_workflow_name = row[WORKFLOW_NAME_KEY]
     workflow_name = str(stored_workflow_name) if stored_workflow_name else None
     if _needs_recompute(conn, tables, row, workflow_name, replaced=replaced, deleted=deleted):
-        first = _first_naming_run(conn, tables, session_id, session_type)
+        if all_runs is not None:
+            first = first_naming_run(session_type, all_runs)
+        else:
+            first = _first_naming_run(conn, tables, session_id, session_type)
         derived = _derived_name(session_type, first, workflow_name)
         run_id = first.run_id if first is not None else None
     names = Names(explicit, derived, run_id)
     values = names.columns()
     if any(row[column] != values[column] for column in NAME_COLUMNS):
-        sessions = tables.sessions
-        conn.execute(update(sessions).where(sessions.c.session_id == session_id).values(values))
+        conn.execute(_name_update(tables.sessions), {**values, "target_id": session_id})
     return names
+
+
+_NAME_UPDATES: weakref.WeakKeyDictionary[Table, Update] = weakref.WeakKeyDictionary()
+
+
+def _name_update(sessions: Table) -> Update:
+    """The statement writing the name columns of ``:target_id``, built once per table."""
+    statement = _NAME_UPDATES.get(sessions)
+    if statement is None:
+        values = {column: bindparam(column, type_=sessions.c[column].type) for column in NAME_COLUMNS}
+        statement = update(sessions).where(sessions.c.session_id == bindparam("target_id")).values(values)
+        _NAME_UPDATES[sessions] = statement
+    return statement

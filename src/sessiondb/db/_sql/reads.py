@@ -7,41 +7,95 @@ the loaded state of each run, and decodes it once.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, Select, Text, cast, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    RowMapping,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 
 from sessiondb.db._sql.tables import Tables
 from sessiondb.db._tracking import HISTORY_SKIP_VALUES
 from sessiondb.db.errors import SessionNotFound
 
 
+def _sql_string(value: str) -> ColumnElement[Any]:
+    return literal_column("'" + value.replace("'", "''") + "'")
+
+
+def history_only(tables: Tables) -> ColumnElement[bool]:
+    """Runs that count for history: no parent, and a status outside the history-skip set.
+
+    The skip set is a constant, so it is rendered into the SQL text rather than bound as an
+    expanding ``IN`` parameter, which SQLAlchemy would re-render at every execution.
+    """
+    runs = tables.runs
+    skipped = [_sql_string(value) for value in sorted(HISTORY_SKIP_VALUES)]
+    return runs.c.parent_run_id.is_(None) & or_(runs.c.status.is_(None), runs.c.status.not_in(skipped))
+
+
+@dataclass(frozen=True)
+class ReadStatements:
+    """The hot read statements of one store, built once with bound parameters.
+
+    Building a Core statement (coercion, cache key) costs more than running it from
+    SQLAlchemy's compiled cache, so the reads every agent turn makes are built here once.
+
+    Attributes:
+        session_rows: ``(by user, locked)`` → the session row by ``:session_id`` (and ``:user_id``).
+        all_runs: ``(run_id, JSON text)`` of every run of ``:session_id``, in order.
+        newest_history: the same for the newest ``:limit`` history runs, newest first.
+    """
+
+    session_rows: dict[tuple[bool, bool], Select[Any]]
+    all_runs: Select[Any]
+    newest_history: Select[Any]
+
+    @classmethod
+    def build(cls, tables: Tables) -> ReadStatements:
+        """Build the statements for ``tables``."""
+        sessions, runs = tables.sessions, tables.runs
+        rows: dict[tuple[bool, bool], Select[Any]] = {}
+        for by_user in (False, True):
+            for lock in (False, True):
+                query = select(sessions).where(sessions.c.session_id == bindparam("session_id"))
+                if by_user:
+                    query = query.where(sessions.c.user_id == bindparam("user_id"))
+                rows[(by_user, lock)] = query.with_for_update() if lock else query
+        loaded = select(runs.c.run_id, cast(runs.c.run_data, Text)).where(
+            runs.c.session_id == bindparam("session_id")
+        )
+        newest = (
+            loaded.where(history_only(tables))
+            .order_by(runs.c.run_index.desc())
+            .limit(bindparam("limit", type_=runs.c.run_index.type))
+        )
+        return cls(rows, loaded.order_by(runs.c.run_index), newest)
+
+
 def session_row(
-    conn: Connection, tables: Tables, session_id: str, user_id: str | None, *, lock: bool = False
+    conn: Connection, reads: ReadStatements, session_id: str, user_id: str | None, *, lock: bool = False
 ) -> RowMapping:
     """The session's row, locked for the transaction when ``lock`` (a no-op on SQLite).
 
     Raises:
         SessionNotFound: no such session (for this user).
     """
-    sessions = tables.sessions
-    query = select(sessions).where(sessions.c.session_id == session_id)
-    if user_id is not None:
-        query = query.where(sessions.c.user_id == user_id)
-    if lock:
-        query = query.with_for_update()
-    row = conn.execute(query).mappings().one_or_none()
+    params = {"session_id": session_id, "user_id": user_id}
+    row = conn.execute(reads.session_rows[(user_id is not None, lock)], params).mappings().one_or_none()
     if row is None:
         raise SessionNotFound(session_id)
     return row
-
-
-def history_only(tables: Tables) -> ColumnElement[bool]:
-    """Runs that count for history: no parent, and a status outside the history-skip set."""
-    runs = tables.runs
-    return runs.c.parent_run_id.is_(None) & or_(
-        runs.c.status.is_(None), runs.c.status.not_in(sorted(HISTORY_SKIP_VALUES))
-    )
 
 
 def _newest(query: Select[Any], tables: Tables, last_n: int | None) -> Select[Any]:
@@ -53,16 +107,14 @@ def _newest(query: Select[Any], tables: Tables, last_n: int | None) -> Select[An
 
 
 def session_runs(
-    conn: Connection, tables: Tables, session_id: str, runs_limit: int | None
+    conn: Connection, reads: ReadStatements, session_id: str, runs_limit: int | None
 ) -> list[tuple[str, str]]:
     """``(run_id, JSON text)`` of the runs in order: all, or the newest ``runs_limit`` history runs."""
-    runs = tables.runs
-    query = select(runs.c.run_id, cast(runs.c.run_data, Text)).where(runs.c.session_id == session_id)
-    if runs_limit is not None:
-        query = query.where(history_only(tables))
-    loaded = [(run_id, text) for run_id, text in conn.execute(_newest(query, tables, runs_limit))]
-    if runs_limit is not None:
-        loaded.reverse()
+    if runs_limit is None:
+        return [(run_id, text) for run_id, text in conn.execute(reads.all_runs, {"session_id": session_id})]
+    params = {"session_id": session_id, "limit": max(runs_limit, 0)}
+    loaded = [(run_id, text) for run_id, text in conn.execute(reads.newest_history, params)]
+    loaded.reverse()
     return loaded
 
 

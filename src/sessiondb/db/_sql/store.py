@@ -20,14 +20,24 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
-from sqlalchemy import Connection, Engine, RowMapping, Table, delete, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Engine,
+    RowMapping,
+    Table,
+    delete,
+    select,
+    update,
+)
 
 from sessiondb.db._sql import migrate as migrations
 from sessiondb.db._sql.codec import decode_run, decode_session_runs, session_from_row
 from sessiondb.db._sql.errors import MIGRATE_HINT, translated_errors
-from sessiondb.db._sql.listing import select_page
+from sessiondb.db._sql.listing import ListingStatements
 from sessiondb.db._sql.names import Names, settle_names
-from sessiondb.db._sql.reads import filtered_runs, one_run, session_row, session_runs
+from sessiondb.db._sql.reads import ReadStatements, filtered_runs, one_run, session_row, session_runs
 from sessiondb.db._sql.tables import TableNames, build_tables
 from sessiondb.db._sql.writes import (
     PreparedRun,
@@ -87,7 +97,9 @@ class SqlStore(SessionStore):
         self.id = id
         self._engine = engine
         self._tables = build_tables(names)
-        self._statements = WriteStatements.build(self._tables, self._insert)
+        self._statements = WriteStatements.build(self._tables, self._insert, self._json_text)
+        self._reads = ReadStatements.build(self._tables)
+        self._listing = ListingStatements(self._tables)
         self._auto_migrate = auto_migrate
         self._owns_engine = owns_engine
         self._schema_ready = False
@@ -104,6 +116,10 @@ class SqlStore(SessionStore):
     @abc.abstractmethod
     def _insert(self, table: Table) -> UpsertInsert:
         """The dialect's ``INSERT`` construct (with ``on_conflict_do_update``)."""
+
+    def _json_text(self, text: BindParameter[str]) -> ColumnElement[Any]:
+        """A JSON column's value given as JSON text (SQLite stores JSON as that text)."""
+        return text
 
     def _prepare_migration(self, conn: Connection) -> None:
         """Run at the start of the migration transaction: take a lock, create the schema."""
@@ -191,14 +207,14 @@ class SqlStore(SessionStore):
     ) -> Session:
         """See :meth:`SessionStore.get_session`."""
         with self._transaction(write=False) as conn:
-            row = session_row(conn, self._tables, session_id, user_id)
-            loaded = session_runs(conn, self._tables, session_id, runs_limit)
+            row = session_row(conn, self._reads, session_id, user_id)
+            loaded = session_runs(conn, self._reads, session_id, runs_limit)
         return session_from_row(row, session_type=session_type, runs=loaded, complete=runs_limit is None)
 
     def get_sessions(self, query: SessionQuery) -> Page[Session]:
         """See :meth:`SessionStore.get_sessions`."""
         with self._transaction(write=False) as conn:
-            listing = select_page(conn, self._tables, query)
+            listing = self._listing.select_page(conn, query)
         items = [session_from_row(row, session_type=None, runs=None, complete=False) for row in listing.rows]
         return Page(
             items=items,
@@ -222,7 +238,7 @@ class SqlStore(SessionStore):
         """
         sessions = self._tables.sessions
         with self._transaction(write=True) as conn:
-            row = session_row(conn, self._tables, session_id, user_id, lock=True)
+            row = session_row(conn, self._reads, session_id, user_id, lock=True)
             if expected_version is not None and row["version"] != expected_version:
                 raise VersionConflict(session_id, expected_version, row["version"])
             values = change(row)
@@ -292,7 +308,7 @@ class SqlStore(SessionStore):
         """See :meth:`SessionStore.delete_session`."""
         with self._transaction(write=True) as conn:
             try:
-                row = session_row(conn, self._tables, session_id, user_id, lock=True)
+                row = session_row(conn, self._reads, session_id, user_id, lock=True)
             except SessionNotFound:
                 return False
             if expected_version is not None and row["version"] != expected_version:
@@ -347,7 +363,7 @@ class SqlStore(SessionStore):
     ) -> list[AnyRun]:
         """See :meth:`SessionStore.get_runs`."""
         with self._transaction(write=False) as conn:
-            session_type = session_row(conn, self._tables, session_id, user_id)["session_type"]
+            session_type = session_row(conn, self._reads, session_id, user_id)["session_type"]
             texts = filtered_runs(
                 conn,
                 self._tables,
@@ -371,7 +387,7 @@ class SqlStore(SessionStore):
             if owner is None:
                 return False
             # Lock the session row before touching its runs, the order every write uses.
-            session_row(conn, self._tables, owner, None, lock=True)
+            session_row(conn, self._reads, owner, None, lock=True)
             gone = conn.execute(delete(runs).where(runs.c.run_id == run_id, runs.c.session_id == owner))
             if gone.rowcount == 0:
                 return False

@@ -18,11 +18,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-from sqlalchemy import Connection, Insert, RowMapping, Table, Update, bindparam, or_, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Insert,
+    RowMapping,
+    Table,
+    Text,
+    Update,
+    bindparam,
+    or_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
-from sessiondb.db._sql.codec import run_columns, session_columns
+from sessiondb.db._sql.codec import dumps, run_columns, session_columns
 from sessiondb.db._sql.names import Names, naming_columns, settle_names
 from sessiondb.db._sql.tables import Tables
 from sessiondb.db._tracking import runs_to_write
@@ -32,6 +43,8 @@ from sessiondb.session import Session
 
 UpsertInsert = postgresql.Insert | sqlite.Insert
 InsertFactory = Callable[[Table], UpsertInsert]
+JsonTextBind = Callable[[BindParameter[str]], ColumnElement[Any]]
+"""How a dialect stores JSON given as text: as it is (SQLite), or cast to JSONB (PostgreSQL)."""
 
 # Columns a session upsert may change; session_type and created_at are never updated.
 _SESSION_UPDATE_COLUMNS: tuple[str, ...] = (
@@ -63,6 +76,12 @@ def _params(table: Table) -> dict[str, Any]:
     return {column.name: bindparam(column.name, type_=column.type) for column in table.c}
 
 
+def _run_params(runs: Table, json_text: JsonTextBind) -> dict[str, Any]:
+    # run_data is bound as the JSON text PreparedRun already made (it is also the loaded
+    # state the session keeps), so the run is not encoded a second time by the JSON type.
+    return {**_params(runs), "run_data": json_text(bindparam("run_data", type_=Text()))}
+
+
 @dataclass(frozen=True)
 class WriteStatements:
     """The write statements of one store, with bound parameters.
@@ -71,7 +90,9 @@ class WriteStatements:
         create_session: insert a session row, or nothing when the id is taken.
         upsert_session: insert or update a session row under the owner guard, adding
             ``:reserve`` to ``next_run_index``.
-        upsert_run: insert or update a run row of ``:session_id``; returns its index.
+        upsert_run: insert or update a run row of ``:session_id``; returns its id and index
+            (nothing for a run stored in another session). Executed with many parameter
+            sets, SQLAlchemy sends it as multi-row ``INSERT``s ("insertmanyvalues").
         touch_session: bump a session's version and ``updated_at``, adding ``:reserve``.
     """
 
@@ -81,8 +102,8 @@ class WriteStatements:
     touch_session: Update
 
     @classmethod
-    def build(cls, tables: Tables, insert: InsertFactory) -> WriteStatements:
-        """Build the statements for ``tables`` with the dialect's ``insert``."""
+    def build(cls, tables: Tables, insert: InsertFactory, json_text: JsonTextBind) -> WriteStatements:
+        """Build the statements for ``tables`` with the dialect's ``insert`` and JSON-text binding."""
         sessions, runs = tables.sessions, tables.runs
         returned = [*(sessions.c[column] for column in _RETURNED), *naming_columns(sessions)]
         reserve = sessions.c.next_run_index + bindparam("reserve")
@@ -98,7 +119,7 @@ class WriteStatements:
         upsert = new_session.on_conflict_do_update(
             index_elements=[sessions.c.session_id], set_=changes, where=owner
         ).returning(*returned)
-        new_run = insert(runs).values(_params(runs))
+        new_run = insert(runs).values(_run_params(runs, json_text))
         run_excluded = new_run.excluded
         run_changes = {
             column.name: run_excluded[column.name] for column in runs.c if column.name != "run_index"
@@ -108,7 +129,7 @@ class WriteStatements:
             set_=run_changes,
             # A run stored in another session is left where it is (and reported).
             where=runs.c.session_id == run_excluded.session_id,
-        ).returning(runs.c.run_index)
+        ).returning(runs.c.run_id, runs.c.run_index)
         touch = (
             update(sessions)
             .where(sessions.c.session_id == bindparam("target_id"))
@@ -120,17 +141,23 @@ class WriteStatements:
 
 @dataclass(frozen=True)
 class PreparedRun:
-    """A run ready to write: its column values (``run_data`` included) and its JSON text."""
+    """A run ready to write: its column values (``run_data`` as its JSON text) and that text."""
 
     run_id: str
     columns: dict[str, Any]
     text: str
+    run: AnyRun
 
     @classmethod
     def of(cls, run: AnyRun) -> PreparedRun:
-        """Serialise ``run`` once, for both the row and the session's bookkeeping."""
+        """Serialise ``run`` once, for both the row and the session's bookkeeping.
+
+        Raises:
+            InvalidQuery: the run cannot be encoded as JSON (nested too deeply).
+        """
         data = run.to_dict()
-        return cls(run.run_id, run_columns(run, data), orjson.dumps(data).decode())
+        text = dumps(data)
+        return cls(run.run_id, {**run_columns(run, data), "run_data": text}, text, run)
 
 
 @dataclass(frozen=True)
@@ -203,7 +230,12 @@ def save_session(
         conn, statements, session.session_id, prepared.runs, first_index=first_index, now=now
     )
     replaced = replaced_runs(indexes, first_index)
-    names = settle_names(conn, tables, row, explicit=columns["explicit_name"], replaced=replaced)
+    # A session whose run indexes start at 0 here never had a run stored before this save:
+    # its runs are exactly the ones just written, so naming needs no read.
+    all_runs = [run.run for run in prepared.runs] if first_index == 0 else None
+    names = settle_names(
+        conn, tables, row, explicit=columns["explicit_name"], replaced=replaced, all_runs=all_runs
+    )
     written = {run.run_id: run.text for run in prepared.runs}
     return Saved(session, row["version"], row["created_at"], row["updated_at"], written, names.shown)
 
@@ -227,15 +259,24 @@ def write_runs(
     Raises:
         InvalidQuery: a run's id is stored in another session; it is never moved.
     """
+    rows = [
+        {**run.columns, "session_id": session_id, "run_index": first_index + offset, "updated_at": now}
+        for offset, run in enumerate(runs)
+    ]
+    if len(rows) > 1 and len({run.run_id for run in runs}) == len(runs):
+        # One round trip per batch of rows instead of one per run (bulk imports, big saves).
+        # A run id twice in one batch would make one multi-row upsert touch a row twice, which
+        # PostgreSQL refuses, so such a list takes the one-by-one path below.
+        stored = {run_id: index for run_id, index in conn.execute(statements.upsert_run, rows)}
+    else:
+        stored = {}
+        for params in rows:
+            found = conn.execute(statements.upsert_run, params).one_or_none()
+            if found is not None:
+                stored[found[0]] = found[1]
     indexes: dict[str, int] = {}
-    for offset, run in enumerate(runs):
-        params = {
-            **run.columns,
-            "session_id": session_id,
-            "run_index": first_index + offset,
-            "updated_at": now,
-        }
-        index = conn.execute(statements.upsert_run, params).scalar_one_or_none()
+    for run in runs:
+        index = stored.get(run.run_id)
         if index is None:
             message = f"run {run.run_id!r} is stored in another session, not {session_id!r}"
             raise InvalidQuery("run_id", message)
