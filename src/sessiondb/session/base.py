@@ -7,8 +7,6 @@ from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator
 
-from sessiondb.run.trusted import build_trusted
-
 logger = logging.getLogger(__name__)
 
 SessionType = Literal["agent", "team", "workflow"]
@@ -159,15 +157,10 @@ class BaseSession(BaseModel):
         raise NotImplementedError
 
     @classmethod
-    def _runs_from_dicts(cls, runs: list[Any], *, trusted: bool = False) -> list[Any]:
+    def _runs_from_dicts(cls, runs: list[Any]) -> list[Any]:
         """Turn stored run dicts into run objects; other items are passed on unchanged.
 
         Anything that is not a dict is left for pydantic to accept (a run) or reject.
-
-        Args:
-            runs: the stored runs.
-            trusted: the dicts are rows a store wrote itself (see :mod:`sessiondb.run.trusted`):
-                build them without validation. Never for data from outside.
         """
         built: list[Any] = []
         for run in runs:
@@ -176,5 +169,5 @@ class BaseSession(BaseModel):
                 continue
             run_class = cls._run_class(run)
             if run_class is not None:
-                built.append(build_trusted(run_class, run) if trusted else run_class.from_dict(run))
+                built.append(run_class.from_dict(run))
         return built

@@ -12,7 +12,6 @@ from sessiondb.db._tracking import mark_loaded
 from sessiondb.db.errors import InvalidQuery
 from sessiondb.run.agent import RunOutput
 from sessiondb.run.team import TeamRunOutput
-from sessiondb.run.trusted import build_trusted
 from sessiondb.run.workflow import AnyRun, WorkflowRunOutput
 from sessiondb.session import SESSION_CLASSES, Session, SessionType
 from sessiondb.session.naming import explicit_session_name
@@ -91,23 +90,19 @@ def run_columns(run: AnyRun, run_data: dict[str, Any]) -> dict[str, Any]:
 
 
 def decode_run(run_kind: str, text: str) -> AnyRun:
-    """Build the run stored as ``text`` in a row of ``run_type`` ``run_kind``.
-
-    The store wrote that text from a validated run, so it is built without re-validation
-    (see :mod:`sessiondb.run.trusted`).
-    """
-    return build_trusted(RUN_CLASSES[run_kind], orjson.loads(text))
+    """Build the run stored as ``text`` in a row of ``run_type`` ``run_kind``."""
+    run: AnyRun = RUN_CLASSES[run_kind].from_dict(orjson.loads(text))
+    return run
 
 
 def decode_session_runs(session_type: SessionType, texts: Sequence[str]) -> list[AnyRun]:
     """Build runs the way a session of ``session_type`` reads them from a stored dict.
 
     The session class decides (a workflow session, for instance, keeps only workflow runs),
-    exactly as when a whole session is loaded from a dict, but without re-validating what
-    the store wrote itself.
+    exactly as when a whole session is loaded from a dict.
     """
     dicts = [orjson.loads(text) for text in texts]
-    runs: list[AnyRun] = SESSION_CLASSES[session_type]._runs_from_dicts(dicts, trusted=True)
+    runs: list[AnyRun] = SESSION_CLASSES[session_type]._runs_from_dicts(dicts)
     return runs
 
 
@@ -131,10 +126,8 @@ def session_from_row(
     data = {field: row[field] for field in SESSION_FIELDS}
     data.update(session_id=row["session_id"], created_at=row["created_at"], updated_at=row["updated_at"])
     if runs is not None:
-        # Runs are the bulk of a session and the store wrote them from validated objects:
-        # built without re-validation; the small session row itself is still validated.
         dicts = [orjson.loads(text) for _, text in runs]
-        data["runs"] = session_class._runs_from_dicts(dicts, trusted=True)
+        data["runs"] = session_class._runs_from_dicts(dicts)
     else:
         data["runs"] = None
     session = session_class.from_dict(data)
