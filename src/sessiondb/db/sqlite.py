@@ -41,12 +41,31 @@ def _on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEnt
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        # busy_timeout first, so that switching the journal mode also waits for other writers.
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _use_wal(cursor)
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
         cursor.close()
+
+
+def _use_wal(cursor: sqlite3.Cursor) -> None:
+    """Switch the file to WAL, waiting out other connections doing the same.
+
+    Changing the journal mode needs an exclusive lock, and SQLite answers BUSY at once there
+    rather than calling the busy handler, so several first connections to a new file would
+    fail "database is locked" now and then. A file already in WAL needs no switch at all.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+        time.sleep(random.uniform(0.0005, 0.005))
 
 
 def _synchronous_setter(level: Synchronous) -> Callable[[sqlite3.Connection, ConnectionPoolEntry], None]:
@@ -79,7 +98,9 @@ def _begin_immediate(conn: Connection) -> None:
                 raw.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as error:
-                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                # The code may be an extended one (SQLITE_BUSY_RECOVERY, SQLITE_BUSY_SNAPSHOT,
+                # seen while another connection sets up the WAL): its low byte is still BUSY.
+                if error.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
                     raise
             time.sleep(random.uniform(0.0002, 0.002))
         conn.exec_driver_sql("BEGIN IMMEDIATE")
