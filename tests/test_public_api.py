@@ -11,7 +11,8 @@ import sessiondb
 EXPECTED = {
     "Agent", "AgentSession", "InMemoryDb", "InvalidQuery", "Message", "PostgresDb", "RunNotFound",
     "RunOutput", "RunStatus", "SchemaNotReady", "SessionAlreadyExists", "SessionNotFound",
-    "SessionOwnedByAnotherUser", "SessionQuery", "SessionStore", "SessionSummary", "SessionTypeMismatch", "SqliteDb",
+    "SessionOwnedByAnotherUser", "SessionQuery", "SessionStore", "SessionSummary", "SessionTypeMismatch",
+    "SqliteDb",
     "StoreError", "StoreUnavailable", "Team", "TeamRunOutput", "TeamSession", "VersionConflict",
     "Workflow", "WorkflowChatInteraction", "WorkflowRunOutput", "WorkflowSession", "__version__",
 }
