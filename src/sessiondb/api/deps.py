@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, TypeVar, TypeVarTuple
 
+import anyio.to_thread
+from anyio import CapacityLimiter
+from anyio.lowlevel import RunVar
 from fastapi import Depends, Header, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -23,6 +26,33 @@ NO_MATCH_VERSION = -1
 """An ``expected_version`` no session has: an ``If-Match`` ETag we never issued fails with 412."""
 
 _ETAG = re.compile(r'^(W/)?"([^"]*)"$')
+
+STORE_THREADS = 4
+"""Worker threads that may run store calls at once, per event loop.
+
+A store call is mostly Python work under the GIL, so more threads than the connection pool
+can serve only fight over it: with anyio's default 40, the event loop waits for the GIL on
+every ``send`` and latency under load grows tenfold. A few threads still overlap I/O waits.
+"""
+
+_store_limiter: RunVar[CapacityLimiter] = RunVar("sessiondb_store_limiter")
+_T = TypeVar("_T")
+_Args = TypeVarTuple("_Args")
+
+
+def store_limiter() -> CapacityLimiter:
+    """The current event loop's limiter for store calls (created on first use)."""
+    try:
+        return _store_limiter.get()
+    except LookupError:
+        limiter = CapacityLimiter(STORE_THREADS)
+        _store_limiter.set(limiter)
+        return limiter
+
+
+async def offload(call: Callable[[*_Args], _T], *args: *_Args) -> _T:
+    """Run a blocking store call in a worker thread, at most :data:`STORE_THREADS` at once."""
+    return await anyio.to_thread.run_sync(call, *args, limiter=store_limiter())
 
 
 async def get_registry(request: Request) -> StoreRegistry:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -20,6 +21,7 @@ from sessiondb.api.deps import (
     EffectiveUserDep,
     ExpectedVersionDep,
     StoreDep,
+    offload,
     require,
 )
 from sessiondb.api.responses import JsonResponse
@@ -42,10 +44,11 @@ from sessiondb.api.schemas import (
     SessionTypeParam,
     UpdateSessionRequest,
 )
+from sessiondb.api.schemas.sessions import ListSessionsQuery
 from sessiondb.api.views import session_detail, session_list_item
 from sessiondb.db.base import SessionStore
 from sessiondb.db.errors import SessionNotFound
-from sessiondb.db.query import SessionQuery, SortField, SortOrder
+from sessiondb.db.query import SessionQuery
 from sessiondb.session import SESSION_CLASSES, Session, SessionSummary
 
 router = APIRouter(tags=["Sessions"], responses=ERROR_RESPONSES)
@@ -75,7 +78,7 @@ async def _reload(
     store: SessionStore, session_id: str, session_type: SessionTypeParam | None, user_id: str | None
 ) -> Session:
     """The session with all its runs, so its detail carries the whole chat history."""
-    return await store.aget_session(session_id, session_type=session_type, user_id=user_id)
+    return await offload(partial(store.get_session, session_id, session_type=session_type, user_id=user_id))
 
 
 @router.get(
@@ -95,39 +98,16 @@ async def _reload(
 async def get_sessions(
     store: StoreDep,
     user_id: EffectiveUserDep,
-    session_type: TypeQuery = None,
-    component_id: Annotated[str | None, Query(description="Agent, team or workflow id")] = None,
-    session_name: Annotated[str | None, Query(description="Case-insensitive part of the name")] = None,
-    limit: Annotated[int, Query(ge=1, description="Sessions per page")] = 20,
-    page: Annotated[int, Query(ge=1, description="Page number, from 1")] = 1,
-    sort_by: Annotated[SortField, Query(description="Field to sort by")] = "created_at",
-    sort_order: Annotated[SortOrder, Query(description="asc or desc")] = "desc",
-    cursor: Annotated[
-        str | None, Query(description="next_cursor of the previous page; when given, page is ignored")
-    ] = None,
-    created_after: Annotated[int | None, Query(description="Created at or after (unix seconds)")] = None,
-    created_before: Annotated[int | None, Query(description="Created at or before (unix seconds)")] = None,
+    params: Annotated[ListSessionsQuery, Query()],
 ) -> Response:
     """List sessions with filters, sorting and page-number or keyset pagination."""
-    query = SessionQuery(
-        session_type=session_type,
-        component_id=component_id,
-        user_id=user_id,
-        session_name=session_name,
-        created_after=created_after,
-        created_before=created_before,
-        sort_by=sort_by,
-        sort_order=sort_order,
-        page=page,
-        limit=limit,
-        cursor=cursor,
-    )
+    query = SessionQuery(user_id=user_id, **params.model_dump())
     started = time.perf_counter()
-    result = await store.aget_sessions(query)
+    result = await offload(store.get_sessions, query)
     elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
     meta = {
-        "page": page,
-        "limit": limit,
+        "page": params.page,
+        "limit": params.limit,
         "total_count": result.total_count,
         "total_pages": result.total_pages,
         "search_time_ms": elapsed_ms,
@@ -204,7 +184,9 @@ async def get_session_by_id(
 ) -> Response:
     """Read one session; the ``ETag`` header carries its version."""
     try:
-        session = await store.aget_session(session_id, session_type=session_type, user_id=user_id)
+        session = await offload(
+            partial(store.get_session, session_id, session_type=session_type, user_id=user_id)
+        )
     except SessionNotFound as exc:
         if session_type is None:
             raise

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sessiondb.db.query import SortField, SortOrder
+
 SessionTypeParam = Literal["agent", "team", "workflow"]
 
 _EXAMPLE_TIME = "2025-09-05T16:02:09Z"
@@ -279,3 +281,27 @@ class DeleteSessionRequest(BaseModel):
     session_types: list[SessionTypeParam] = Field(
         min_length=1, description="Type of each session, in the same order (must have the same length)"
     )
+
+
+class ListSessionsQuery(BaseModel):
+    """The filter, sort and page query parameters of ``GET /sessions``.
+
+    One model rather than ten separate parameters: FastAPI then validates a single object per
+    request instead of introspecting every parameter's annotation on every request. The
+    OpenAPI document and the 422 error items are the same as with separate parameters.
+    """
+
+    session_type: SessionTypeParam | None = Field(
+        None, alias="type", description="agent, team or workflow; detected from the session when omitted"
+    )
+    component_id: str | None = Field(None, description="Agent, team or workflow id")
+    session_name: str | None = Field(None, description="Case-insensitive part of the name")
+    limit: int = Field(20, ge=1, description="Sessions per page")
+    page: int = Field(1, ge=1, description="Page number, from 1")
+    sort_by: SortField = Field("created_at", description="Field to sort by")
+    sort_order: SortOrder = Field("desc", description="asc or desc")
+    cursor: str | None = Field(
+        None, description="next_cursor of the previous page; when given, page is ignored"
+    )
+    created_after: int | None = Field(None, description="Created at or after (unix seconds)")
+    created_before: int | None = Field(None, description="Created at or before (unix seconds)")
