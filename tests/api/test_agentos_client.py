@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 from api_seed import agent_run, seed_agent_session
+
+from live_server import live_server as serve_live
 
 pytest.importorskip("agno", reason="agno is a test dependency: pip install -e '.[test]'")
 
@@ -26,50 +23,21 @@ KEY = "live-test-key"
 HEADERS = {"Authorization": f"Bearer {KEY}"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``sessiondb serve`` in a child process, on SQLite seeded with a session that has runs."""
-    db_file = tmp_path_factory.mktemp("live") / "live.db"
+    workdir = tmp_path_factory.mktemp("live")
+    db_file = workdir / "live.db"
     store = SqliteDb(db_file=db_file, id="main")
     seed_agent_session(
         store, "seeded", runs=[agent_run("r1", "hello"), agent_run("r2", "again", status="ERROR")]
     )
     store.close()
-    port = _free_port()
-    command = [sys.executable, "-m", "sessiondb.cli", "serve", "--db", f"main={db_file}", "--port", str(port)]
-    env = {**os.environ, "SESSIONDB_SECURITY_KEY": KEY}
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(base_url, process)
-        yield base_url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
-
-
-def _wait_healthy(base_url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            output = process.stdout.read().decode() if process.stdout else ""
-            pytest.fail(f"sessiondb serve exited with {process.returncode}:\n{output}")
-        try:
-            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail("sessiondb serve did not become healthy in 30 s")
+    args = ["--db", f"main={db_file}"]
+    env = {"SESSIONDB_SECURITY_KEY": KEY}
+    with serve_live(args, env=env, log_path=workdir / "serve.log") as server:
+        assert httpx.get(f"{server.base_url}/health", timeout=5).status_code == 200, server.output()
+        yield server.base_url
 
 
 @pytest.fixture

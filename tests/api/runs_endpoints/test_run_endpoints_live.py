@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import pytest
+
+from live_server import live_server as serve_live
 
 pytest.importorskip("agno", reason="agno is a test dependency: pip install -e '.[test]'")
 
@@ -25,49 +24,25 @@ KEY = "live-run-key"
 HEADERS = {"Authorization": f"Bearer {KEY}"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def served_example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``sessiondb serve --app examples.serve_app:app`` in a child process, offline, with a key."""
-    db_file = tmp_path_factory.mktemp("live-runs") / "serve_app.db"
-    port = _free_port()
-    command = [
-        *(sys.executable, "-m", "sessiondb.cli", "serve"),
-        *("--app", "examples.serve_app:app", "--port", str(port)),
-    ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SESSIONDB_"))}
-    env |= {"SESSIONDB_EXAMPLE_DB_FILE": str(db_file), "SESSIONDB_SECURITY_KEY": KEY}
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(base_url, process)
-        yield base_url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
-
-
-def _wait_healthy(base_url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            output = process.stdout.read().decode() if process.stdout else ""
-            pytest.fail(f"sessiondb serve --app exited with {process.returncode}:\n{output}")
-        try:
-            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail("sessiondb serve --app did not become healthy in 30 s")
+    workdir = tmp_path_factory.mktemp("live-runs")
+    env = {"SESSIONDB_EXAMPLE_DB_FILE": str(workdir / "serve_app.db"), "SESSIONDB_SECURITY_KEY": KEY}
+    with ExitStack() as stack:
+        with pytest.MonkeyPatch.context() as patch:
+            # Offline and unconfigured: no model key or sessiondb setting of this shell reaches
+            # the child; the environment is restored once the child has started.
+            for name in list(os.environ):
+                if name.startswith(("OPENAI_", "SESSIONDB_")):
+                    patch.delenv(name)
+            server = stack.enter_context(
+                serve_live(
+                    ["--app", "examples.serve_app:app"], env=env, cwd=ROOT, log_path=workdir / "serve.log"
+                )
+            )
+        assert httpx.get(f"{server.base_url}/health", timeout=5).status_code == 200, server.output()
+        yield server.base_url
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""``sessiondb serve`` in a child process, for tests that need a real server and real sockets.
+"""``sessiondb serve`` in a child process, for every test that needs a real server and real sockets.
 
 Output goes to a file rather than a pipe: a server that logs a lot (a soak) would otherwise
 block on a full pipe that nobody reads.
