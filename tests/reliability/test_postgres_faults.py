@@ -20,9 +20,9 @@ import httpx
 import pytest
 import sqlalchemy
 from api_seed import agent_run
-from live_server import live_server
 from tcp_proxy import TcpProxy
 
+from live_server import live_server
 from sessiondb.db.errors import StoreUnavailable
 from sessiondb.db.postgres import PostgresDb
 from sessiondb.session import AgentSession

@@ -26,9 +26,9 @@ import httpx
 import pytest
 from api_seed import agent_run, seed_agent_session
 from api_support import asgi_client
-from live_server import live_server
 from sqlalchemy import event
 
+from live_server import live_server
 from sessiondb.api import create_app
 from sessiondb.db.errors import StoreUnavailable
 from sessiondb.db.sqlite import SqliteDb

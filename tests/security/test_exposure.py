@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_server import serve_command
 from typer.testing import CliRunner
 
+from live_server import serve_command
 from sessiondb.api.app import refuse_if_exposed
 from sessiondb.api.auth import AuthConfig
 from sessiondb.cli import app as cli

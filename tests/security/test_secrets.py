@@ -15,9 +15,9 @@ import httpx
 import jwt
 import pytest
 from api_support import asgi_client
-from live_server import live_server
 from typer.testing import CliRunner
 
+from live_server import live_server
 from sessiondb.api import AuthConfig, JwtConfig, create_app
 from sessiondb.cli import app as cli
 from sessiondb.db.postgres import PostgresDb

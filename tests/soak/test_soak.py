@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from live_server import LiveServer, live_server
 from soak_metrics import Outage, SoakResult
 from workload import run_soak
 
+from live_server import LiveServer, live_server
 from sessiondb.db.postgres import PostgresDb
 from store_backends import PG_URL, postgres_schema
 
