@@ -115,6 +115,9 @@ def build_tables(names: TableNames) -> Tables:
         Index(f"idx_{s}_user_updated", "user_id", "updated_at", "session_id"),
         Index(f"idx_{s}_type_created", "session_type", "created_at", "session_id"),
         Index(f"idx_{s}_type_updated", "session_type", "updated_at", "session_id"),
+        # One user's sessions of one type, the listing the AgentOS API makes (migration 0002).
+        Index(f"idx_{s}_user_type_created", "user_id", "session_type", "created_at", "session_id"),
+        Index(f"idx_{s}_user_type_updated", "user_id", "session_type", "updated_at", "session_id"),
         Index(f"idx_{s}_name", "session_name", "session_id"),
         Index(f"idx_{s}_agent_id", "agent_id"),
         Index(f"idx_{s}_team_id", "team_id"),

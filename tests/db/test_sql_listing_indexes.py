@@ -1,0 +1,87 @@
+"""The listing AgentOS makes (one user's sessions of one type) is served by its own index.
+
+SQLite keeps no planner statistics unless ``ANALYZE`` runs, so which index it picks follows
+from the indexes alone; these tests pin that choice. Migration 0002 adds the index to tables
+created at revision 0001, keeping their rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from alembic import command
+from db_builders import agent_session
+from sqlalchemy import event, inspect
+
+from sessiondb.db._sql import SqlStore
+from sessiondb.db._sql import migrate as migrations
+from sessiondb.db.query import SessionQuery
+from store_backends import SqlTarget
+
+
+def _listing_plans(store: SqlStore, query: SessionQuery) -> list[str]:
+    """SQLite's query plan of each statement the listing of ``query`` sends."""
+    sent: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(store._engine, "before_cursor_execute", record)
+    try:
+        store.get_sessions(query)
+    finally:
+        event.remove(store._engine, "before_cursor_execute", record)
+    listing = [(sql, params) for sql, params in sent if sql.lstrip().upper().startswith("SELECT")]
+    assert len(listing) == 2, listing  # the count and the page
+    with store._engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        return [
+            " | ".join(str(row[-1]) for row in driver.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+            for sql, params in listing
+        ]
+
+
+@pytest.mark.parametrize("sort_by", ["created_at", "updated_at"])
+@pytest.mark.parametrize("sql_target", ["sqlite"], indirect=True)
+def test_sqlite_lists_a_users_sessions_of_one_type_through_the_user_type_index(
+    sql_store: SqlStore, sort_by: str
+) -> None:
+    for number in range(3):
+        sql_store.upsert_session(agent_session(f"s{number}", user_id=f"u{number % 2}"))
+    table = sql_store._tables.names.sessions
+    expected = f"idx_{table}_user_type_{sort_by.removesuffix('_at')}"
+    query = SessionQuery(user_id="u0", session_type="agent", sort_by=sort_by)  # type: ignore[arg-type]
+    count_plan, page_plan = _listing_plans(sql_store, query)
+    # Either user-and-type index counts the matches without reading the table.
+    assert f"COVERING INDEX idx_{table}_user_type_" in count_plan
+    assert expected in page_plan
+    # The index also gives the order: no sort step after the search.
+    assert "TEMP B-TREE" not in page_plan
+    # Same second for all three, so the session id decides the order.
+    assert [s.session_id for s in sql_store.get_sessions(query).items] == ["s2", "s0"]
+
+
+def test_tables_made_at_revision_0001_are_upgraded_with_their_rows_kept(sql_target: SqlTarget) -> None:
+    store = sql_target.open(auto_migrate=False)
+    names = store._tables.names
+    with store._engine.connect() as conn, conn.begin():
+        store._prepare_migration(conn)
+        command.upgrade(migrations._config(conn, names), "0001")
+    with store._engine.connect() as conn:
+        assert migrations.current_revision(conn, names) == "0001"
+        indexes = {index["name"] for index in inspect(conn).get_indexes(names.sessions, schema=names.schema)}
+    assert f"idx_{names.sessions}_user_type_created" not in indexes
+    # Revision 0001 has every column the code writes, so the store can fill it as it was then.
+    store._schema_ready = True
+    store.upsert_session(agent_session("kept", runs=1))
+    store.close()
+    # The next store migrates on first use (auto_migrate), and the row is still there.
+    upgraded = sql_target.open(auto_migrate=True)
+    assert [run.run_id for run in upgraded.get_session("kept").runs or []] == ["kept-r0"]
+    with upgraded._engine.connect() as conn:
+        assert migrations.current_revision(conn, names) == migrations.head_revision()
+        indexes = {index["name"] for index in inspect(conn).get_indexes(names.sessions, schema=names.schema)}
+    assert {f"idx_{names.sessions}_user_type_created", f"idx_{names.sessions}_user_type_updated"} <= indexes
+    upgraded.close()
