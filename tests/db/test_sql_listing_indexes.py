@@ -20,8 +20,8 @@ from sessiondb.db.query import SessionQuery
 from store_backends import SqlTarget
 
 
-def _listing_plans(store: SqlStore, query: SessionQuery) -> list[str]:
-    """SQLite's query plan of each statement the listing of ``query`` sends."""
+def _listing_plan(store: SqlStore, query: SessionQuery) -> list[str]:
+    """SQLite's query plan of the one statement the listing of ``query`` sends, a line per step."""
     sent: list[tuple[str, Any]] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
@@ -33,14 +33,12 @@ def _listing_plans(store: SqlStore, query: SessionQuery) -> list[str]:
     finally:
         event.remove(store._engine, "before_cursor_execute", record)
     listing = [(sql, params) for sql, params in sent if sql.lstrip().upper().startswith("SELECT")]
-    assert len(listing) == 2, listing  # the count and the page
+    assert len(listing) == 1, listing  # the count and the page in one statement
+    (sql, params) = listing[0]
     with store._engine.connect() as conn:
         driver = conn.connection.driver_connection
         assert driver is not None
-        return [
-            " | ".join(str(row[-1]) for row in driver.execute(f"EXPLAIN QUERY PLAN {sql}", params))
-            for sql, params in listing
-        ]
+        return [str(row[-1]) for row in driver.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
 
 
 @pytest.mark.parametrize("sort_by", ["created_at", "updated_at"])
@@ -53,12 +51,12 @@ def test_sqlite_lists_a_users_sessions_of_one_type_through_the_user_type_index(
     table = sql_store._tables.names.sessions
     expected = f"idx_{table}_user_type_{sort_by.removesuffix('_at')}"
     query = SessionQuery(user_id="u0", session_type="agent", sort_by=sort_by)  # type: ignore[arg-type]
-    count_plan, page_plan = _listing_plans(sql_store, query)
-    # Either user-and-type index counts the matches without reading the table.
-    assert f"COVERING INDEX idx_{table}_user_type_" in count_plan
-    assert expected in page_plan
-    # The index also gives the order: no sort step after the search.
-    assert "TEMP B-TREE" not in page_plan
+    plan = _listing_plan(sql_store, query)
+    # The count reads either user-and-type index alone; the page walks the one of its sort in
+    # order. The only sort step left is the final one, over the page's own rows.
+    assert any(f"COVERING INDEX idx_{table}_user_type_" in step for step in plan), plan
+    assert any(f"USING INDEX {expected} (user_id=? AND session_type=?)" in step for step in plan), plan
+    assert sum("TEMP B-TREE" in step for step in plan) <= 1, plan
     # Same second for all three, so the session id decides the order.
     assert [s.session_id for s in sql_store.get_sessions(query).items] == ["s2", "s0"]
 
@@ -85,3 +83,27 @@ def test_tables_made_at_revision_0001_are_upgraded_with_their_rows_kept(sql_targ
         indexes = {index["name"] for index in inspect(conn).get_indexes(names.sessions, schema=names.schema)}
     assert {f"idx_{names.sessions}_user_type_created", f"idx_{names.sessions}_user_type_updated"} <= indexes
     upgraded.close()
+
+
+def test_a_listing_is_one_statement_outside_any_transaction(sql_store: SqlStore) -> None:
+    """One statement is one snapshot, so the count and the page agree with no BEGIN/COMMIT around them."""
+    for number in range(3):
+        sql_store.upsert_session(agent_session(f"s{number}"))
+    seen: list[tuple[str, bool]] = []
+
+    def record(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        driver = conn.connection.dbapi_connection
+        # psycopg: autocommit means no transaction is open; sqlite3: in_transaction says it.
+        outside = driver.autocommit if sql_store._tables.names.schema else not driver.in_transaction
+        seen.append((statement, outside))
+
+    event.listen(sql_store._engine, "before_cursor_execute", record)
+    try:
+        page = sql_store.get_sessions(SessionQuery(user_id="u1", limit=2))
+    finally:
+        event.remove(sql_store._engine, "before_cursor_execute", record)
+    assert page.total_count == 3 and [s.session_id for s in page.items] == ["s2", "s1"]
+    assert len(seen) == 1 and seen[0][1], seen
+    # The connection goes back to the pool ready for transactions again.
+    sql_store.upsert_session(agent_session("s3"))
+    assert sql_store.get_sessions(SessionQuery(user_id="u1")).total_count == 4

@@ -73,6 +73,7 @@ class PostgresDb(SqlStore):
     """
 
     _read_options: ClassVar[dict[str, Any]] = {"isolation_level": "REPEATABLE READ"}
+    _statement_options: ClassVar[dict[str, Any]] = {"isolation_level": "AUTOCOMMIT"}
 
     def __init__(
         self,

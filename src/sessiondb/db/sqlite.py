@@ -17,7 +17,7 @@ import time
 import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
 
 import orjson
 from sqlalchemy import Connection, Engine, Table, create_engine, event
@@ -26,7 +26,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from sessiondb.db._sql.codec import dumps
-from sessiondb.db._sql.store import WRITE_OPTION, SqlStore
+from sessiondb.db._sql.store import NO_TRANSACTION_OPTION, WRITE_OPTION, SqlStore
 from sessiondb.db._sql.tables import TableNames
 
 Synchronous = Literal["NORMAL", "FULL"]
@@ -109,8 +109,13 @@ def _begin_immediate(conn: Connection) -> None:
 
 
 def _on_begin(conn: Connection) -> None:
-    if conn.get_execution_options().get(WRITE_OPTION):
+    options = conn.get_execution_options()
+    if options.get(WRITE_OPTION):
         _begin_immediate(conn)
+        return
+    if options.get(NO_TRANSACTION_OPTION):
+        # The driver is in autocommit mode (isolation_level None): each statement is its own
+        # transaction, and a single-statement read needs no other.
         return
     raw = conn.connection.dbapi_connection
     assert isinstance(raw, sqlite3.Connection)
@@ -208,6 +213,8 @@ class SqliteDb(SqlStore):
             auto_migrate=auto_migrate,
             owns_engine=owns_engine,
         )
+
+    _statement_options: ClassVar[dict[str, Any]] = {NO_TRANSACTION_OPTION: True}
 
     def _insert(self, table: Table) -> sqlite.Insert:
         return sqlite.insert(table)

@@ -22,6 +22,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    true,
     tuple_,
 )
 
@@ -40,6 +41,9 @@ class Listing:
 
 
 _Shape = tuple[Any, ...]
+
+TOTAL_COUNT = "sessiondb_total_count"
+"""The label of the total-count column the listing statement adds to each row."""
 
 
 def _shape(query: SessionQuery) -> _Shape:
@@ -110,14 +114,20 @@ def _params(query: SessionQuery) -> dict[str, Any]:
     return params
 
 
-def _build(tables: Tables, query: SessionQuery) -> tuple[Select[Any], Select[Any]]:
-    """The count and page statements of ``query``'s shape, with bound parameters."""
+def _build(tables: Tables, query: SessionQuery) -> Select[Any]:
+    """The listing statement of ``query``'s shape, with bound parameters.
+
+    One statement returns the page and the total count: the count of every match, left-joined
+    to the page's rows, so an empty page (past the end) still comes back as one row holding
+    the count and nulls. One statement reads one snapshot, so the count and the page agree
+    without a transaction at a stricter isolation level, and costs one round trip, not four.
+    """
     sessions = tables.sessions
     # updated_at is never NULL here (an insert sets it to created_at), so the column alone is
     # Agno's COALESCE(updated_at, created_at), and its index serves the sort.
     key: ColumnElement[Any] = sessions.c[query.sort_by]
     filters = _filters(tables, query)
-    count = select(func.count()).select_from(sessions).where(*filters)
+    count = select(func.count().label(TOTAL_COUNT)).select_from(sessions).where(*filters).subquery("total")
     page: Select[Any] = select(sessions).where(*filters)
     if query.cursor is not None:
         here = tuple_(key, sessions.c.session_id)
@@ -126,11 +136,18 @@ def _build(tables: Tables, query: SessionQuery) -> tuple[Select[Any], Select[Any
         page = page.where(here < there if query.sort_order == "desc" else here > there)
     else:
         page = page.offset(bindparam("offset", type_=Integer()))
-    if query.sort_order == "desc":
-        page = page.order_by(key.desc(), sessions.c.session_id.desc())
-    else:
-        page = page.order_by(key.asc(), sessions.c.session_id.asc())
-    return count, page.limit(bindparam("limit", type_=Integer()))
+    order = (
+        (key.desc(), sessions.c.session_id.desc())
+        if query.sort_order == "desc"
+        else (key, sessions.c.session_id)
+    )
+    rows = page.order_by(*order).limit(bindparam("limit", type_=Integer())).subquery("page")
+    # A join promises no order, so the page's order is stated again outside.
+    outer_key, outer_id = rows.c[query.sort_by], rows.c.session_id
+    outer_order = (outer_key.desc(), outer_id.desc()) if query.sort_order == "desc" else (outer_key, outer_id)
+    return (
+        select(count.c[TOTAL_COUNT], rows).select_from(count.outerjoin(rows, true())).order_by(*outer_order)
+    )
 
 
 class ListingStatements:
@@ -142,7 +159,7 @@ class ListingStatements:
 
     def __init__(self, tables: Tables) -> None:
         self._tables = tables
-        self._built: dict[_Shape, tuple[Select[Any], Select[Any]]] = {}
+        self._built: dict[_Shape, Select[Any]] = {}
 
     def select_page(self, conn: Connection, query: SessionQuery) -> Listing:
         """Run ``query`` against the sessions table.
@@ -152,13 +169,14 @@ class ListingStatements:
         """
         params = _params(query)
         shape = _shape(query)
-        statements = self._built.get(shape)
-        if statements is None:
-            # A race here only builds the same statements twice; dict assignment is atomic.
-            statements = self._built[shape] = _build(self._tables, query)
-        count, page = statements
-        total = conn.execute(count, params).scalar_one()
-        rows = conn.execute(page, params).mappings().all()
+        statement = self._built.get(shape)
+        if statement is None:
+            # A race here only builds the same statement twice; dict assignment is atomic.
+            statement = self._built[shape] = _build(self._tables, query)
+        found = conn.execute(statement, params).mappings().all()
+        total = found[0][TOTAL_COUNT]
+        # Past the last page, the one row is the count joined to nothing.
+        rows = [row for row in found if row["session_id"] is not None]
         next_cursor = None
         if rows and len(rows) == query.limit:
             # A full page means there may be more; an empty next page is the honest answer then.

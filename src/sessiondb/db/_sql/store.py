@@ -61,6 +61,9 @@ logger = logging.getLogger("sessiondb.db")
 WRITE_OPTION = "sessiondb_write"
 """Execution option set on the connection of a write transaction."""
 
+NO_TRANSACTION_OPTION = "sessiondb_no_transaction"
+"""Execution option of a connection that must not begin a transaction (SQLite; see ``_one_statement``)."""
+
 
 def _now() -> int:
     return int(time.time())
@@ -90,6 +93,8 @@ class SqlStore(SessionStore):
     """
 
     _read_options: ClassVar[dict[str, Any]] = {}
+    _statement_options: ClassVar[dict[str, Any]] = {}
+    """Execution options that keep a connection out of any transaction (see ``_one_statement``)."""
 
     def __init__(
         self, *, engine: Engine, names: TableNames, id: str, auto_migrate: bool, owns_engine: bool
@@ -133,6 +138,19 @@ class SqlStore(SessionStore):
             conn.execution_options(**({WRITE_OPTION: True} if write else self._read_options))
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def _one_statement(self) -> Iterator[Connection]:
+        """A connection for a read made of a single statement, outside any transaction.
+
+        One statement reads one snapshot on every backend, so such a read needs no
+        transaction at all; running it without one saves the BEGIN and the COMMIT (two
+        round trips on PostgreSQL).
+        """
+        self._ensure_schema()
+        with translated_errors(self._where), self._engine.connect() as conn:
+            conn.execution_options(**self._statement_options)
+            yield conn
 
     def _ensure_schema(self) -> None:
         if self._schema_ready:
@@ -213,7 +231,7 @@ class SqlStore(SessionStore):
 
     def get_sessions(self, query: SessionQuery) -> Page[Session]:
         """See :meth:`SessionStore.get_sessions`."""
-        with self._transaction(write=False) as conn:
+        with self._one_statement() as conn:
             listing = self._listing.select_page(conn, query)
         items = [session_from_row(row, session_type=None, runs=None, complete=False) for row in listing.rows]
         return Page(
