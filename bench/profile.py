@@ -44,8 +44,16 @@ LAYERS = (
 )
 
 
+IDLE = "idle (waiting for work)"
+"""Where a profiled server waits: the event loop in ``epoll``, worker threads on their queue."""
+
+_WAITS = ("<method 'poll' of 'select.epoll' objects>", "<method 'acquire' of '_thread.lock' objects>")
+
+
 def layer(filename: str, function: str) -> str:
     """The layer a profiled function belongs to (by file path, or by name for C functions)."""
+    if function in _WAITS:
+        return IDLE
     where = f"{filename}:{function}"
     for needle, name in LAYERS:
         if needle in where:
@@ -76,11 +84,14 @@ def by_layer(stats: pstats.Stats) -> list[tuple[str, float]]:
 
 def show(stats: pstats.Stats, calls: int, top: int) -> None:
     """Print the per-layer split, the top functions by own time, and sessiondb's by cumulative time."""
-    total = sum(row[2] for row in stats.stats.values())  # type: ignore[attr-defined]
-    print(f"\n{calls} calls, {total * 1e6 / max(calls, 1):,.0f} µs of profiled time per call\n")
+    layers = by_layer(stats)
+    # Shares are of the busy time: a server's threads spend much of a run waiting for work.
+    busy = sum(seconds for name, seconds in layers if name != IDLE) or 1.0
+    print(f"\n{calls} calls, {busy * 1e6 / max(calls, 1):,.0f} µs of profiled busy time per call\n")
     print(f"{'layer':<28}{'µs/call':>10}{'share':>8}")
-    for name, seconds in by_layer(stats):
-        print(f"{name:<28}{seconds * 1e6 / max(calls, 1):>10,.0f}{seconds / total:>8.0%}")
+    for name, seconds in layers:
+        share = "" if name == IDLE else f"{seconds / busy:>8.0%}"
+        print(f"{name:<28}{seconds * 1e6 / max(calls, 1):>10,.0f}{share}")
     stats.sort_stats("tottime").print_stats(top)
     stats.sort_stats("cumulative").print_stats("/sessiondb/", top)
 

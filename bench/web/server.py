@@ -2,15 +2,18 @@
 
 Modes: ``sqlite`` / ``postgres`` (sessiondb's app over a store) and ``bare`` (the baseline).
 Every mode uses the same uvicorn settings (one process, asyncio loop, access log off). With
-``--profile FILE`` the whole server runs under cProfile, written out at shutdown (SIGTERM).
+``--profile FILE`` the whole server runs under cProfile, its worker threads too, written out at
+shutdown (SIGTERM).
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import pstats
 import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +36,41 @@ def _app(args: argparse.Namespace) -> Any:
     return create_app(store)
 
 
+class ThreadProfilers:
+    """cProfile in every thread: the event loop's and each worker thread started afterwards.
+
+    The store calls run in anyio's worker threads; a profiler on the main thread alone would
+    see them only as time spent waiting. ``threading.setprofile`` runs a hook first thing in
+    each new thread, and the hook starts that thread's own profiler (which replaces the hook).
+    """
+
+    def __init__(self) -> None:
+        self._profilers: list[cProfile.Profile] = []
+        self._lock = threading.Lock()
+
+    def _start_in_this_thread(self, *_args: Any) -> None:
+        profiler = cProfile.Profile()
+        with self._lock:
+            self._profilers.append(profiler)
+        profiler.enable()
+
+    def start(self) -> None:
+        """Profile this thread and every thread started from now on."""
+        threading.setprofile(self._start_in_this_thread)
+        self._start_in_this_thread()
+
+    def dump(self, path: str) -> None:
+        """Write the merged statistics of all threads to ``path``."""
+        threading.setprofile(None)
+        with self._lock:
+            profilers = list(self._profilers)
+        profilers[0].disable()
+        merged = pstats.Stats(profilers[0])
+        for profiler in profilers[1:]:
+            merged.add(profiler)  # a snapshot; the worker threads are idle by now
+        merged.dump_stats(path)
+
+
 def serve(app: Any, port: int, profile: str | None) -> None:
     """Run ``app`` on 127.0.0.1:``port`` until SIGTERM/SIGINT, optionally under cProfile."""
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
@@ -43,13 +81,12 @@ def serve(app: Any, port: int, profile: str | None) -> None:
     # uvicorn re-raises the SIGTERM it caught once it has shut down; turn it into SystemExit so
     # that the ``finally`` below still writes the profile.
     signal.signal(signal.SIGTERM, lambda _signo, _frame: sys.exit(0))
-    profiler = cProfile.Profile()
-    profiler.enable()
+    profilers = ThreadProfilers()
+    profilers.start()
     try:
         server.run()
     finally:
-        profiler.disable()
-        profiler.dump_stats(profile)
+        profilers.dump(profile)
 
 
 def main() -> None:
