@@ -129,6 +129,18 @@ def cmd_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_memory(args: argparse.Namespace) -> int:
+    """Serve a long list/detail load and report the server's resident memory over it."""
+    from bench import memory
+
+    flat = True
+    for backend in args.backends.split(","):
+        summary = memory.run(backend, args.requests, pg_url=args.pg_url, out_dir=Path(args.out))
+        print(memory.describe(summary))
+        flat = flat and bool(summary["flat"]) and summary["errors"] == 0
+    return 0 if flat else 1
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m bench``."""
     main = argparse.ArgumentParser(prog="python -m bench", description="sessiondb benchmarks")
@@ -156,6 +168,12 @@ def parser() -> argparse.ArgumentParser:
     prof.add_argument("--top", type=int, default=25)
     prof.add_argument("--calls", type=int, default=300)
     prof.set_defaults(handler=cmd_profile)
+    mem = commands.add_parser("memory", help="the server's RSS under an hour-equivalent of read load")
+    mem.add_argument("--backends", default="sqlite,postgres")
+    mem.add_argument("--requests", type=int, default=360_000, help="default: one hour at 100 req/s")
+    mem.add_argument("--pg-url", default=DEFAULT_PG_URL)
+    mem.add_argument("--out", default=str(RESULTS_DIR), help="directory for the JSON results")
+    mem.set_defaults(handler=cmd_memory)
     show = commands.add_parser("show", help="print a results file")
     show.add_argument("file")
     show.add_argument("--markdown", action="store_true")
