@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 
 from sessiondb.db._sql import migrate as migrations
+from sessiondb.db._sql.bulk import save_sessions
 from sessiondb.db._sql.codec import decode_run, decode_session_runs, session_from_row
 from sessiondb.db._sql.errors import MIGRATE_HINT, translated_errors
 from sessiondb.db._sql.listing import ListingStatements
@@ -198,11 +199,7 @@ class SqlStore(SessionStore):
         # Rows are locked in session-id order so two concurrent batches cannot deadlock.
         ordered = [PreparedSave.of(session) for session in sorted(sessions, key=lambda s: s.session_id)]
         with self._transaction(write=True) as conn:
-            now = _now()
-            saves = [
-                save_session(conn, self._tables, self._statements, prepared, create=False, now=now)
-                for prepared in ordered
-            ]
+            saves = save_sessions(conn, self._tables, self._statements, ordered, now=_now())
         for saved in saves:
             _apply(saved)
         return list(sessions)
