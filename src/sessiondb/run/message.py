@@ -12,6 +12,9 @@ from sessiondb.run.metrics import MessageMetrics
 
 # Keys that ``to_dict`` writes even when they hold their default (spec §1.7).
 _ALWAYS_WRITTEN = ("role", "created_at", "from_history", "stop_after_tool_call")
+# The values ``to_dict`` drops, built once: a literal ``(None, [], {})`` in the loop would
+# build a new list, dict and tuple for every key of every message.
+_EMPTY: tuple[Any, ...] = (None, [], {})
 
 
 class Message(BaseModel):
@@ -58,7 +61,7 @@ class Message(BaseModel):
     def to_dict(self) -> dict[str, Any]:
         """Serialise, dropping ``None`` and empty values but always writing the bookkeeping keys."""
         raw = self.model_dump(mode="json", exclude={"metrics"})
-        data = {k: v for k, v in raw.items() if k in _ALWAYS_WRITTEN or v not in (None, [], {})}
+        data = {k: v for k, v in raw.items() if k in _ALWAYS_WRITTEN or v not in _EMPTY}
         metrics = self.metrics.to_dict()
         if metrics:
             data["metrics"] = metrics

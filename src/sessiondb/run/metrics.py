@@ -23,8 +23,12 @@ _TOKEN_FIELDS = (
 )
 
 
+# Built once: a literal tuple holding ``{}`` and ``[]`` would be rebuilt for every key.
+_EMPTY: tuple[Any, ...] = (None, 0, 0.0, {}, [])
+
+
 def _drop_empty(data: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in data.items() if value not in (None, 0, 0.0, {}, [])}
+    return {key: value for key, value in data.items() if value not in _EMPTY}
 
 
 class Metrics(BaseModel):

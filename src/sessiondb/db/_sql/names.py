@@ -28,6 +28,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     RowMapping,
+    Select,
     Table,
     Text,
     Update,
@@ -39,6 +40,7 @@ from sqlalchemy import (
 )
 
 from sessiondb.db._sql.codec import decode_session_runs
+from sessiondb.db._sql.compiled import fetch, fetch_one
 from sessiondb.db._sql.tables import Tables
 from sessiondb.db._tracking import first_naming_run
 from sessiondb.session import SessionType
@@ -126,24 +128,46 @@ def _may_be_stale_fallback(derived: str, workflow_name: str | None) -> bool:
     return derived == "" or (derived.startswith("New ") and derived.endswith(" Session"))
 
 
+_FIRST_NAMING: weakref.WeakKeyDictionary[Table, dict[tuple[str, bool], Select[Any]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _first_naming_statement(runs: Table, session_type: SessionType, data: bool) -> Select[Any]:
+    """The read of the first naming run's id (or JSON text, ``data``) of ``:session_id``, built once."""
+    statements = _FIRST_NAMING.get(runs)
+    if statements is None:
+        statements = _FIRST_NAMING.setdefault(runs, {})
+    statement = statements.get((session_type, data))
+    if statement is None:
+        column = cast(runs.c.run_data, Text) if data else runs.c.run_id
+        query = select(column).where(runs.c.session_id == bindparam("session_id"))
+        if session_type == "team":
+            # Team sessions are named by their own runs, never by a member's agent run.
+            query = query.where(runs.c.agent_id.is_(None))
+        elif session_type == "workflow":
+            query = query.where(runs.c.run_type == "workflow")
+        statement = statements[(session_type, data)] = query.order_by(runs.c.run_index).limit(1)
+    return statement
+
+
 def _first_naming(
-    conn: Connection, tables: Tables, session_id: str, session_type: SessionType, column: ColumnElement[Any]
-) -> Any | None:
-    """``column`` of the session's first run that may name it (one read of the run index)."""
-    runs = tables.runs
-    query = select(column).where(runs.c.session_id == session_id)
-    if session_type == "team":
-        # Team sessions are named by their own runs, never by a member's agent run.
-        query = query.where(runs.c.agent_id.is_(None))
-    elif session_type == "workflow":
-        query = query.where(runs.c.run_type == "workflow")
-    return conn.execute(query.order_by(runs.c.run_index).limit(1)).scalar_one_or_none()
+    conn: Connection, tables: Tables, session_id: str, session_type: SessionType, data: bool
+) -> Any:
+    """The id (or JSON text, ``data``) of the session's first run that may name it, or ``None``.
+
+    One read of the run index, through the driver cursor: replacing a stored run (a run saved
+    again when it ends) sends it on every such write.
+    """
+    statement = _first_naming_statement(tables.runs, session_type, data)
+    found = fetch_one(conn, statement, {"session_id": session_id})
+    return found[0] if found is not None else None
 
 
 def _first_naming_run(
     conn: Connection, tables: Tables, session_id: str, session_type: SessionType
 ) -> Any | None:
-    text = _first_naming(conn, tables, session_id, session_type, cast(tables.runs.c.run_data, Text))
+    text = _first_naming(conn, tables, session_id, session_type, data=True)
     if text is None:
         return None
     decoded = decode_session_runs(session_type, [text])
@@ -169,7 +193,7 @@ def _needs_recompute(
     # Another stored run was replaced: it matters only if it now comes first among the runs
     # that may name the session. Asking for the first one's id alone spares reading and
     # decoding its data on the common rewrite of a later run (a run saved again when it ends).
-    return bool(_first_naming(conn, tables, session_id, session_type, tables.runs.c.run_id) != run_id)
+    return bool(_first_naming(conn, tables, session_id, session_type, data=False) != run_id)
 
 
 def settle_names(
@@ -214,7 +238,7 @@ def settle_names(
     names = Names(explicit, derived, run_id)
     values = names.columns()
     if any(row[column] != values[column] for column in NAME_COLUMNS):
-        conn.execute(_name_update(tables.sessions), {**values, "target_id": session_id})
+        fetch(conn, _name_update(tables.sessions), {**values, "target_id": session_id})
     return names
 
 

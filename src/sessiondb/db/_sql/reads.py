@@ -1,5 +1,8 @@
 """The read queries of the SQL backends: a session row, its runs, one run.
 
+The reads every agent turn makes (the session row, its runs) run through the driver cursor
+(:mod:`sessiondb.db._sql.compiled`); the others go through SQLAlchemy.
+
 Run payloads are selected as text (``CAST(run_data AS TEXT)``): the store keeps that text as
 the loaded state of each run, and decodes it once.
 """
@@ -24,6 +27,7 @@ from sqlalchemy import (
     select,
 )
 
+from sessiondb.db._sql.compiled import fetch, fetch_mapping
 from sessiondb.db._sql.tables import Tables
 from sessiondb.db._tracking import HISTORY_SKIP_VALUES
 from sessiondb.db.errors import SessionNotFound
@@ -98,6 +102,25 @@ def session_row(
     return row
 
 
+def find_session_row(
+    conn: Connection, reads: ReadStatements, session_id: str, user_id: str | None
+) -> dict[str, Any]:
+    """The session's row as a dict by column name (unlocked), read through the driver cursor.
+
+    The same row :func:`session_row` returns, without SQLAlchemy's per-execution work (see
+    :mod:`sessiondb.db._sql.compiled`).
+
+    Raises:
+        SessionNotFound: no such session (for this user).
+    """
+    by_user = user_id is not None
+    params = {"session_id": session_id, "user_id": user_id} if by_user else {"session_id": session_id}
+    row = fetch_mapping(conn, reads.session_rows[(by_user, False)], params)
+    if row is None:
+        raise SessionNotFound(session_id)
+    return row
+
+
 def _newest(query: Select[Any], tables: Tables, last_n: int | None) -> Select[Any]:
     # The newest last_n are taken in descending order; the caller reverses them.
     index = tables.runs.c.run_index
@@ -111,9 +134,9 @@ def session_runs(
 ) -> list[tuple[str, str]]:
     """``(run_id, JSON text)`` of the runs in order: all, or the newest ``runs_limit`` history runs."""
     if runs_limit is None:
-        return [(run_id, text) for run_id, text in conn.execute(reads.all_runs, {"session_id": session_id})]
+        return [(run_id, text) for run_id, text in fetch(conn, reads.all_runs, {"session_id": session_id})]
     params = {"session_id": session_id, "limit": max(runs_limit, 0)}
-    loaded = [(run_id, text) for run_id, text in conn.execute(reads.newest_history, params)]
+    loaded = [(run_id, text) for run_id, text in fetch(conn, reads.newest_history, params)]
     loaded.reverse()
     return loaded
 

@@ -38,7 +38,14 @@ from sessiondb.db._sql.codec import decode_run, decode_session_runs, session_fro
 from sessiondb.db._sql.errors import MIGRATE_HINT, translated_errors
 from sessiondb.db._sql.listing import ListingStatements
 from sessiondb.db._sql.names import Names, settle_names
-from sessiondb.db._sql.reads import ReadStatements, filtered_runs, one_run, session_row, session_runs
+from sessiondb.db._sql.reads import (
+    ReadStatements,
+    filtered_runs,
+    find_session_row,
+    one_run,
+    session_row,
+    session_runs,
+)
 from sessiondb.db._sql.tables import TableNames, build_tables
 from sessiondb.db._sql.writes import (
     PreparedRun,
@@ -61,6 +68,7 @@ logger = logging.getLogger("sessiondb.db")
 
 WRITE_OPTION = "sessiondb_write"
 """Execution option set on the connection of a write transaction."""
+_WRITE_OPTIONS: dict[str, Any] = {WRITE_OPTION: True}
 
 NO_TRANSACTION_OPTION = "sessiondb_no_transaction"
 """Execution option of a connection that must not begin a transaction (SQLite; see ``_one_statement``)."""
@@ -135,8 +143,11 @@ class SqlStore(SessionStore):
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Connection]:
         self._ensure_schema()
+        options = _WRITE_OPTIONS if write else self._read_options
         with translated_errors(self._where), self._engine.connect() as conn:
-            conn.execution_options(**({WRITE_OPTION: True} if write else self._read_options))
+            if options:
+                # Skipped when empty (SQLite reads): the call costs more than the BEGIN it precedes.
+                conn.execution_options(**options)
             with conn.begin():
                 yield conn
 
@@ -222,7 +233,7 @@ class SqlStore(SessionStore):
     ) -> Session:
         """See :meth:`SessionStore.get_session`."""
         with self._transaction(write=False) as conn:
-            row = session_row(conn, self._reads, session_id, user_id)
+            row = find_session_row(conn, self._reads, session_id, user_id)
             loaded = session_runs(conn, self._reads, session_id, runs_limit)
         return session_from_row(row, session_type=session_type, runs=loaded, complete=runs_limit is None)
 
@@ -378,7 +389,7 @@ class SqlStore(SessionStore):
     ) -> list[AnyRun]:
         """See :meth:`SessionStore.get_runs`."""
         with self._transaction(write=False) as conn:
-            session_type = session_row(conn, self._reads, session_id, user_id)["session_type"]
+            session_type = find_session_row(conn, self._reads, session_id, user_id)["session_type"]
             texts = filtered_runs(
                 conn,
                 self._tables,

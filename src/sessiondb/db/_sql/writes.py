@@ -23,7 +23,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Insert,
-    RowMapping,
     Table,
     Text,
     Update,
@@ -34,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sessiondb.db._sql.codec import dumps, run_columns, session_columns
+from sessiondb.db._sql.compiled import fetch_mapping, fetch_one
 from sessiondb.db._sql.names import Names, naming_columns, settle_names
 from sessiondb.db._sql.tables import Tables
 from sessiondb.db._tracking import runs_to_write
@@ -295,17 +295,44 @@ def replaced_runs(indexes: dict[str, int], first_index: int) -> list[str]:
 
 def touch_session(
     conn: Connection, statements: WriteStatements, session_id: str, *, now: int, reserve: int = 0
-) -> RowMapping:
+) -> dict[str, Any]:
     """Bump a session's version and ``updated_at`` (locking its row), reserving ``reserve`` run indexes.
+
+    Runs through the driver cursor (:mod:`sessiondb.db._sql.compiled`): every append sends it.
+
+    Returns:
+        The returned columns by name.
 
     Raises:
         SessionNotFound: no such session.
     """
     params = {"target_id": session_id, "now": now, "reserve": reserve}
-    row = conn.execute(statements.touch_session, params).mappings().one_or_none()
+    row = fetch_mapping(conn, statements.touch_session, params)
     if row is None:
         raise SessionNotFound(session_id)
     return row
+
+
+def upsert_one_run(
+    conn: Connection, statements: WriteStatements, session_id: str, run: PreparedRun, *, index: int, now: int
+) -> int:
+    """Upsert one run into session ``session_id`` (a new run at ``index``, reserved by the caller).
+
+    The single-run form of :func:`write_runs`, run through the driver cursor.
+
+    Returns:
+        The run's stored index: ``index`` for a new run, its own for a replaced one.
+
+    Raises:
+        InvalidQuery: the run's id is stored in another session; it is never moved.
+    """
+    params = {**run.columns, "session_id": session_id, "run_index": index, "updated_at": now}
+    found = fetch_one(conn, statements.upsert_run, params)
+    if found is None:
+        message = f"run {run.run_id!r} is stored in another session, not {session_id!r}"
+        raise InvalidQuery("run_id", message)
+    stored: int = found[1]
+    return stored
 
 
 def append_run(
@@ -318,8 +345,9 @@ def append_run(
         InvalidQuery: the run's id is stored in another session.
     """
     row = touch_session(conn, statements, session_id, now=now, reserve=1)
-    first_index = row["next_run_index"] - 1
-    indexes = write_runs(conn, statements, session_id, [run], first_index=first_index, now=now)
-    replaced = replaced_runs(indexes, first_index)
+    reserved = row["next_run_index"] - 1
+    index = upsert_one_run(conn, statements, session_id, run, index=reserved, now=now)
+    # A stored run keeps its own index, always lower than the one just reserved.
+    replaced = [run.run_id] if index != reserved else []
     settle_names(conn, tables, row, explicit=row["explicit_name"], replaced=replaced)
-    return indexes[run.run_id]
+    return index
