@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from alembic import command
 from db_builders import agent_session
-from sqlalchemy import event, inspect
+from sqlalchemy import Connection, event, inspect
 
 from sessiondb.db._sql import SqlStore
 from sessiondb.db._sql import migrate as migrations
@@ -107,3 +107,21 @@ def test_a_listing_is_one_statement_outside_any_transaction(sql_store: SqlStore)
     # The connection goes back to the pool ready for transactions again.
     sql_store.upsert_session(agent_session("s3"))
     assert sql_store.get_sessions(SessionQuery(user_id="u1")).total_count == 4
+
+
+def test_a_listing_bypasses_sqlalchemy_execution_and_decodes_json_columns(
+    sql_store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sql_store.upsert_session(agent_session("s1", metadata={"k": [1, 2]}, session_data={"session_name": "n"}))
+    sent: list[str] = []
+    original = Connection._execute_context
+
+    def counting(self: Connection, *args: Any, **kwargs: Any) -> Any:
+        sent.append(str(args[2]))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Connection, "_execute_context", counting)
+    page = sql_store.get_sessions(SessionQuery(user_id="u1", session_type="agent"))
+    assert sent == []
+    (item,) = page.items
+    assert item.metadata == {"k": [1, 2]} and item.get_session_name() == "n" and page.total_count == 1
