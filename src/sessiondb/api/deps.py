@@ -55,6 +55,20 @@ async def offload(call: Callable[[*_Args], _T], *args: *_Args) -> _T:
     return await anyio.to_thread.run_sync(call, *args, limiter=store_limiter())
 
 
+async def read(store: SessionStore, call: Callable[[SessionStore], _T]) -> _T:
+    """Run the read ``call(store)`` on the event loop when the store allows it, else :func:`offload` it.
+
+    A store's :meth:`~SessionStore.event_loop_reader` answers only when the read cannot wait
+    there (SQLite in WAL mode, on a connection of the loop's own). Skipping the worker thread
+    also skips the fight for the GIL between it and the event loop, which under load costs
+    more than the read itself.
+    """
+    reader = store.event_loop_reader()
+    if reader is not None:
+        return call(reader)
+    return await offload(call, store)
+
+
 async def get_registry(request: Request) -> StoreRegistry:
     """The stores this app serves."""
     registry: StoreRegistry = request.app.state.registry

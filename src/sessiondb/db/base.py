@@ -5,7 +5,9 @@ per-session index assigned atomically). Writes are transactional: a call either 
 not at all. Errors are the domain errors of :mod:`sessiondb.db.errors`, never ``None``.
 
 Every method is synchronous; each has an ``a``-prefixed async twin that runs it in a worker
-thread, so an event loop is never blocked by the driver.
+thread, so an event loop is never blocked by the driver. The read twins run on the event loop
+itself when the store offers an :meth:`SessionStore.event_loop_reader` (its reads never wait
+there), saving the thread hop.
 """
 
 from __future__ import annotations
@@ -218,6 +220,16 @@ class SessionStore(abc.ABC):
             StoreUnavailable: it does not.
         """
 
+    def event_loop_reader(self) -> SessionStore | None:
+        """A store to run reads on right now, on the calling (event-loop) thread, or ``None``.
+
+        A store offers one only when its reads there never wait: not for a lock a writer
+        holds, a pooled connection or a migration. Only the read methods (``get_session``,
+        ``get_sessions``, ``get_run``, ``get_runs``) may be called on it, from the thread
+        that asked. ``None`` (the default) means: call the store from a worker thread.
+        """
+        return None
+
     def close(self) -> None:  # noqa: B027 - a no-op default is right for stores without connections
         """Release connections. The store must not be used afterwards."""
 
@@ -237,10 +249,16 @@ class SessionStore(abc.ABC):
 
     async def aget_session(self, session_id: str, **kwargs: Any) -> Session:
         """Async twin of :meth:`get_session`."""
+        reader = self.event_loop_reader()
+        if reader is not None:
+            return reader.get_session(session_id, **kwargs)
         return await anyio.to_thread.run_sync(lambda: self.get_session(session_id, **kwargs))
 
     async def aget_sessions(self, query: SessionQuery) -> Page[Session]:
         """Async twin of :meth:`get_sessions`."""
+        reader = self.event_loop_reader()
+        if reader is not None:
+            return reader.get_sessions(query)
         return await anyio.to_thread.run_sync(self.get_sessions, query)
 
     async def arename_session(self, session_id: str, **kwargs: Any) -> Session:
@@ -265,10 +283,16 @@ class SessionStore(abc.ABC):
 
     async def aget_run(self, run_id: str, **kwargs: Any) -> AnyRun:
         """Async twin of :meth:`get_run`."""
+        reader = self.event_loop_reader()
+        if reader is not None:
+            return reader.get_run(run_id, **kwargs)
         return await anyio.to_thread.run_sync(lambda: self.get_run(run_id, **kwargs))
 
     async def aget_runs(self, session_id: str, **kwargs: Any) -> list[AnyRun]:
         """Async twin of :meth:`get_runs`."""
+        reader = self.event_loop_reader()
+        if reader is not None:
+            return reader.get_runs(session_id, **kwargs)
         return await anyio.to_thread.run_sync(lambda: self.get_runs(session_id, **kwargs))
 
     async def adelete_run(self, run_id: str, **kwargs: Any) -> bool:

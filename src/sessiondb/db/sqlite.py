@@ -11,8 +11,10 @@ savepoints" recipe).
 
 from __future__ import annotations
 
+import copy
 import random
 import sqlite3
+import threading
 import time
 import weakref
 from collections.abc import Callable
@@ -23,7 +25,7 @@ import orjson
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+from sqlalchemy.pool import ConnectionPoolEntry, Pool, StaticPool
 
 from sessiondb.db._sql.codec import dumps
 from sessiondb.db._sql.store import NO_TRANSACTION_OPTION, WRITE_OPTION, SqlStore
@@ -144,7 +146,11 @@ def configure_engine(engine: Engine, synchronous: Synchronous = "NORMAL") -> Non
     event.listen(engine, "begin", _on_begin)
 
 
-def _engine_for(url: URL) -> Engine:
+def _in_memory(url: URL) -> bool:
+    return url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+
+
+def _engine_for(url: URL, poolclass: type[Pool] | None = None) -> Engine:
     options: dict[str, Any] = {
         "json_serializer": dumps,
         "json_deserializer": orjson.loads,
@@ -152,11 +158,70 @@ def _engine_for(url: URL) -> Engine:
         # one to a single thread at a time.
         "connect_args": {"check_same_thread": False},
     }
-    if url.database in (None, "", ":memory:"):
+    if _in_memory(url):
         # An in-memory database exists once per connection; share one so that every call
         # sees the same data (fine for tests, not for concurrent use).
         options["poolclass"] = StaticPool
+    elif poolclass is not None:
+        options["poolclass"] = poolclass
     return create_engine(url, **options)
+
+
+LOOP_READER_THREADS = 4
+"""Threads at most that hold a connection of their own for reads on their event loop."""
+
+
+class _LoopReaders:
+    """Views of a store whose reads run on the calling event-loop thread, one per thread.
+
+    Each view reads through an engine of its own holding exactly one connection (``StaticPool``),
+    used by that thread alone, so a read there never waits for a pooled connection: writers hold
+    the store's pooled connections while they poll for the write lock, up to the busy timeout.
+    The engines get the store's connection set-up from :func:`configure_engine`.
+
+    At most :data:`LOOP_READER_THREADS` live threads get one (those of threads that ended are
+    closed first); other threads keep reading through worker threads.
+    """
+
+    def __init__(self, url: URL, synchronous: Synchronous) -> None:
+        self._url = url
+        self._synchronous: Synchronous = synchronous
+        self._lock = threading.Lock()
+        self._views: dict[threading.Thread, tuple[Engine, SqliteDb]] = {}
+        self._closed = False
+
+    def view(self, store: SqliteDb) -> SqliteDb | None:
+        """The calling thread's view of ``store``, made on first use; ``None`` once closed or full."""
+        thread = threading.current_thread()
+        with self._lock:
+            found = self._views.get(thread)
+            if found is not None:
+                return found[1]
+            if self._closed:
+                return None
+            for ended in [other for other in self._views if not other.is_alive()]:
+                self._views.pop(ended)[0].dispose()
+            if len(self._views) >= LOOP_READER_THREADS:
+                return None
+            # create_engine connects lazily, so nothing here waits on the database.
+            engine = _engine_for(self._url, poolclass=StaticPool)
+            configure_engine(engine, self._synchronous)
+            view = copy.copy(store)
+            # The view shares the store's tables, statements and schema state; only the engine
+            # differs, and only the store disposes of it.
+            view._engine = engine
+            view._owns_engine = False
+            view._loop_readers = None
+            self._views[thread] = (engine, view)
+            return view
+
+    def close(self) -> None:
+        """Close every view's connection; no view is handed out afterwards."""
+        with self._lock:
+            self._closed = True
+            views, self._views = list(self._views.values()), {}
+        for engine, _ in views:
+            engine.dispose()
 
 
 class SqliteDb(SqlStore):
@@ -197,6 +262,9 @@ class SqliteDb(SqlStore):
         synchronous: Synchronous = "NORMAL",
     ) -> None:
         owns_engine = db_engine is None
+        # Reads on the event loop need connections of their own, opened like the store's; an
+        # engine the caller passed in may connect in ways its URL does not say, so it has none.
+        self._loop_readers: _LoopReaders | None = None
         if db_engine is None:
             if db_url is not None:
                 url = make_url(db_url)
@@ -205,6 +273,8 @@ class SqliteDb(SqlStore):
                 path.parent.mkdir(parents=True, exist_ok=True)
                 url = URL.create("sqlite", database=str(path))
             db_engine = _engine_for(url)
+            if not _in_memory(url):
+                self._loop_readers = _LoopReaders(url, synchronous)
         configure_engine(db_engine, synchronous)
         super().__init__(
             engine=db_engine,
@@ -218,3 +288,22 @@ class SqliteDb(SqlStore):
 
     def _insert(self, table: Table) -> sqlite.Insert:
         return sqlite.insert(table)
+
+    def event_loop_reader(self) -> SqliteDb | None:
+        """A view of this store for reads on the calling thread, once the schema is ready.
+
+        In WAL mode a read never waits for a writer, and the view's connection is this
+        thread's alone. Before the schema is known to be ready a read may have to migrate it
+        (a write that waits for the lock), so it goes to a worker thread; so do reads of an
+        in-memory database (one connection shared by every call) and of a store built on a
+        caller's engine.
+        """
+        if self._loop_readers is None or not self._schema_ready:
+            return None
+        return self._loop_readers.view(self)
+
+    def close(self) -> None:
+        """Close the event-loop threads' connections, then as :meth:`SqlStore.close`."""
+        if self._loop_readers is not None:
+            self._loop_readers.close()
+        super().close()

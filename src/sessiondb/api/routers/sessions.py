@@ -22,6 +22,7 @@ from sessiondb.api.deps import (
     ExpectedVersionDep,
     StoreDep,
     offload,
+    read,
     require,
 )
 from sessiondb.api.responses import JsonResponse
@@ -103,7 +104,7 @@ async def get_sessions(
     """List sessions with filters, sorting and page-number or keyset pagination."""
     query = SessionQuery(user_id=user_id, **params.model_dump())
     started = time.perf_counter()
-    result = await offload(store.get_sessions, query)
+    result = await read(store, lambda reader: reader.get_sessions(query))
     elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
     meta = {
         "page": params.page,
@@ -184,8 +185,8 @@ async def get_session_by_id(
 ) -> Response:
     """Read one session; the ``ETag`` header carries its version."""
     try:
-        session = await offload(
-            partial(store.get_session, session_id, session_type=session_type, user_id=user_id)
+        session = await read(
+            store, lambda reader: reader.get_session(session_id, session_type=session_type, user_id=user_id)
         )
     except SessionNotFound as exc:
         if session_type is None:
