@@ -52,35 +52,19 @@ from sqlalchemy.types import TypeEngine
 from sessiondb.db._sql.codec import dumps
 from sessiondb.db._sql.names import Names, naming_columns, settle_names
 from sessiondb.db._sql.tables import Tables
-from sessiondb.db._sql.writes import PreparedSave, Saved, WriteStatements, replaced_runs, save_session
+from sessiondb.db._sql.writes import (
+    RETURNED_COLUMNS,
+    SESSION_UPDATE_COLUMNS,
+    PreparedSave,
+    Saved,
+    WriteStatements,
+    replaced_runs,
+    run_upsert,
+    save_session,
+)
 from sessiondb.db._tracking import first_naming_run, workflow_name_of
 from sessiondb.db.errors import InvalidQuery, SessionOwnedByAnotherUser
 from sessiondb.session.naming import derive_name_from_run
-
-# Session columns a batch upsert may change (as the one-by-one upsert: never the type, the
-# creation time or the derived-name columns, which settle_names keeps).
-_SESSION_UPDATE_COLUMNS: tuple[str, ...] = (
-    "agent_id",
-    "team_id",
-    "workflow_id",
-    "user_id",
-    "workflow_name",
-    "explicit_name",
-    "session_data",
-    "agent_data",
-    "team_data",
-    "workflow_data",
-    "metadata",
-    "summary",
-)
-_RETURNED: tuple[str, ...] = (
-    "session_id",
-    "session_type",
-    "version",
-    "created_at",
-    "updated_at",
-    "next_run_index",
-)
 
 
 @dataclass(frozen=True)
@@ -104,7 +88,7 @@ class RecordStatements:
         sessions, runs = tables.sessions, tables.runs
         new_sessions = _insert_records(sessions)
         excluded = new_sessions.excluded
-        changes: dict[str, Any] = {column: excluded[column] for column in _SESSION_UPDATE_COLUMNS}
+        changes: dict[str, Any] = {column: excluded[column] for column in SESSION_UPDATE_COLUMNS}
         changes.update(
             updated_at=bindparam("now", type_=BigInteger()),
             version=sessions.c.version + 1,
@@ -114,19 +98,8 @@ class RecordStatements:
         owner = or_(sessions.c.user_id == excluded.user_id, sessions.c.user_id.is_(None))
         upsert_sessions = new_sessions.on_conflict_do_update(
             index_elements=[sessions.c.session_id], set_=changes, where=owner
-        ).returning(*(sessions.c[column] for column in _RETURNED), *naming_columns(sessions))
-        new_runs = _insert_records(runs)
-        run_excluded = new_runs.excluded
-        run_changes = {
-            column.name: run_excluded[column.name] for column in runs.c if column.name != "run_index"
-        }
-        upsert_runs = new_runs.on_conflict_do_update(
-            index_elements=[runs.c.run_id],
-            set_=run_changes,
-            # A run stored in another session is left where it is (and reported).
-            where=runs.c.session_id == run_excluded.session_id,
-        ).returning(runs.c.run_id, runs.c.run_index)
-        return cls(upsert_sessions, upsert_runs)
+        ).returning(*(sessions.c[column] for column in RETURNED_COLUMNS), *naming_columns(sessions))
+        return cls(upsert_sessions, run_upsert(_insert_records(runs), runs))
 
 
 def _insert_records(table: Table) -> postgresql.Insert:

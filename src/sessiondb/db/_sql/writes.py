@@ -47,7 +47,7 @@ JsonTextBind = Callable[[BindParameter[str]], ColumnElement[Any]]
 """How a dialect stores JSON given as text: as it is (SQLite), or cast to JSONB (PostgreSQL)."""
 
 # Columns a session upsert may change; session_type and created_at are never updated.
-_SESSION_UPDATE_COLUMNS: tuple[str, ...] = (
+SESSION_UPDATE_COLUMNS: tuple[str, ...] = (
     "agent_id",
     "team_id",
     "workflow_id",
@@ -62,7 +62,7 @@ _SESSION_UPDATE_COLUMNS: tuple[str, ...] = (
     "summary",
 )
 # The session columns a write returns for the caller's object (settle_names adds its own).
-_RETURNED: tuple[str, ...] = (
+RETURNED_COLUMNS: tuple[str, ...] = (
     "session_id",
     "session_type",
     "version",
@@ -80,6 +80,19 @@ def _run_params(runs: Table, json_text: JsonTextBind) -> dict[str, Any]:
     # run_data is bound as the JSON text PreparedRun already made (it is also the loaded
     # state the session keeps), so the run is not encoded a second time by the JSON type.
     return {**_params(runs), "run_data": json_text(bindparam("run_data", type_=Text()))}
+
+
+def run_upsert(new_runs: UpsertInsert, runs: Table) -> Insert:
+    """``new_runs`` (an ``INSERT`` into the runs table) as an upsert returning ``run_id, run_index``.
+
+    A stored run is updated in place but keeps its ``run_index``; a run stored in another
+    session is left where it is and returns nothing, so the caller can report it.
+    """
+    excluded = new_runs.excluded
+    changes = {column.name: excluded[column.name] for column in runs.c if column.name != "run_index"}
+    return new_runs.on_conflict_do_update(
+        index_elements=[runs.c.run_id], set_=changes, where=runs.c.session_id == excluded.session_id
+    ).returning(runs.c.run_id, runs.c.run_index)
 
 
 @dataclass(frozen=True)
@@ -105,31 +118,21 @@ class WriteStatements:
     def build(cls, tables: Tables, insert: InsertFactory, json_text: JsonTextBind) -> WriteStatements:
         """Build the statements for ``tables`` with the dialect's ``insert`` and JSON-text binding."""
         sessions, runs = tables.sessions, tables.runs
-        returned = [*(sessions.c[column] for column in _RETURNED), *naming_columns(sessions)]
+        returned = [*(sessions.c[column] for column in RETURNED_COLUMNS), *naming_columns(sessions)]
         reserve = sessions.c.next_run_index + bindparam("reserve")
         new_session = insert(sessions).values(_params(sessions))
         create = new_session.on_conflict_do_nothing(index_elements=[sessions.c.session_id]).returning(
             *returned
         )
         excluded = new_session.excluded
-        changes: dict[str, Any] = {column: excluded[column] for column in _SESSION_UPDATE_COLUMNS}
+        changes: dict[str, Any] = {column: excluded[column] for column in SESSION_UPDATE_COLUMNS}
         changes.update(updated_at=bindparam("now"), version=sessions.c.version + 1, next_run_index=reserve)
         # The owner guard (spec §3.2): only the owner, or anyone while it has none, may write.
         owner = or_(sessions.c.user_id == excluded.user_id, sessions.c.user_id.is_(None))
         upsert = new_session.on_conflict_do_update(
             index_elements=[sessions.c.session_id], set_=changes, where=owner
         ).returning(*returned)
-        new_run = insert(runs).values(_run_params(runs, json_text))
-        run_excluded = new_run.excluded
-        run_changes = {
-            column.name: run_excluded[column.name] for column in runs.c if column.name != "run_index"
-        }
-        upsert_run = new_run.on_conflict_do_update(
-            index_elements=[runs.c.run_id],
-            set_=run_changes,
-            # A run stored in another session is left where it is (and reported).
-            where=runs.c.session_id == run_excluded.session_id,
-        ).returning(runs.c.run_id, runs.c.run_index)
+        upsert_run = run_upsert(insert(runs).values(_run_params(runs, json_text)), runs)
         touch = (
             update(sessions)
             .where(sessions.c.session_id == bindparam("target_id"))
