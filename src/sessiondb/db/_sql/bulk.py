@@ -61,6 +61,7 @@ from sessiondb.db._sql.writes import (
     replaced_runs,
     run_upsert,
     save_session,
+    session_row_params,
 )
 from sessiondb.db._tracking import first_naming_run, workflow_name_of
 from sessiondb.db.errors import InvalidQuery, SessionOwnedByAnotherUser
@@ -193,18 +194,7 @@ def _has_duplicates(batch: Sequence[PreparedSave]) -> bool:
 
 def _session_params(prepared: PreparedSave, now: int) -> dict[str, Any]:
     """The session row's values, as ``save_session`` binds them, with a new row's names."""
-    session, columns, count = prepared.session, prepared.columns, len(prepared.runs)
-    created_at = session.created_at if session.created_at is not None else now
-    return {
-        **columns,
-        **_new_row_names(prepared).columns(),
-        "created_at": created_at,
-        "updated_at": created_at,
-        "version": 1,
-        "next_run_index": count,
-        "reserve": count,
-        "now": now,
-    }
+    return session_row_params(prepared, _new_row_names(prepared), now=now)
 
 
 def _new_row_names(prepared: PreparedSave) -> Names:

@@ -190,6 +190,23 @@ class Saved:
     name: str
 
 
+def session_row_params(prepared: PreparedSave, names: Names, *, now: int) -> dict[str, Any]:
+    """The values a session-row upsert binds: the row as new (version 1, created now unless the
+    session says when), with ``names`` in the naming columns and ``:reserve`` its run count."""
+    session, count = prepared.session, len(prepared.runs)
+    created_at = session.created_at if session.created_at is not None else now
+    return {
+        **prepared.columns,
+        **names.columns(),
+        "created_at": created_at,
+        "updated_at": created_at,
+        "version": 1,
+        "next_run_index": count,
+        "reserve": count,
+        "now": now,
+    }
+
+
 def save_session(
     conn: Connection,
     tables: Tables,
@@ -210,18 +227,8 @@ def save_session(
         InvalidQuery: a run's id is stored in another session.
     """
     session, columns, count = prepared.session, prepared.columns, len(prepared.runs)
-    created_at = session.created_at if session.created_at is not None else now
-    params = {
-        **columns,
-        # A new row starts unnamed by runs; settle_names fills in the derived name.
-        **Names(columns["explicit_name"], "", None).columns(),
-        "created_at": created_at,
-        "updated_at": created_at,
-        "version": 1,
-        "next_run_index": count,
-        "reserve": count,
-        "now": now,
-    }
+    # A new row starts unnamed by runs; settle_names fills in the derived name.
+    params = session_row_params(prepared, Names(columns["explicit_name"], "", None), now=now)
     statement = statements.create_session if create else statements.upsert_session
     row = conn.execute(statement, params).mappings().one_or_none()
     if row is None:
