@@ -18,7 +18,7 @@ from sqlalchemy.dialects import sqlite
 
 from sessiondb.db._sql import SqlStore
 from sessiondb.db._sql.compiled import Compiled, fetch
-from sessiondb.db._sql.reads import find_session_row, session_row, session_runs
+from sessiondb.db._sql.reads import session_row, session_runs
 from sessiondb.db._sql.writes import touch_session
 from sessiondb.db.errors import InvalidQuery, SchemaNotReady, SessionNotFound
 from sessiondb.db.postgres import PostgresDb
@@ -69,12 +69,15 @@ def test_the_session_row_is_the_one_sqlalchemy_returns(
 ) -> None:
     _fill(sql_store)
     with _rolled_back(sql_store) as conn:
-        expected = dict(session_row(conn, sql_store._reads, session_id, user_id))
-        assert find_session_row(conn, sql_store._reads, session_id, user_id) == expected
+        for lock in (False, True):
+            statement = sql_store._reads.session_rows[(user_id is not None, lock)]
+            params = {"session_id": session_id, "user_id": user_id}
+            expected = dict(conn.execute(statement, params).mappings().one())
+            assert session_row(conn, sql_store._reads, session_id, user_id, lock=lock) == expected
         with pytest.raises(SessionNotFound):
-            find_session_row(conn, sql_store._reads, session_id, "someone else")
+            session_row(conn, sql_store._reads, session_id, "someone else")
         with pytest.raises(SessionNotFound):
-            find_session_row(conn, sql_store._reads, "missing", user_id)
+            session_row(conn, sql_store._reads, "missing", user_id)
 
 
 @pytest.mark.parametrize("session_id", ["a", "t", "w", "empty"])

@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    RowMapping,
     Select,
     Text,
     bindparam,
@@ -89,33 +88,16 @@ class ReadStatements:
 
 def session_row(
     conn: Connection, reads: ReadStatements, session_id: str, user_id: str | None, *, lock: bool = False
-) -> RowMapping:
-    """The session's row, locked for the transaction when ``lock`` (a no-op on SQLite).
-
-    Raises:
-        SessionNotFound: no such session (for this user).
-    """
-    params = {"session_id": session_id, "user_id": user_id}
-    row = conn.execute(reads.session_rows[(user_id is not None, lock)], params).mappings().one_or_none()
-    if row is None:
-        raise SessionNotFound(session_id)
-    return row
-
-
-def find_session_row(
-    conn: Connection, reads: ReadStatements, session_id: str, user_id: str | None
 ) -> dict[str, Any]:
-    """The session's row as a dict by column name (unlocked), read through the driver cursor.
-
-    The same row :func:`session_row` returns, without SQLAlchemy's per-execution work (see
-    :mod:`sessiondb.db._sql.compiled`).
+    """The session's row as a dict by column name, locked for the transaction when ``lock`` (a
+    no-op on SQLite), read through the driver cursor (see :mod:`sessiondb.db._sql.compiled`).
 
     Raises:
         SessionNotFound: no such session (for this user).
     """
     by_user = user_id is not None
     params = {"session_id": session_id, "user_id": user_id} if by_user else {"session_id": session_id}
-    row = fetch_mapping(conn, reads.session_rows[(by_user, False)], params)
+    row = fetch_mapping(conn, reads.session_rows[(by_user, lock)], params)
     if row is None:
         raise SessionNotFound(session_id)
     return row

@@ -25,7 +25,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Engine,
-    RowMapping,
     Table,
     delete,
     select,
@@ -41,7 +40,6 @@ from sessiondb.db._sql.names import Names, settle_names
 from sessiondb.db._sql.reads import (
     ReadStatements,
     filtered_runs,
-    find_session_row,
     one_run,
     session_row,
     session_runs,
@@ -233,7 +231,7 @@ class SqlStore(SessionStore):
     ) -> Session:
         """See :meth:`SessionStore.get_session`."""
         with self._transaction(write=False) as conn:
-            row = find_session_row(conn, self._reads, session_id, user_id)
+            row = session_row(conn, self._reads, session_id, user_id)
             loaded = session_runs(conn, self._reads, session_id, runs_limit)
         return session_from_row(row, session_type=session_type, runs=loaded, complete=runs_limit is None)
 
@@ -255,7 +253,7 @@ class SqlStore(SessionStore):
         session_id: str,
         user_id: str | None,
         expected_version: int | None,
-        change: Callable[[RowMapping], dict[str, Any]],
+        change: Callable[[Mapping[str, Any]], dict[str, Any]],
     ) -> Session:
         """Lock a session row, check its version and write ``change``'s column values.
 
@@ -289,7 +287,7 @@ class SqlStore(SessionStore):
     ) -> Session:
         """See :meth:`SessionStore.rename_session`."""
 
-        def rename(row: RowMapping) -> dict[str, Any]:
+        def rename(row: Mapping[str, Any]) -> dict[str, Any]:
             return {"session_data": {**(row["session_data"] or {}), "session_name": session_name}}
 
         return self._modify(session_id, user_id, expected_version, rename)
@@ -308,7 +306,7 @@ class SqlStore(SessionStore):
     ) -> Session:
         """See :meth:`SessionStore.update_session`."""
 
-        def update_fields(row: RowMapping) -> dict[str, Any]:
+        def update_fields(row: Mapping[str, Any]) -> dict[str, Any]:
             workflow = row["session_type"] == "workflow"
             if isinstance(summary, SessionSummary) and workflow:
                 raise InvalidQuery("summary", "workflow sessions have no summary")
@@ -389,7 +387,7 @@ class SqlStore(SessionStore):
     ) -> list[AnyRun]:
         """See :meth:`SessionStore.get_runs`."""
         with self._transaction(write=False) as conn:
-            session_type = find_session_row(conn, self._reads, session_id, user_id)["session_type"]
+            session_type = session_row(conn, self._reads, session_id, user_id)["session_type"]
             texts = filtered_runs(
                 conn,
                 self._tables,
