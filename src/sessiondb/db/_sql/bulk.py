@@ -59,12 +59,14 @@ from sessiondb.db._sql.writes import (
     Saved,
     WriteStatements,
     replaced_runs,
+    run_row,
     run_upsert,
     save_session,
     session_row_params,
+    stored_indexes,
 )
 from sessiondb.db._tracking import first_naming_run, workflow_name_of
-from sessiondb.db.errors import InvalidQuery, SessionOwnedByAnotherUser
+from sessiondb.db.errors import SessionOwnedByAnotherUser
 from sessiondb.session.naming import derive_name_from_run
 
 
@@ -242,12 +244,12 @@ def _write_runs(
 ) -> dict[str, int]:
     """Upsert the runs of the ``accepted`` sessions in one statement; ``run_id`` → stored index."""
     rows = [
-        {
-            **run.columns,
-            "session_id": prepared.session.session_id,
-            "run_index": first_indexes[prepared.session.session_id] + offset,
-            "updated_at": now,
-        }
+        run_row(
+            run,
+            prepared.session.session_id,
+            index=first_indexes[prepared.session.session_id] + offset,
+            now=now,
+        )
         for prepared in accepted
         for offset, run in enumerate(prepared.runs)
     ]
@@ -279,13 +281,7 @@ def _settle(
     row = rows.get(session_id)
     if row is None:
         raise SessionOwnedByAnotherUser(session_id)
-    indexes: dict[str, int] = {}
-    for run in prepared.runs:
-        index = stored.get(run.run_id)
-        if index is None:
-            message = f"run {run.run_id!r} is stored in another session, not {session_id!r}"
-            raise InvalidQuery("run_id", message)
-        indexes[run.run_id] = index
+    indexes = stored_indexes(session_id, prepared.runs, stored)
     first_index = first_indexes[session_id]
     # A session whose run indexes start at 0 here never had a run stored before this save:
     # its runs are exactly the ones just written, so naming needs no read.

@@ -14,7 +14,7 @@ just reserved. A run that is already stored keeps its index (``ON CONFLICT`` nev
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -250,6 +250,28 @@ def save_session(
     return Saved(session, row["version"], row["created_at"], row["updated_at"], written, names.shown)
 
 
+def run_row(run: PreparedRun, session_id: str, *, index: int, now: int) -> dict[str, Any]:
+    """The values a run-row upsert binds: ``run`` in session ``session_id``, new at ``index``."""
+    return {**run.columns, "session_id": session_id, "run_index": index, "updated_at": now}
+
+
+def stored_indexes(session_id: str, runs: Sequence[PreparedRun], stored: Mapping[str, int]) -> dict[str, int]:
+    """``run_id`` → stored index of each of ``runs``, from the ``(run_id, run_index)`` an upsert returned.
+
+    Raises:
+        InvalidQuery: a run the upsert returned nothing for: it is stored in another session
+            (and was left there).
+    """
+    indexes: dict[str, int] = {}
+    for run in runs:
+        index = stored.get(run.run_id)
+        if index is None:
+            message = f"run {run.run_id!r} is stored in another session, not {session_id!r}"
+            raise InvalidQuery("run_id", message)
+        indexes[run.run_id] = index
+    return indexes
+
+
 def write_runs(
     conn: Connection,
     statements: WriteStatements,
@@ -269,29 +291,19 @@ def write_runs(
     Raises:
         InvalidQuery: a run's id is stored in another session; it is never moved.
     """
-    rows = [
-        {**run.columns, "session_id": session_id, "run_index": first_index + offset, "updated_at": now}
-        for offset, run in enumerate(runs)
-    ]
-    if len(rows) > 1 and len({run.run_id for run in runs}) == len(runs):
+    if len(runs) > 1 and len({run.run_id for run in runs}) == len(runs):
         # One round trip per batch of rows instead of one per run (bulk imports, big saves).
         # A run id twice in one batch would make one multi-row upsert touch a row twice, which
         # PostgreSQL refuses, so such a list takes the one-by-one path below.
+        rows = [
+            run_row(run, session_id, index=first_index + offset, now=now) for offset, run in enumerate(runs)
+        ]
         stored = {run_id: index for run_id, index in conn.execute(statements.upsert_run, rows)}
-    else:
-        stored = {}
-        for params in rows:
-            found = conn.execute(statements.upsert_run, params).one_or_none()
-            if found is not None:
-                stored[found[0]] = found[1]
-    indexes: dict[str, int] = {}
-    for run in runs:
-        index = stored.get(run.run_id)
-        if index is None:
-            message = f"run {run.run_id!r} is stored in another session, not {session_id!r}"
-            raise InvalidQuery("run_id", message)
-        indexes[run.run_id] = index
-    return indexes
+        return stored_indexes(session_id, runs, stored)
+    return {
+        run.run_id: upsert_one_run(conn, statements, session_id, run, index=first_index + offset, now=now)
+        for offset, run in enumerate(runs)
+    }
 
 
 def replaced_runs(indexes: dict[str, int], first_index: int) -> list[str]:
@@ -328,7 +340,7 @@ def upsert_one_run(
 ) -> int:
     """Upsert one run into session ``session_id`` (a new run at ``index``, reserved by the caller).
 
-    The single-run form of :func:`write_runs`, run through the driver cursor.
+    Run through the driver cursor: this is the append every agent turn makes.
 
     Returns:
         The run's stored index: ``index`` for a new run, its own for a replaced one.
@@ -336,13 +348,9 @@ def upsert_one_run(
     Raises:
         InvalidQuery: the run's id is stored in another session; it is never moved.
     """
-    params = {**run.columns, "session_id": session_id, "run_index": index, "updated_at": now}
-    found = fetch_one(conn, statements.upsert_run, params)
-    if found is None:
-        message = f"run {run.run_id!r} is stored in another session, not {session_id!r}"
-        raise InvalidQuery("run_id", message)
-    stored: int = found[1]
-    return stored
+    found = fetch_one(conn, statements.upsert_run, run_row(run, session_id, index=index, now=now))
+    stored = {found[0]: found[1]} if found is not None else {}
+    return stored_indexes(session_id, [run], stored)[run.run_id]
 
 
 def append_run(
