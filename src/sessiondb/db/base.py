@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Sequence
-from typing import Any, Final, Literal
+from collections.abc import Callable, Sequence
+from typing import Any, Final, Literal, TypeVar
 
 import anyio.to_thread
 
 from sessiondb.db.query import Page, SessionQuery
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import Session, SessionSummary, SessionType
+
+_T = TypeVar("_T")
 
 
 class _Unset(enum.Enum):
@@ -247,19 +249,21 @@ class SessionStore(abc.ABC):
         """Async twin of :meth:`create_session`."""
         return await anyio.to_thread.run_sync(self.create_session, session)
 
-    async def aget_session(self, session_id: str, **kwargs: Any) -> Session:
-        """Async twin of :meth:`get_session`."""
+    async def _read(self, call: Callable[[SessionStore], _T]) -> _T:
+        """Run the read ``call(store)`` on this thread when :meth:`event_loop_reader` offers a
+        store, else ``call(self)`` in a worker thread."""
         reader = self.event_loop_reader()
         if reader is not None:
-            return reader.get_session(session_id, **kwargs)
-        return await anyio.to_thread.run_sync(lambda: self.get_session(session_id, **kwargs))
+            return call(reader)
+        return await anyio.to_thread.run_sync(call, self)
+
+    async def aget_session(self, session_id: str, **kwargs: Any) -> Session:
+        """Async twin of :meth:`get_session`."""
+        return await self._read(lambda store: store.get_session(session_id, **kwargs))
 
     async def aget_sessions(self, query: SessionQuery) -> Page[Session]:
         """Async twin of :meth:`get_sessions`."""
-        reader = self.event_loop_reader()
-        if reader is not None:
-            return reader.get_sessions(query)
-        return await anyio.to_thread.run_sync(self.get_sessions, query)
+        return await self._read(lambda store: store.get_sessions(query))
 
     async def arename_session(self, session_id: str, **kwargs: Any) -> Session:
         """Async twin of :meth:`rename_session`."""
@@ -283,17 +287,11 @@ class SessionStore(abc.ABC):
 
     async def aget_run(self, run_id: str, **kwargs: Any) -> AnyRun:
         """Async twin of :meth:`get_run`."""
-        reader = self.event_loop_reader()
-        if reader is not None:
-            return reader.get_run(run_id, **kwargs)
-        return await anyio.to_thread.run_sync(lambda: self.get_run(run_id, **kwargs))
+        return await self._read(lambda store: store.get_run(run_id, **kwargs))
 
     async def aget_runs(self, session_id: str, **kwargs: Any) -> list[AnyRun]:
         """Async twin of :meth:`get_runs`."""
-        reader = self.event_loop_reader()
-        if reader is not None:
-            return reader.get_runs(session_id, **kwargs)
-        return await anyio.to_thread.run_sync(lambda: self.get_runs(session_id, **kwargs))
+        return await self._read(lambda store: store.get_runs(session_id, **kwargs))
 
     async def adelete_run(self, run_id: str, **kwargs: Any) -> bool:
         """Async twin of :meth:`delete_run`."""
