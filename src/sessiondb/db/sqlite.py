@@ -187,7 +187,7 @@ class _LoopReaders:
         self._url = url
         self._synchronous: Synchronous = synchronous
         self._lock = threading.Lock()
-        self._views: dict[threading.Thread, tuple[Engine, SqliteDb]] = {}
+        self._views: dict[threading.Thread, SqliteDb] = {}
         self._closed = False
 
     def view(self, store: SqliteDb) -> SqliteDb | None:
@@ -196,11 +196,11 @@ class _LoopReaders:
         with self._lock:
             found = self._views.get(thread)
             if found is not None:
-                return found[1]
+                return found
             if self._closed:
                 return None
             for ended in [other for other in self._views if not other.is_alive()]:
-                self._views.pop(ended)[0].dispose()
+                self._views.pop(ended)._engine.dispose()
             if len(self._views) >= LOOP_READER_THREADS:
                 return None
             # create_engine connects lazily, so nothing here waits on the database.
@@ -212,7 +212,7 @@ class _LoopReaders:
             view._engine = engine
             view._owns_engine = False
             view._loop_readers = None
-            self._views[thread] = (engine, view)
+            self._views[thread] = view
             return view
 
     def close(self) -> None:
@@ -220,8 +220,8 @@ class _LoopReaders:
         with self._lock:
             self._closed = True
             views, self._views = list(self._views.values()), {}
-        for engine, _ in views:
-            engine.dispose()
+        for view in views:
+            view._engine.dispose()
 
 
 class SqliteDb(SqlStore):
