@@ -198,11 +198,17 @@ def fetch_one(conn: Connection, statement: ClauseElement, values: Mapping[str, A
     return rows[0] if rows else None
 
 
+def fetch_mappings(
+    conn: Connection, statement: ClauseElement, values: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The rows :func:`fetch` returns, each as a dict by column name."""
+    keys = compiled_for(statement, conn.dialect).keys
+    return [dict(zip(keys, row, strict=True)) for row in fetch(conn, statement, values)]
+
+
 def fetch_mapping(
     conn: Connection, statement: ClauseElement, values: Mapping[str, Any]
 ) -> dict[str, Any] | None:
     """The first row :func:`fetch` returns as a dict by column name, or ``None``."""
-    row = fetch_one(conn, statement, values)
-    if row is None:
-        return None
-    return dict(zip(compiled_for(statement, conn.dialect).keys, row, strict=True))
+    rows = fetch_mappings(conn, statement, values)
+    return rows[0] if rows else None

@@ -25,7 +25,7 @@ from sqlalchemy import (
     tuple_,
 )
 
-from sessiondb.db._sql.compiled import compiled_for, fetch
+from sessiondb.db._sql.compiled import fetch_mappings
 from sessiondb.db._sql.tables import Tables
 from sessiondb.db.errors import InvalidQuery
 from sessiondb.db.query import Cursor, SessionQuery
@@ -175,8 +175,7 @@ class ListingStatements:
             statement = self._built[shape] = _build(self._tables, query)
         # Through the driver cursor (see ``compiled``): SQLAlchemy's own execution and row
         # mappings cost about as much as the statement itself.
-        keys = compiled_for(statement, conn.dialect).keys
-        found = [dict(zip(keys, row, strict=True)) for row in fetch(conn, statement, params)]
+        found = fetch_mappings(conn, statement, params)
         total = found[0][TOTAL_COUNT]
         # Past the last page, the one row is the count joined to nothing.
         rows = [row for row in found if row["session_id"] is not None]
