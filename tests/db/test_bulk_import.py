@@ -95,7 +95,8 @@ def _rows(store: SessionStore) -> dict[str, list[dict[str, Any]]]:
 
 
 def _bookkeeping(session: Session) -> tuple[Any, ...]:
-    return (session.version, session.created_at, dict(session._stored_runs), session._stored_name)
+    state = session._store_state
+    return (session.version, session.created_at, dict(state.stored_runs), state.stored_name)
 
 
 def _statements_sent(store: SqlStore, call: Callable[[], object]) -> list[str]:
@@ -349,7 +350,7 @@ def test_a_large_batch_keeps_every_run_in_order_with_its_reserved_index(sql_stor
     for session_id, indexed in by_session.items():
         assert sorted(indexed) == [(i, f"{session_id}-r{i}") for i in range(30)]
     assert isinstance(batch[0].runs[0], RunOutput)  # type: ignore[index]
-    assert batch[7]._stored_runs.keys() == {f"s007-r{i}" for i in range(30)}
+    assert batch[7]._store_state.stored_runs.keys() == {f"s007-r{i}" for i in range(30)}
 
 
 def test_a_workflow_name_the_database_renders_differently_is_settled_as_one_by_one(

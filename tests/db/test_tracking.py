@@ -77,7 +77,7 @@ def test_stored_text_is_compared_decoded_so_key_order_does_not_matter() -> None:
     session = _loaded(run)
     # A JSONB column hands keys back in its own order; that is not a change.
     reordered = dict(sorted(run.to_dict().items(), reverse=True))
-    session._stored_runs["r1"] = orjson.dumps(reordered).decode()
+    session._store_state.stored_runs["r1"] = orjson.dumps(reordered).decode()
     assert runs_to_write(session) == []
 
 
@@ -86,10 +86,10 @@ def test_mark_loaded_records_everything_and_clears_dirty_runs() -> None:
     session.mark_run_changed("old")
     mark_loaded(session, version=7, stored_runs={"r": "{}"}, complete=False, stored_name="n")
     assert session.version == 7
-    assert session._stored_runs == {"r": "{}"}
-    assert session._dirty_run_ids == set()
+    assert session._store_state.stored_runs == {"r": "{}"}
+    assert session._store_state.dirty_run_ids == set()
     assert session.runs_complete is False
-    assert session._stored_name == "n"
+    assert session._store_state.stored_name == "n"
 
 
 def test_mark_saved_merges_written_runs_and_keeps_completeness() -> None:
@@ -98,10 +98,10 @@ def test_mark_saved_merges_written_runs_and_keeps_completeness() -> None:
     session.mark_run_changed("r2")
     mark_saved(session, version=2, written={"r2": "b"}, stored_name="name")
     assert session.version == 2
-    assert session._stored_runs == {"r1": "a", "r2": "b"}
-    assert session._dirty_run_ids == set()
+    assert session._store_state.stored_runs == {"r1": "a", "r2": "b"}
+    assert session._store_state.dirty_run_ids == set()
     assert session.runs_complete is False
-    assert session._stored_name == "name"
+    assert session._store_state.stored_name == "name"
 
 
 def test_name_for_store_prefers_the_explicit_name() -> None:

@@ -74,7 +74,7 @@ def test_workflow_name_without_runs_uses_the_workflow_name() -> None:
 
 def test_name_is_not_derived_from_a_partial_run_list() -> None:
     session = AgentSession(session_id="s", runs=[agent_run("r9", msg("user", "late question"))])
-    session._runs_complete = False
+    session._store_state.runs_complete = False
     assert derive_session_name(session) == ""
 
 

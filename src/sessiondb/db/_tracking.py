@@ -1,9 +1,10 @@
 """Store bookkeeping shared by every backend: which runs a save must write, and what a load records.
 
-A session object remembers, in private attributes, the version it was loaded at, the JSON text
-of every run as stored, the runs changed through ``upsert_run``/``mark_run_changed`` and
-whether all its runs were loaded. These functions are the only code that reads or writes that
-bookkeeping, so the SQL backends and ``InMemoryDb`` decide "what to write" identically.
+A session object remembers, in its private :class:`~sessiondb.session.base.StoreState`, the
+version it was loaded at, the JSON text of every run as stored, the runs changed through
+``upsert_run``/``mark_run_changed`` and whether all its runs were loaded. These functions are
+the only code that writes that bookkeeping, so the SQL backends and ``InMemoryDb`` decide
+"what to write" identically.
 
 Pure: no I/O, no locking.
 """
@@ -17,7 +18,7 @@ import orjson
 
 from sessiondb.run.status import HISTORY_SKIP_STATUSES, status_value
 from sessiondb.run.workflow import AnyRun, WorkflowRunOutput
-from sessiondb.session.base import BaseSession
+from sessiondb.session.base import BaseSession, StoreState
 from sessiondb.session.naming import derive_name_from_run, explicit_session_name
 
 HISTORY_SKIP_VALUES: frozenset[str] = frozenset(status.value for status in HISTORY_SKIP_STATUSES)
@@ -36,8 +37,9 @@ def runs_to_write(session: BaseSession) -> list[AnyRun]:
     ``mark_run_changed``), or was changed in place since the load: its ``to_dict()`` differs
     from the stored text, compared decoded so that key order and whitespace do not matter.
     """
-    stored = session._stored_runs
-    dirty = session._dirty_run_ids
+    state = session._state
+    stored = state.stored_runs
+    dirty = state.dirty_run_ids
     pending: list[AnyRun] = []
     for run in session.runs or []:
         text = stored.get(run.run_id)
@@ -63,11 +65,12 @@ def mark_loaded(
         complete: False when only some runs were loaded (``runs_limit``, or a listing).
         stored_name: the value of the stored name column.
     """
-    session._version = version
-    session._stored_runs = dict(stored_runs)
-    session._dirty_run_ids = set()
-    session._runs_complete = complete
-    session._stored_name = stored_name
+    session._store_state = StoreState(
+        version=version,
+        stored_runs=dict(stored_runs),
+        runs_complete=complete,
+        stored_name=stored_name,
+    )
 
 
 def mark_saved(session: BaseSession, *, version: int, written: Mapping[str, str], stored_name: str) -> None:
@@ -79,10 +82,11 @@ def mark_saved(session: BaseSession, *, version: int, written: Mapping[str, str]
         written: ``run_id`` → JSON text of every run the save wrote.
         stored_name: the value now in the stored name column.
     """
-    session._version = version
-    session._stored_runs.update(written)
-    session._dirty_run_ids = set()
-    session._stored_name = stored_name
+    state = session._state
+    state.version = version
+    state.stored_runs.update(written)
+    state.dirty_run_ids = set()
+    state.stored_name = stored_name
 
 
 def names_session(session_type: str, run: Any) -> bool:

@@ -15,6 +15,7 @@ _ALWAYS_WRITTEN = ("role", "created_at", "from_history", "stop_after_tool_call")
 # The values ``to_dict`` drops, built once: a literal ``(None, [], {})`` in the loop would
 # build a new list, dict and tuple for every key of every message.
 _EMPTY: tuple[Any, ...] = (None, [], {})
+_DUMPED_BY_HAND = {"metrics"}
 
 
 class Message(BaseModel):
@@ -60,7 +61,9 @@ class Message(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise, dropping ``None`` and empty values but always writing the bookkeeping keys."""
-        raw = self.model_dump(mode="json", exclude={"metrics"})
+        # exclude_none only prunes early (the always-written keys are never None); the filter
+        # below decides.
+        raw = self.model_dump(mode="json", exclude=_DUMPED_BY_HAND, exclude_none=True)
         data = {k: v for k, v in raw.items() if k in _ALWAYS_WRITTEN or v not in _EMPTY}
         metrics = self.metrics.to_dict()
         if metrics:

@@ -25,6 +25,9 @@ _TOKEN_FIELDS = (
 
 # Built once: a literal tuple holding ``{}`` and ``[]`` would be rebuilt for every key.
 _EMPTY: tuple[Any, ...] = (None, 0, 0.0, {}, [])
+# The live timer is never stored. exclude_defaults prunes the zero and None defaults early;
+# _drop_empty still decides (it also drops empty containers and a 0.0 cost).
+_NOT_STORED = {"timer"}
 
 
 def _drop_empty(data: dict[str, Any]) -> dict[str, Any]:
@@ -49,7 +52,7 @@ class Metrics(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise, leaving out zero and ``None`` values."""
-        return _drop_empty(self.model_dump(mode="json"))
+        return _drop_empty(self.model_dump(mode="json", exclude_defaults=True))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Any:
@@ -73,7 +76,7 @@ class MessageMetrics(Metrics):
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise, leaving out zero and ``None`` values and the live timer."""
-        data = _drop_empty(self.model_dump(mode="json", exclude={"timer"}))
+        data = _drop_empty(self.model_dump(mode="json", exclude=_NOT_STORED, exclude_defaults=True))
         return data
 
 
@@ -88,7 +91,7 @@ class RunMetrics(Metrics):
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise, leaving out zero and ``None`` values and the live timer."""
-        return _drop_empty(self.model_dump(mode="json", exclude={"timer"}))
+        return _drop_empty(self.model_dump(mode="json", exclude=_NOT_STORED, exclude_defaults=True))
 
 
 class SessionMetrics(Metrics):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator
@@ -10,6 +11,26 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator
 logger = logging.getLogger(__name__)
 
 SessionType = Literal["agent", "team", "workflow"]
+
+
+@dataclass(slots=True)
+class StoreState:
+    """What the store knows about one session object: its bookkeeping, never serialised.
+
+    One record rather than five private attributes: pydantic initialises each private
+    attribute of every session it builds, and a listing builds twenty per request.
+    """
+
+    version: int | None = None
+    """The stored version the object was loaded at or last saved as; ``None`` if never stored."""
+    stored_runs: dict[str, str] = field(default_factory=dict)
+    """``run_id`` → the JSON text the store holds for each run loaded or saved."""
+    dirty_run_ids: set[str] = field(default_factory=set)
+    """Runs changed through ``upsert_run``/``mark_run_changed`` since the load or save."""
+    runs_complete: bool = True
+    """False when the store loaded only some runs (``runs_limit``, or a listing)."""
+    stored_name: str = ""
+    """The value of the stored name column."""
 
 
 class BaseSession(BaseModel):
@@ -32,28 +53,34 @@ class BaseSession(BaseModel):
     created_at: int | None = None
     updated_at: int | None = None
 
-    # Store bookkeeping, never serialised.
-    _version: int | None = PrivateAttr(default=None)
-    _stored_runs: dict[str, str] = PrivateAttr(default_factory=dict)
-    _dirty_run_ids: set[str] = PrivateAttr(default_factory=set)
-    _runs_complete: bool = PrivateAttr(default=True)
-    _stored_name: str = PrivateAttr(default="")
+    # Store bookkeeping, never serialised (see sessiondb.db._tracking).
+    _store_state: StoreState = PrivateAttr(default_factory=StoreState)
 
     # -- store bookkeeping -------------------------------------------------------------------
 
     @property
+    def _state(self) -> StoreState:
+        # The private attribute read straight from pydantic's storage: ``self._store_state``
+        # first fails ordinary attribute lookup, then goes through ``BaseModel.__getattr__``,
+        # which costs more than the work of a session's list item.
+        private = self.__pydantic_private__
+        assert private is not None  # pydantic fills it whenever a session is built
+        state: StoreState = private["_store_state"]
+        return state
+
+    @property
     def version(self) -> int | None:
         """The stored version this object was loaded at or last saved as; ``None`` if never stored."""
-        return self._version
+        return self._state.version
 
     @property
     def runs_complete(self) -> bool:
         """False when the store loaded only the newest runs (``runs_limit``)."""
-        return self._runs_complete
+        return self._state.runs_complete
 
     def mark_run_changed(self, run_id: str) -> None:
         """Tell the store that a run was changed in place and must be written on the next save."""
-        self._dirty_run_ids.add(run_id)
+        self._state.dirty_run_ids.add(run_id)
 
     # -- shared run helpers ------------------------------------------------------------------
 
@@ -71,7 +98,7 @@ class BaseSession(BaseModel):
                 break
         else:
             runs.append(run)
-        self._dirty_run_ids.add(run.run_id)
+        self._state.dirty_run_ids.add(run.run_id)
 
     def get_run(self, run_id: str) -> Any | None:
         """Return the run with ``run_id``, or ``None``."""
@@ -109,7 +136,7 @@ class BaseSession(BaseModel):
         """The explicit name, else the name derived from the first run (spec §4), else ``""``."""
         from sessiondb.session.naming import derive_session_name
 
-        return derive_session_name(self) or self._stored_name
+        return derive_session_name(self) or self._state.stored_name
 
     # -- serialisation -----------------------------------------------------------------------
 
