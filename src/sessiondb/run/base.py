@@ -6,10 +6,10 @@ import time
 from typing import Any, ClassVar, Self
 from uuid import uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from sessiondb.run.message import Message
-from sessiondb.run.status import RunStatus
+from sessiondb.run.status import RunStatus, StatusField
 
 
 class RunBase(BaseModel):
@@ -30,7 +30,7 @@ class RunBase(BaseModel):
     user_id: str | None = None
     content: Any | None = None
     content_type: str = "str"
-    status: RunStatus | str = RunStatus.running
+    status: StatusField = RunStatus.running
     messages: list[Message] | None = None
     metadata: dict[str, Any] | None = None
     session_state: dict[str, Any] | None = None
@@ -44,17 +44,6 @@ class RunBase(BaseModel):
     workflow_step_id: str | None = None
     queue_attempt: int | None = None
     cancellation_stage: str | None = None
-
-    @field_validator("status", mode="before")
-    @classmethod
-    def _known_status(cls, value: Any) -> Any:
-        # Known strings become the enum member; an unknown string is kept as it is (spec §1.4).
-        if isinstance(value, str) and not isinstance(value, RunStatus):
-            try:
-                return RunStatus(value)
-            except ValueError:
-                return value
-        return value
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise to plain JSON types, leaving out ``None`` values."""

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field
 
 
 class RunStatus(StrEnum):
@@ -25,6 +28,12 @@ class RunStatus(StrEnum):
     ERROR = "ERROR"
     REGENERATED = "REGENERATED"
 
+
+StatusField = Annotated["RunStatus | str", Field(union_mode="left_to_right")]
+"""A run's ``status`` field: a known string becomes the member, an unknown one is kept (spec §1.4).
+
+``left_to_right`` tries the enum first inside pydantic-core, with no Python validator per run.
+"""
 
 HISTORY_SKIP_STATUSES: frozenset[RunStatus] = frozenset(
     {RunStatus.PAUSED, RunStatus.CANCELLED, RunStatus.ERROR, RunStatus.REGENERATED}

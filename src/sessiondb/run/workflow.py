@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sessiondb.run.agent import RunOutput
 from sessiondb.run.base import RunBase
 from sessiondb.run.metrics import WorkflowMetrics
-from sessiondb.run.status import RunStatus
+from sessiondb.run.status import RunStatus, StatusField
 from sessiondb.run.team import TeamRunOutput
 
 
@@ -57,7 +57,7 @@ class WorkflowRunOutput(RunBase):
     input: Any | None = None
     workflow_id: str | None = None
     workflow_name: str | None = None
-    status: RunStatus | str = RunStatus.pending
+    status: StatusField = RunStatus.pending
     step_results: list[StepOutput | list[StepOutput]] = Field(default_factory=list)
     step_executor_runs: list[RunOutput | TeamRunOutput | WorkflowRunOutput] | None = None
     workflow_agent_run: dict[str, Any] | None = None

@@ -150,7 +150,10 @@ def compiled_for(statement: ClauseElement, dialect: Dialect) -> Compiled:
 
 def _observed(conn: Connection) -> bool:
     """Whether something watches the statements sent (cursor-execute listeners, SQL logging)."""
-    dispatch = conn.dispatch
+    # The engine's dispatcher, not the connection's: the connection joins its own listeners
+    # (none: the store creates its connections) to the engine's, and that join builds a new
+    # object per event name on every new connection. Class-level listeners count here too.
+    dispatch = conn.engine.dispatch
     if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
         return True
     return conn.engine.logger.isEnabledFor(logging.INFO)
