@@ -13,7 +13,7 @@ import sessiondb
 from sessiondb.agent import Agent
 from sessiondb.api.auth import AuthConfig
 from sessiondb.api.errors import install_error_handlers
-from sessiondb.api.field_limits import FieldLimits, enforce_field_limits, refuse_encoded_slashes
+from sessiondb.api.field_limits import FieldLimits, screen_request
 from sessiondb.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimitMiddleware
 from sessiondb.api.registry import StoreRegistry, StoresArg
 from sessiondb.api.routers import agents as agent_routes
@@ -72,7 +72,7 @@ def create_app(
             "Durable sessions for AI agents, teams and workflows. Wire-compatible with the "
             "Agno AgentOS sessions API, with ETags, keyset pagination and per-user isolation."
         ),
-        dependencies=[Depends(refuse_encoded_slashes), Depends(enforce_field_limits)],
+        dependencies=[Depends(screen_request)],
     )
     app.state.runtimes = RuntimeRegistry(agents=agents, teams=teams, workflows=workflows)
     app.state.registry = StoreRegistry(served_stores(dbs, app.state.runtimes))

@@ -1,4 +1,4 @@
-"""FastAPI dependencies shared by the routers: the caller, its scopes, the store, ``If-Match``.
+"""FastAPI dependencies shared by the routers: the caller and what it may access, ``If-Match``.
 
 They are all ``async def`` although none awaits: FastAPI runs plain ``def`` dependencies in a
 worker thread, a round trip that would cost more than the work they do.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, TypeVar, TypeVarTuple
 
 import anyio.to_thread
@@ -16,7 +17,15 @@ from anyio.lowlevel import RunVar
 from fastapi import Depends, Header, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from sessiondb.api.auth import AuthConfig, Principal, authenticate, forbidden
+from sessiondb.api.auth import (
+    DELETE_SCOPE,
+    READ_SCOPE,
+    WRITE_SCOPE,
+    AuthConfig,
+    Principal,
+    authenticate,
+    forbidden,
+)
 from sessiondb.api.registry import StoreRegistry
 from sessiondb.db.base import SessionStore
 
@@ -75,31 +84,61 @@ async def get_registry(request: Request) -> StoreRegistry:
     return registry
 
 
-async def get_principal(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Principal:
-    """Authenticate the request (401 when auth is on and the token is missing or wrong).
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
-    The caller is also kept on ``request.state`` so error handlers can avoid leaking
-    other users' sessions to it.
-    """
+
+def _authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
     config: AuthConfig = request.app.state.auth
     principal = authenticate(config, credentials.credentials if credentials else None)
+    # Kept for the error handlers, so they can avoid leaking other users' sessions to it.
     request.state.principal = principal
     return principal
+
+
+async def get_principal(request: Request, credentials: BearerDep) -> Principal:
+    """Authenticate the request (401 when auth is on and the token is missing or wrong)."""
+    return _authenticate(request, credentials)
 
 
 CallerDep = Annotated[Principal, Depends(get_principal)]
 
 
-def require(scope: str) -> Callable[[Principal], Awaitable[None]]:
-    """A dependency that answers 403 unless the caller holds ``scope``."""
+@dataclass(frozen=True, slots=True)
+class Access:
+    """What a sessions request may touch, settled by one dependency.
 
-    async def check(principal: CallerDep) -> None:
-        if not principal.may(scope):
-            raise forbidden(scope)
+    Attributes:
+        principal: the authenticated caller.
+        store: the store named by ``db_id`` and ``table``.
+        user_id: the ``user_id`` to filter by: the caller's own, unless it may see every
+            user's sessions (then the one requested, if any).
+    """
 
-    return check
+    principal: Principal
+    store: SessionStore
+    user_id: str | None
+
+
+def grant(
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None,
+    scope: str,
+    *,
+    db_id: str | None,
+    table: str | None = None,
+    user_id: str | None = None,
+) -> Access:
+    """Authenticate, check ``scope``, resolve the store and the user filter, in that order.
+
+    Raises:
+        HTTPException: 401 (not authenticated), 403 (``scope`` missing), 400 or 404 (no
+            such store, spec §4).
+    """
+    principal = _authenticate(request, credentials)
+    if not principal.may(scope):
+        raise forbidden(scope)
+    registry: StoreRegistry = request.app.state.registry
+    return Access(principal, registry.resolve(db_id, table), principal.user_filter(user_id))
 
 
 DbIdQuery = Annotated[
@@ -112,32 +151,55 @@ UserIdQuery = Annotated[
 ]
 
 
-async def get_store(
-    registry: Annotated[StoreRegistry, Depends(get_registry)],
-    db_id: DbIdQuery = None,
-    table: TableQuery = None,
-) -> SessionStore:
-    """The store named by ``db_id`` and ``table`` (400/404 as in spec §4)."""
-    return registry.resolve(db_id, table)
+def session_access(scope: str) -> Callable[..., Awaitable[Access]]:
+    """A dependency granting :class:`Access` to the callers holding ``scope`` (see :func:`grant`).
+
+    One dependency rather than one per concern: FastAPI pays for each dependency it solves,
+    on every request, more than the checks themselves cost.
+    """
+
+    async def access(
+        request: Request,
+        credentials: BearerDep,
+        db_id: DbIdQuery = None,
+        table: TableQuery = None,
+        user_id: UserIdQuery = None,
+    ) -> Access:
+        return grant(request, credentials, scope, db_id=db_id, table=table, user_id=user_id)
+
+    return access
 
 
-async def get_store_for_create(
-    registry: Annotated[StoreRegistry, Depends(get_registry)], db_id: DbIdQuery = None
-) -> SessionStore:
-    """The store named by ``db_id``; session creation takes no ``table``, as in Agno."""
-    return registry.resolve(db_id)
+async def create_access(request: Request, credentials: BearerDep, db_id: DbIdQuery = None) -> Access:
+    """:func:`session_access` for creation: the write scope, and no ``table`` or ``user_id``, as in Agno."""
+    return grant(request, credentials, WRITE_SCOPE, db_id=db_id)
 
 
-StoreDep = Annotated[SessionStore, Depends(get_store)]
-CreateStoreDep = Annotated[SessionStore, Depends(get_store_for_create)]
+def raw_query_access(scope: str) -> Callable[..., Awaitable[Access]]:
+    """:func:`session_access` reading ``db_id``, ``table`` and ``user_id`` from the raw query string.
+
+    For a route that validates its query string itself (:mod:`sessiondb.api.query`): the
+    three are plain strings, so there is nothing to validate, and the route documents them.
+    """
+
+    async def access(request: Request, credentials: BearerDep) -> Access:
+        query = request.query_params
+        return grant(
+            request,
+            credentials,
+            scope,
+            db_id=query.get("db_id"),
+            table=query.get("table"),
+            user_id=query.get("user_id"),
+        )
+
+    return access
 
 
-async def effective_user(principal: CallerDep, user_id: UserIdQuery = None) -> str | None:
-    """The ``user_id`` to filter by: the caller's own, unless it may see every user's sessions."""
-    return principal.user_filter(user_id)
-
-
-EffectiveUserDep = Annotated[str | None, Depends(effective_user)]
+ReadAccess = Annotated[Access, Depends(session_access(READ_SCOPE))]
+WriteAccess = Annotated[Access, Depends(session_access(WRITE_SCOPE))]
+DeleteAccess = Annotated[Access, Depends(session_access(DELETE_SCOPE))]
+CreateAccess = Annotated[Access, Depends(create_access)]
 
 
 async def expected_version(

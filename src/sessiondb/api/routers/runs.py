@@ -6,8 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 
-from sessiondb.api.auth import READ_SCOPE
-from sessiondb.api.deps import EffectiveUserDep, StoreDep, require
+from sessiondb.api.deps import ReadAccess
 from sessiondb.api.responses import JsonResponse
 from sessiondb.api.routers.common import ERROR_RESPONSES, SessionIdPath, TypeQuery
 from sessiondb.api.schemas import AnyRunSchema, SessionRunPreviewSchema
@@ -15,7 +14,7 @@ from sessiondb.api.views import run_detail, run_preview
 from sessiondb.db.errors import RunNotFound
 from sessiondb.run import AnyRun, RunStatus
 
-router = APIRouter(tags=["Sessions"], responses=ERROR_RESPONSES, dependencies=[Depends(require(READ_SCOPE))])
+router = APIRouter(tags=["Sessions"], responses=ERROR_RESPONSES)
 
 _STATUSES = sorted({member.value for member in RunStatus})
 
@@ -46,16 +45,15 @@ def _statuses(requested: list[str] | None) -> list[str] | None:
 
 
 async def _runs(
-    store: StoreDep,
+    access: ReadAccess,
     session_id: SessionIdPath,
-    user_id: EffectiveUserDep,
     created_after: CreatedAfterQuery = None,
     created_before: CreatedBeforeQuery = None,
     run_status: StatusQuery = None,
 ) -> list[AnyRun]:
-    return await store.aget_runs(
+    return await access.store.aget_runs(
         session_id,
-        user_id=user_id,
+        user_id=access.user_id,
         statuses=_statuses(run_status),
         created_after=created_after,
         created_before=created_before,
@@ -97,13 +95,13 @@ async def get_session_run_previews(runs: RunsDep, session_type: TypeQuery = None
     description="One run of the session, with null fields included.",
 )
 async def get_session_run(
-    store: StoreDep,
+    access: ReadAccess,
     session_id: SessionIdPath,
     run_id: Annotated[str, Path(description="Id of the run")],
-    user_id: EffectiveUserDep,
     session_type: TypeQuery = None,
 ) -> Response:
     """Read one run of a session."""
+    store, user_id = access.store, access.user_id
     try:
         run = await store.aget_run(run_id, session_id=session_id, user_id=user_id)
     except RunNotFound as exc:

@@ -12,19 +12,24 @@ from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response, status
 
-from sessiondb.api.auth import DELETE_SCOPE, READ_SCOPE, WRITE_SCOPE
+from sessiondb.api.auth import READ_SCOPE
 from sessiondb.api.deps import (
-    CallerDep,
-    CreateStoreDep,
-    EffectiveUserDep,
+    Access,
+    CreateAccess,
+    DbIdQuery,
+    DeleteAccess,
     ExpectedVersionDep,
-    StoreDep,
+    ReadAccess,
+    TableQuery,
+    UserIdQuery,
+    WriteAccess,
     offload,
+    raw_query_access,
     read,
-    require,
 )
+from sessiondb.api.query import documented_parameters, parse_query
 from sessiondb.api.responses import JsonResponse
 from sessiondb.api.routers.common import (
     CONFLICT_RESPONSE,
@@ -82,6 +87,15 @@ async def _reload(
     return await offload(partial(store.get_session, session_id, session_type=session_type, user_id=user_id))
 
 
+def _list_sessions_parameters(
+    params: Annotated[ListSessionsQuery, Query()],
+    db_id: DbIdQuery = None,
+    table: TableQuery = None,
+    user_id: UserIdQuery = None,
+) -> None:
+    """The query parameters ``GET /sessions`` documents; it parses them itself, which is cheaper."""
+
+
 @router.get(
     "/sessions",
     response_model=PaginatedSessions,
@@ -94,17 +108,16 @@ async def _reload(
             "links": session_links("$response.body#/data/0/session_id"),
         }
     },
-    dependencies=[Depends(require(READ_SCOPE))],
+    openapi_extra={"parameters": documented_parameters(_list_sessions_parameters)},
 )
 async def get_sessions(
-    store: StoreDep,
-    user_id: EffectiveUserDep,
-    params: Annotated[ListSessionsQuery, Query()],
+    request: Request, access: Annotated[Access, Depends(raw_query_access(READ_SCOPE))]
 ) -> Response:
     """List sessions with filters, sorting and page-number or keyset pagination."""
-    query = SessionQuery(user_id=user_id, **params.model_dump())
+    params = parse_query(ListSessionsQuery, request)
+    query = SessionQuery(user_id=access.user_id, **params.model_dump())
     started = time.perf_counter()
-    result = await read(store, lambda reader: reader.get_sessions(query))
+    result = await read(access.store, lambda reader: reader.get_sessions(query))
     elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
     meta = {
         "page": params.page,
@@ -132,11 +145,9 @@ async def get_sessions(
             "links": session_links("$response.body#/session_id"),
         },
     },
-    dependencies=[Depends(require(WRITE_SCOPE))],
 )
 async def create_session(
-    store: CreateStoreDep,
-    principal: CallerDep,
+    access: CreateAccess,
     session_type: Annotated[
         SessionTypeParam, Query(alias="type", description="Type of the new session")
     ] = "agent",
@@ -144,6 +155,7 @@ async def create_session(
 ) -> Response:
     """Create a session of ``type`` from the body."""
     request = body or CreateSessionRequest()
+    principal = access.principal
     user_id = request.user_id if principal.admin else principal.user_id
     if principal.admin and user_id is None:
         user_id = principal.user_id
@@ -164,7 +176,7 @@ async def create_session(
         updated_at=now,
         **component.get(session_type, {}),
     )
-    created = await store.acreate_session(session)
+    created = await access.store.acreate_session(session)
     response = session_response(session_detail(created), created, status_code=status.HTTP_201_CREATED)
     # Percent-encoded: a header is latin-1, a session id may be any text.
     response.headers["Location"] = f"/sessions/{quote(created.session_id, safe='')}"
@@ -178,15 +190,16 @@ async def create_session(
     summary="Get Session by ID",
     description="The agent, team or workflow detail of a session, with its chat history.",
     responses={200: {"description": "The session", "headers": ETAG_HEADER}},
-    dependencies=[Depends(require(READ_SCOPE))],
 )
 async def get_session_by_id(
-    store: StoreDep, session_id: SessionIdPath, user_id: EffectiveUserDep, session_type: TypeQuery = None
+    access: ReadAccess, session_id: SessionIdPath, session_type: TypeQuery = None
 ) -> Response:
     """Read one session; the ``ETag`` header carries its version."""
+    user_id = access.user_id
     try:
         session = await read(
-            store, lambda reader: reader.get_session(session_id, session_type=session_type, user_id=user_id)
+            access.store,
+            lambda reader: reader.get_session(session_id, session_type=session_type, user_id=user_id),
         )
     except SessionNotFound as exc:
         if session_type is None:
@@ -207,13 +220,11 @@ async def get_session_by_id(
         "replaces the whole state. With If-Match, applies only at that version (412 otherwise)."
     ),
     responses={**PRECONDITION_RESPONSE, 200: {"description": "The updated session", "headers": ETAG_HEADER}},
-    dependencies=[Depends(require(WRITE_SCOPE))],
 )
 async def update_session(
-    store: StoreDep,
+    access: WriteAccess,
     session_id: SessionIdPath,
     body: UpdateSessionRequest,
-    user_id: EffectiveUserDep,
     version: ExpectedVersionDep,
     session_type: TypeQuery = None,
 ) -> Response:
@@ -227,6 +238,7 @@ async def update_session(
         changes["metadata"] = _strip_reserved(body.metadata)
     if body.summary is not None:
         changes["summary"] = SessionSummary.model_validate(body.summary.model_dump())
+    store, user_id = access.store, access.user_id
     await store.aupdate_session(session_id, user_id=user_id, expected_version=version, **changes)
     session = await _reload(store, session_id, session_type, user_id)
     return session_response(session_detail(session, include_nulls=True), session)
@@ -239,17 +251,16 @@ async def update_session(
     summary="Rename Session",
     description="Set the session's name. With If-Match, applies only at that version (412 otherwise).",
     responses={**PRECONDITION_RESPONSE, 200: {"description": "The renamed session", "headers": ETAG_HEADER}},
-    dependencies=[Depends(require(WRITE_SCOPE))],
 )
 async def rename_session(
-    store: StoreDep,
+    access: WriteAccess,
     session_id: SessionIdPath,
     body: RenameSessionRequest,
-    user_id: EffectiveUserDep,
     version: ExpectedVersionDep,
     session_type: TypeQuery = None,
 ) -> Response:
     """Rename and return the session, nulls included."""
+    store, user_id = access.store, access.user_id
     await store.arename_session(
         session_id, session_name=body.session_name, user_id=user_id, expected_version=version
     )
@@ -268,17 +279,15 @@ async def rename_session(
         "deletes only at that version (412 otherwise, also when the session does not exist)."
     ),
     responses=PRECONDITION_RESPONSE,
-    dependencies=[Depends(require(DELETE_SCOPE))],
 )
 async def delete_session(
-    store: StoreDep,
+    access: DeleteAccess,
     session_id: SessionIdPath,
-    user_id: EffectiveUserDep,
     version: ExpectedVersionDep,
     delete_media: MediaQuery = False,
 ) -> Response:
     """Delete one session."""
-    deleted = await store.adelete_session(session_id, user_id=user_id, expected_version=version)
+    deleted = await access.store.adelete_session(session_id, user_id=access.user_id, expected_version=version)
     if not deleted and version is not None:
         # RFC 9110: If-Match fails when there is no current representation.
         raise HTTPException(status.HTTP_412_PRECONDITION_FAILED, f"Session with id '{session_id}' not found")
@@ -292,18 +301,14 @@ async def delete_session(
     operation_id="delete_sessions",
     summary="Delete Multiple Sessions",
     description="Delete several sessions and their runs in one transaction.",
-    dependencies=[Depends(require(DELETE_SCOPE))],
 )
 async def delete_sessions(
-    store: StoreDep,
-    body: DeleteSessionRequest,
-    user_id: EffectiveUserDep,
-    delete_media: MediaQuery = False,
+    access: DeleteAccess, body: DeleteSessionRequest, delete_media: MediaQuery = False
 ) -> Response:
     """Delete the listed sessions; 400 when the id and type lists differ in length."""
     if len(body.session_ids) != len(body.session_types):
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST, "Session IDs and session types must have the same length"
         )
-    await store.adelete_sessions(body.session_ids, user_id=user_id)
+    await access.store.adelete_sessions(body.session_ids, user_id=access.user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -286,9 +286,9 @@ class DeleteSessionRequest(BaseModel):
 class ListSessionsQuery(BaseModel):
     """The filter, sort and page query parameters of ``GET /sessions``.
 
-    One model rather than ten separate parameters: FastAPI then validates a single object per
-    request instead of introspecting every parameter's annotation on every request. The
-    OpenAPI document and the 422 error items are the same as with separate parameters.
+    The route validates it with :func:`sessiondb.api.query.parse_query` rather than through
+    FastAPI, which would introspect every field's annotation on every request; the OpenAPI
+    document and the 422 error items are the same as if FastAPI did.
     """
 
     session_type: SessionTypeParam | None = Field(

@@ -1,0 +1,102 @@
+"""GET /sessions parses its query string itself: the 422s and the OpenAPI stay FastAPI's own.
+
+Each test compares with a reference app where FastAPI declares and validates the same
+parameters, so a FastAPI upgrade that changes its output shows up here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import httpx
+import pytest
+from api_support import asgi_client
+from fastapi import FastAPI, Query, Request
+
+from sessiondb.api import AuthConfig, create_app
+from sessiondb.api.deps import DbIdQuery, TableQuery, UserIdQuery
+from sessiondb.api.query import documented_parameters, parse_query
+from sessiondb.api.schemas.sessions import ListSessionsQuery
+from sessiondb.db.memory import InMemoryDb
+
+BAD_QUERIES = [
+    "limit=0",
+    "limit=abc",
+    "limit=",
+    "page=0",
+    "page=1.5",
+    "sort_by=name",
+    "sort_order=up",
+    "type=robot",
+    "created_after=yesterday",
+    "limit=0&page=x&sort_by=name&type=robot",
+    "limit=5&limit=0",
+]
+GOOD_QUERIES = ["", "limit=5&page=2", "type=team&sort_by=updated_at&sort_order=asc", "limit=0&limit=7", "x=1"]
+
+
+def declared(
+    params: Annotated[ListSessionsQuery, Query()],
+    db_id: DbIdQuery = None,
+    table: TableQuery = None,
+    user_id: UserIdQuery = None,
+) -> dict[str, Any]:
+    """The query string of GET /sessions as FastAPI would declare and validate it."""
+    return params.model_dump()
+
+
+def parsed(request: Request) -> dict[str, Any]:
+    return parse_query(ListSessionsQuery, request).model_dump()
+
+
+@pytest.fixture
+async def reference() -> AsyncIterator[httpx.AsyncClient]:
+    app = FastAPI()
+    app.get("/declared")(declared)
+    app.get("/parsed")(parsed)
+    async for client in asgi_client(app):
+        yield client
+
+
+@pytest.mark.parametrize("query", BAD_QUERIES + GOOD_QUERIES)
+async def test_parse_query_answers_as_fastapi_does(reference: httpx.AsyncClient, query: str) -> None:
+    by_fastapi = await reference.get(f"/declared?{query}")
+    by_hand = await reference.get(f"/parsed?{query}")
+
+    assert (by_hand.status_code, by_hand.json()) == (by_fastapi.status_code, by_fastapi.json())
+
+
+@pytest.mark.parametrize("query", BAD_QUERIES)
+async def test_list_sessions_422_items_are_fastapis(
+    reference: httpx.AsyncClient, memory_client: httpx.AsyncClient, query: str
+) -> None:
+    expected = await reference.get(f"/declared?{query}")
+    response = await memory_client.get(f"/sessions?{query}")
+
+    assert response.status_code == expected.status_code == 422
+    assert response.json() == expected.json()
+
+
+def test_list_sessions_documents_the_parameters_fastapi_would() -> None:
+    app = FastAPI()
+    app.get("/sessions")(declared)
+    expected = app.openapi()["paths"]["/sessions"]["get"]["parameters"]
+
+    document = create_app(InMemoryDb(id="main")).openapi()
+
+    assert document["paths"]["/sessions"]["get"]["parameters"] == expected
+    assert documented_parameters(declared) == expected
+
+
+async def test_list_sessions_authenticates_before_validating_the_query() -> None:
+    app = create_app(InMemoryDb(id="main"), auth=AuthConfig(security_key="key"))
+    async for client in asgi_client(app):
+        unauthenticated = await client.get("/sessions?limit=0")
+        unknown_db = await client.get("/sessions?limit=0&db_id=nope", headers={"Authorization": "Bearer key"})
+        user_filter = await client.get("/sessions?user_id=bob", headers={"Authorization": "Bearer key"})
+
+    assert unauthenticated.status_code == 401
+    assert unauthenticated.headers["WWW-Authenticate"] == "Bearer"
+    assert unknown_db.status_code == 404
+    assert user_filter.status_code == 200
