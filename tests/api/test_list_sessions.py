@@ -117,6 +117,11 @@ async def test_keyset_cursor_walks_every_session_once_despite_inserts(
         ({"sort_order": "sideways"}, "sort_order"),
         ({"type": "robot"}, "type"),
         ({"cursor": "not-a-cursor"}, "cursor"),
+        # Past the 64-bit range a database can bind: a 422, never a 500 from the driver.
+        ({"page": str(2**63)}, "page"),
+        ({"limit": str(2**63)}, "limit"),
+        ({"created_before": str(2**63)}, "created_before"),
+        ({"created_after": str(-(2**63) - 1)}, "created_after"),
     ],
 )
 async def test_bad_query_parameters_are_422_naming_the_field(
@@ -127,3 +132,12 @@ async def test_bad_query_parameters_are_422_naming_the_field(
     assert response.status_code == 422
     [error] = response.json()["detail"]
     assert error["loc"] == ["query", field]
+
+
+async def test_the_largest_page_and_limit_are_served_on_every_backend(client: httpx.AsyncClient) -> None:
+    # (page - 1) * limit is the offset sent to the database: at the bounds it must still fit.
+    response = await client.get("/sessions", params={"page": str(2**31 - 1), "limit": str(2**31 - 1)})
+
+    assert response.status_code == 200
+    assert response.json()["data"] == []
+    assert response.json()["meta"]["page"] == 2**31 - 1

@@ -136,3 +136,13 @@ async def test_single_run_404_messages(store: SessionStore, client: httpx.AsyncC
     assert no_runs.json()["detail"] == "Session with ID empty has no runs"
     assert no_run.json()["detail"] == "Run with ID zzz not found in session full"
     assert "nope" in no_session.json()["detail"]
+
+
+@pytest.mark.parametrize("field", ["created_after", "created_before"])
+async def test_a_time_bound_past_64_bits_is_422_naming_it(client: httpx.AsyncClient, field: str) -> None:
+    await client.post("/sessions", params={"type": "agent"}, json={"session_id": "big"})
+    response = await client.get("/sessions/big/runs", params={field: str(2**63)})
+
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["query", field]

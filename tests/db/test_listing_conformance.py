@@ -139,3 +139,23 @@ def test_a_bad_or_mismatched_cursor_is_an_invalid_query(seeded: SessionStore) ->
     wrong_type = Cursor("created_at", "desc", "not-a-number", "x").encode()
     with pytest.raises(InvalidQuery):
         seeded.get_sessions(SessionQuery(cursor=wrong_type))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("page", 2**31),
+        ("limit", 2**31),
+        ("created_after", 2**63),
+        ("created_before", -(2**63) - 1),
+    ],
+)
+def test_values_no_database_can_bind_are_an_invalid_query(field: str, value: int) -> None:
+    with pytest.raises(InvalidQuery) as raised:
+        SessionQuery(**{field: value})  # type: ignore[arg-type]
+    assert raised.value.field == field
+
+
+def test_the_largest_page_and_limit_fit_the_offset(seeded: SessionStore) -> None:
+    page = seeded.get_sessions(SessionQuery(page=2**31 - 1, limit=2**31 - 1))
+    assert page.items == [] and page.total_count == 5

@@ -301,3 +301,11 @@ def test_run_payloads_survive_exactly(store: SessionStore) -> None:
     session.upsert_run(run)
     store.upsert_session(session)
     assert store.get_run("rich").to_dict() == run.to_dict()
+
+
+@pytest.mark.parametrize("bound", ["created_after", "created_before"])
+def test_a_time_bound_past_64_bits_is_an_invalid_query(store: SessionStore, bound: str) -> None:
+    store.upsert_session(agent_session("a"))
+    with pytest.raises(InvalidQuery) as raised:
+        store.get_runs("a", **{bound: 2**63})  # type: ignore[arg-type]
+    assert raised.value.field == bound

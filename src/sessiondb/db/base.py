@@ -202,6 +202,7 @@ class SessionStore(abc.ABC):
 
         Raises:
             SessionNotFound: no such session (for this user).
+            InvalidQuery: a time bound is outside the 64-bit integer range.
         """
 
     @abc.abstractmethod

@@ -28,7 +28,7 @@ from sessiondb.db.errors import (
     SessionOwnedByAnotherUser,
     VersionConflict,
 )
-from sessiondb.db.query import Page, SessionQuery
+from sessiondb.db.query import Page, SessionQuery, check_time_bounds
 from sessiondb.run.status import status_value
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import SESSION_CLASSES, Session, SessionSummary, SessionType
@@ -327,6 +327,7 @@ class InMemoryDb(SessionStore):
         history_only: bool = False,
     ) -> list[AnyRun]:
         """A session's runs, oldest first, filtered as the contract describes."""
+        check_time_bounds(created_after, created_before)
         wanted = None if statuses is None else {(status_value(status) or "").lower() for status in statuses}
         with self._lock:
             row = self._tables.visible(session_id, user_id)

@@ -19,6 +19,27 @@ SESSION_TYPES: tuple[str, ...] = ("agent", "team", "workflow")
 
 T = TypeVar("T")
 
+SQL_INT_MIN = -(2**63)
+SQL_INT_MAX = 2**63 - 1
+"""The range of a 64-bit SQL ``BIGINT`` (and of SQLite's ``INTEGER``): a bound outside it
+cannot be sent to the database at all."""
+
+MAX_PAGE = 2**31 - 1
+MAX_LIMIT = 2**31 - 1
+"""Upper bounds of ``page`` and ``limit``, chosen so that the page's offset,
+``(page - 1) * limit``, always fits a 64-bit integer."""
+
+
+def check_time_bounds(created_after: int | None, created_before: int | None) -> None:
+    """Refuse a ``created_after``/``created_before`` bound no database column can compare with.
+
+    Raises:
+        InvalidQuery: a bound is outside the 64-bit integer range, naming it.
+    """
+    for name, value in (("created_after", created_after), ("created_before", created_before)):
+        if value is not None and not SQL_INT_MIN <= value <= SQL_INT_MAX:
+            raise InvalidQuery(name, f"must be between {SQL_INT_MIN} and {SQL_INT_MAX}, not {value}")
+
 
 @dataclass(frozen=True, kw_only=True)
 class SessionQuery:
@@ -57,10 +78,11 @@ class SessionQuery:
             raise InvalidQuery("sort_by", f"must be one of {SORT_FIELDS}, not {self.sort_by!r}")
         if self.sort_order not in ("asc", "desc"):
             raise InvalidQuery("sort_order", f"must be 'asc' or 'desc', not {self.sort_order!r}")
-        if self.page < 1:
-            raise InvalidQuery("page", f"must be 1 or more, not {self.page}")
-        if self.limit < 1:
-            raise InvalidQuery("limit", f"must be 1 or more, not {self.limit}")
+        if not 1 <= self.page <= MAX_PAGE:
+            raise InvalidQuery("page", f"must be between 1 and {MAX_PAGE}, not {self.page}")
+        if not 1 <= self.limit <= MAX_LIMIT:
+            raise InvalidQuery("limit", f"must be between 1 and {MAX_LIMIT}, not {self.limit}")
+        check_time_bounds(self.created_after, self.created_before)
         for name in ("component_id", "user_id", "session_name"):
             value = getattr(self, name)
             if value is not None and "\x00" in value:

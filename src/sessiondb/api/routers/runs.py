@@ -12,6 +12,7 @@ from sessiondb.api.routers.common import ERROR_RESPONSES, SessionIdPath, TypeQue
 from sessiondb.api.schemas import AnyRunSchema, SessionRunPreviewSchema
 from sessiondb.api.views import run_detail, run_preview
 from sessiondb.db.errors import RunNotFound
+from sessiondb.db.query import SQL_INT_MAX, SQL_INT_MIN
 from sessiondb.run import AnyRun, RunStatus
 
 router = APIRouter(tags=["Sessions"], responses=ERROR_RESPONSES)
@@ -19,10 +20,16 @@ router = APIRouter(tags=["Sessions"], responses=ERROR_RESPONSES)
 _STATUSES = sorted({member.value for member in RunStatus})
 
 CreatedAfterQuery = Annotated[
-    int | None, Query(description="Only runs created at or after this time (unix seconds)")
+    int | None,
+    Query(
+        ge=SQL_INT_MIN, le=SQL_INT_MAX, description="Only runs created at or after this time (unix seconds)"
+    ),
 ]
 CreatedBeforeQuery = Annotated[
-    int | None, Query(description="Only runs created at or before this time (unix seconds)")
+    int | None,
+    Query(
+        ge=SQL_INT_MIN, le=SQL_INT_MAX, description="Only runs created at or before this time (unix seconds)"
+    ),
 ]
 StatusQuery = Annotated[
     list[str] | None,

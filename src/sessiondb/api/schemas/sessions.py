@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from sessiondb.db.query import SortField, SortOrder
+from sessiondb.db.query import MAX_LIMIT, MAX_PAGE, SQL_INT_MAX, SQL_INT_MIN, SortField, SortOrder
 
 SessionTypeParam = Literal["agent", "team", "workflow"]
 
@@ -296,12 +296,16 @@ class ListSessionsQuery(BaseModel):
     )
     component_id: str | None = Field(None, description="Agent, team or workflow id")
     session_name: str | None = Field(None, description="Case-insensitive part of the name")
-    limit: int = Field(20, ge=1, description="Sessions per page")
-    page: int = Field(1, ge=1, description="Page number, from 1")
+    limit: int = Field(20, ge=1, le=MAX_LIMIT, description="Sessions per page")
+    page: int = Field(1, ge=1, le=MAX_PAGE, description="Page number, from 1")
     sort_by: SortField = Field("created_at", description="Field to sort by")
     sort_order: SortOrder = Field("desc", description="asc or desc")
     cursor: str | None = Field(
         None, description="next_cursor of the previous page; when given, page is ignored"
     )
-    created_after: int | None = Field(None, description="Created at or after (unix seconds)")
-    created_before: int | None = Field(None, description="Created at or before (unix seconds)")
+    created_after: int | None = Field(
+        None, ge=SQL_INT_MIN, le=SQL_INT_MAX, description="Created at or after (unix seconds)"
+    )
+    created_before: int | None = Field(
+        None, ge=SQL_INT_MIN, le=SQL_INT_MAX, description="Created at or before (unix seconds)"
+    )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     BindParameter,
     ColumnElement,
     Connection,
@@ -135,7 +136,9 @@ def _build(tables: Tables, query: SessionQuery) -> Select[Any]:
         there = tuple_(value, bindparam("cursor_id", type_=sessions.c.session_id.type))
         page = page.where(here < there if query.sort_order == "desc" else here > there)
     else:
-        page = page.offset(bindparam("offset", type_=Integer()))
+        # BIGINT: PostgreSQL would cast an INTEGER bind to 32 bits, and (page - 1) * limit
+        # goes past that long before page and limit do (both are capped at 2**31 - 1).
+        page = page.offset(bindparam("offset", type_=BigInteger()))
     order = (
         (key.desc(), sessions.c.session_id.desc())
         if query.sort_order == "desc"

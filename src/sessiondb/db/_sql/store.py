@@ -58,7 +58,7 @@ from sessiondb.db._sql.writes import (
 from sessiondb.db._tracking import mark_saved
 from sessiondb.db.base import UNSET, SessionStore, Unset
 from sessiondb.db.errors import InvalidQuery, RunNotFound, SchemaNotReady, SessionNotFound, VersionConflict
-from sessiondb.db.query import Page, SessionQuery
+from sessiondb.db.query import Page, SessionQuery, check_time_bounds
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import Session, SessionSummary, SessionType
 
@@ -386,6 +386,7 @@ class SqlStore(SessionStore):
         history_only: bool = False,
     ) -> list[AnyRun]:
         """See :meth:`SessionStore.get_runs`."""
+        check_time_bounds(created_after, created_before)
         with self._transaction(write=False) as conn:
             session_type = session_row(conn, self._reads, session_id, user_id)["session_type"]
             texts = filtered_runs(
