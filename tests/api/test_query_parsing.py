@@ -1,4 +1,4 @@
-"""GET /sessions parses its query string itself: the 422s and the OpenAPI stay FastAPI's own.
+"""GET /sessions and GET /sessions/{id} parse their query strings: 422s and OpenAPI stay FastAPI's.
 
 Each test compares with a reference app where FastAPI declares and validates the same
 parameters, so a FastAPI upgrade that changes its output shows up here.
@@ -17,6 +17,7 @@ from fastapi import FastAPI, Query, Request
 from sessiondb.api import AuthConfig, create_app
 from sessiondb.api.deps import DbIdQuery, TableQuery, UserIdQuery
 from sessiondb.api.query import documented_parameters, parse_query
+from sessiondb.api.routers.common import SessionIdPath, TypeQuery
 from sessiondb.api.schemas.sessions import ListSessionsQuery
 from sessiondb.db.memory import InMemoryDb
 
@@ -100,3 +101,48 @@ async def test_list_sessions_authenticates_before_validating_the_query() -> None
     assert unauthenticated.headers["WWW-Authenticate"] == "Bearer"
     assert unknown_db.status_code == 404
     assert user_filter.status_code == 200
+
+
+def declared_detail(
+    session_id: SessionIdPath,
+    session_type: TypeQuery = None,
+    db_id: DbIdQuery = None,
+    table: TableQuery = None,
+    user_id: UserIdQuery = None,
+) -> dict[str, Any]:
+    """The path and query of GET /sessions/{session_id} as FastAPI would declare them."""
+    return {"session_type": session_type}
+
+
+@pytest.mark.parametrize("query", ["type=robot", "type=", "type=agent&type=bot"])
+async def test_session_detail_422_items_are_fastapis(memory_client: httpx.AsyncClient, query: str) -> None:
+    app = FastAPI()
+    app.get("/sessions/{session_id}")(declared_detail)
+    async for reference_client in asgi_client(app):
+        expected = await reference_client.get(f"/sessions/s1?{query}")
+
+    response = await memory_client.get(f"/sessions/s1?{query}")
+
+    assert response.status_code == expected.status_code == 422
+    assert response.json() == expected.json()
+
+
+def test_session_detail_documents_the_parameters_fastapi_would() -> None:
+    app = FastAPI()
+    app.get("/sessions/{session_id}")(declared_detail)
+    expected = app.openapi()["paths"]["/sessions/{session_id}"]["get"]["parameters"]
+
+    document = create_app(InMemoryDb(id="main")).openapi()
+
+    assert document["paths"]["/sessions/{session_id}"]["get"]["parameters"] == expected
+
+
+async def test_session_detail_authenticates_before_validating_the_type() -> None:
+    app = create_app(InMemoryDb(id="main"), auth=AuthConfig(security_key="key"))
+    async for client in asgi_client(app):
+        unauthenticated = await client.get("/sessions/s1?type=robot")
+        key = {"Authorization": "Bearer key"}
+        unknown_db = await client.get("/sessions/s1?type=robot&db_id=nope", headers=key)
+
+    assert unauthenticated.status_code == 401
+    assert unknown_db.status_code == 404

@@ -200,6 +200,8 @@ ReadAccess = Annotated[Access, Depends(session_access(READ_SCOPE))]
 WriteAccess = Annotated[Access, Depends(session_access(WRITE_SCOPE))]
 DeleteAccess = Annotated[Access, Depends(session_access(DELETE_SCOPE))]
 CreateAccess = Annotated[Access, Depends(create_access)]
+ReadAccessFromRawQuery = Annotated[Access, Depends(raw_query_access(READ_SCOPE))]
+"""``ReadAccess`` for the routes that parse their own query string (the two hot reads)."""
 
 
 async def expected_version(

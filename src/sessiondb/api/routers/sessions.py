@@ -12,21 +12,18 @@ from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, status
 
-from sessiondb.api.auth import READ_SCOPE
 from sessiondb.api.deps import (
-    Access,
     CreateAccess,
     DbIdQuery,
     DeleteAccess,
     ExpectedVersionDep,
-    ReadAccess,
+    ReadAccessFromRawQuery,
     TableQuery,
     UserIdQuery,
     WriteAccess,
     offload,
-    raw_query_access,
     read,
 )
 from sessiondb.api.query import documented_parameters, parse_query
@@ -50,7 +47,7 @@ from sessiondb.api.schemas import (
     SessionTypeParam,
     UpdateSessionRequest,
 )
-from sessiondb.api.schemas.sessions import ListSessionsQuery
+from sessiondb.api.schemas.sessions import ListSessionsQuery, SessionTypeQuery
 from sessiondb.api.views import session_detail, session_list_item
 from sessiondb.db.base import SessionStore
 from sessiondb.db.errors import SessionNotFound
@@ -110,9 +107,7 @@ def _list_sessions_parameters(
     },
     openapi_extra={"parameters": documented_parameters(_list_sessions_parameters)},
 )
-async def get_sessions(
-    request: Request, access: Annotated[Access, Depends(raw_query_access(READ_SCOPE))]
-) -> Response:
+async def get_sessions(request: Request, access: ReadAccessFromRawQuery) -> Response:
     """List sessions with filters, sorting and page-number or keyset pagination."""
     params = parse_query(ListSessionsQuery, request)
     query = SessionQuery(user_id=access.user_id, **params.model_dump())
@@ -183,6 +178,15 @@ async def create_session(
     return response
 
 
+def _session_detail_parameters(
+    session_type: TypeQuery = None,
+    db_id: DbIdQuery = None,
+    table: TableQuery = None,
+    user_id: UserIdQuery = None,
+) -> None:
+    """The query parameters ``GET /sessions/{session_id}`` documents and parses itself."""
+
+
 @router.get(
     "/sessions/{session_id}",
     response_model=SessionDetail,
@@ -190,11 +194,15 @@ async def create_session(
     summary="Get Session by ID",
     description="The agent, team or workflow detail of a session, with its chat history.",
     responses={200: {"description": "The session", "headers": ETAG_HEADER}},
+    openapi_extra={"parameters": documented_parameters(_session_detail_parameters)},
 )
 async def get_session_by_id(
-    access: ReadAccess, session_id: SessionIdPath, session_type: TypeQuery = None
+    request: Request,
+    access: ReadAccessFromRawQuery,
+    session_id: SessionIdPath,
 ) -> Response:
     """Read one session; the ``ETag`` header carries its version."""
+    session_type = parse_query(SessionTypeQuery, request).session_type
     user_id = access.user_id
     try:
         session = await read(

@@ -283,6 +283,16 @@ class DeleteSessionRequest(BaseModel):
     )
 
 
+class SessionTypeQuery(BaseModel):
+    """The ``type`` query parameter of ``GET /sessions/{session_id}``, validated by the route itself.
+
+    See :class:`ListSessionsQuery` for why; the parameter is documented as
+    ``routers.common.TypeQuery`` is.
+    """
+
+    session_type: SessionTypeParam | None = Field(None, alias="type")
+
+
 class ListSessionsQuery(BaseModel):
     """The filter, sort and page query parameters of ``GET /sessions``.
 
