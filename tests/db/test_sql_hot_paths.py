@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 import sqlalchemy
 from db_builders import agent_run, agent_session, team_run, team_session, workflow_run, workflow_session
-from sqlalchemy import Connection, bindparam, event, select
+from sqlalchemy import Connection, Text, bindparam, cast, event, select
 from sqlalchemy.dialects import sqlite
 
 from sessiondb.db._sql import SqlStore
 from sessiondb.db._sql.compiled import Compiled, fetch
-from sessiondb.db._sql.reads import session_row, session_runs
+from sessiondb.db._sql.reads import history_only, session_row, session_runs, session_with_window
 from sessiondb.db._sql.writes import touch_session
 from sessiondb.db.errors import InvalidQuery, SchemaNotReady, SessionNotFound
 from sessiondb.db.postgres import PostgresDb
@@ -81,22 +81,42 @@ def test_the_session_row_is_the_one_sqlalchemy_returns(
 
 
 @pytest.mark.parametrize("session_id", ["a", "t", "w", "empty"])
-@pytest.mark.parametrize("limit", [None, 0, 1, 3, 100])
-def test_the_loaded_runs_are_the_ones_sqlalchemy_returns(
-    sql_store: SqlStore, session_id: str, limit: int | None
-) -> None:
+def test_all_loaded_runs_are_the_ones_sqlalchemy_returns(sql_store: SqlStore, session_id: str) -> None:
     _fill(sql_store)
     reads = sql_store._reads
     with _rolled_back(sql_store) as conn:
-        if limit is None:
-            expected = [tuple(row) for row in conn.execute(reads.all_runs, {"session_id": session_id})]
-        else:
-            params = {"session_id": session_id, "limit": limit}
-            expected = [tuple(row) for row in conn.execute(reads.newest_history, params)][::-1]
-        assert session_runs(conn, reads, session_id, limit) == expected
+        expected = [tuple(row) for row in conn.execute(reads.all_runs, {"session_id": session_id})]
+        assert session_runs(conn, reads, session_id) == expected
+
+
+@pytest.mark.parametrize(("session_id", "user_id"), CASES)
+@pytest.mark.parametrize("limit", [-1, 0, 1, 3, 100])
+def test_a_window_is_the_session_row_and_the_newest_history_runs(
+    sql_store: SqlStore, session_id: str, user_id: str | None, limit: int
+) -> None:
+    _fill(sql_store)
+    runs = sql_store._tables.runs
+    # The window built independently, the obvious way: two statements.
+    newest = (
+        select(runs.c.run_id, cast(runs.c.run_data, Text))
+        .where(runs.c.session_id == session_id, history_only(sql_store._tables))
+        .order_by(runs.c.run_index.desc())
+        .limit(max(limit, 0))
+    )
+    with _rolled_back(sql_store) as conn:
+        expected_row = session_row(conn, sql_store._reads, session_id, user_id)
+        expected_runs = [tuple(row) for row in conn.execute(newest)][::-1]
+        row, loaded = session_with_window(conn, sql_store._reads, session_id, user_id, limit)
+        with pytest.raises(SessionNotFound):
+            session_with_window(conn, sql_store._reads, session_id, "someone else", limit)
+        with pytest.raises(SessionNotFound):
+            session_with_window(conn, sql_store._reads, "missing", user_id, limit)
+    # JSON columns decoded, every column as session_row gives it; runs oldest first.
+    assert {key: row[key] for key in expected_row} == expected_row
+    assert loaded == expected_runs
     if session_id == "a" and limit == 3:
         # History counts parent-less runs outside the skip statuses only.
-        assert [run_id for run_id, _ in expected] == ["a-r2", "a-r3", "a-last"]
+        assert [run_id for run_id, _ in loaded] == ["a-r2", "a-r3", "a-last"]
 
 
 @pytest.mark.parametrize("session_id", ["a", "t", "w"])
@@ -200,7 +220,8 @@ def test_statement_listeners_still_see_the_hot_statements_and_get_the_same_resul
     # Version, stored run texts, completeness and stored name: the whole bookkeeping.
     assert watched._store_state == quiet._store_state
     kinds = [statement.lstrip().split()[0].upper() for statement in sent]
-    assert kinds == ["SELECT", "SELECT", "UPDATE", "INSERT"]
+    # The windowed read is one statement (row joined to the window); the append two.
+    assert kinds == ["SELECT", "UPDATE", "INSERT"]
 
 
 def _version(store: SqlStore, session_id: str) -> int:
@@ -277,10 +298,10 @@ def test_an_engine_that_logs_sql_still_logs_the_hot_statements(
             store.upsert_run("a", agent_run("a-more", "more"))
             assert [run.run_id for run in store.get_session("a", runs_limit=1).runs or []] == ["a-more"]
         logged = [record.getMessage().lstrip().split()[0].upper() for record in caplog.records]
+        # The append's two statements, then the windowed read's one.
         assert [kind for kind in logged if kind in {"SELECT", "UPDATE", "INSERT"}] == [
             "UPDATE",
             "INSERT",
-            "SELECT",
             "SELECT",
         ]
     finally:

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import (
+    JSON,
     ColumnElement,
     Connection,
     Select,
@@ -24,9 +26,10 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    true,
 )
 
-from sessiondb.db._sql.compiled import fetch, fetch_mapping
+from sessiondb.db._sql.compiled import fetch, fetch_mapping, fetch_mappings
 from sessiondb.db._sql.tables import Tables
 from sessiondb.db._tracking import HISTORY_SKIP_VALUES
 from sessiondb.db.errors import SessionNotFound
@@ -47,6 +50,11 @@ def history_only(tables: Tables) -> ColumnElement[bool]:
     return runs.c.parent_run_id.is_(None) & or_(runs.c.status.is_(None), runs.c.status.not_in(skipped))
 
 
+WINDOW_RUN_ID = "window_run_id"
+WINDOW_RUN_TEXT = "window_run_text"
+WINDOW_RUN_INDEX = "window_run_index"
+
+
 @dataclass(frozen=True)
 class ReadStatements:
     """The hot read statements of one store, built once with bound parameters.
@@ -57,12 +65,15 @@ class ReadStatements:
     Attributes:
         session_rows: ``(by user, locked)`` → the session row by ``:session_id`` (and ``:user_id``).
         all_runs: ``(run_id, JSON text)`` of every run of ``:session_id``, in order.
-        newest_history: the same for the newest ``:limit`` history runs, newest first.
+        session_windows: ``by user`` → the session row left-joined to the newest ``:limit``
+            history runs, one row per run (see :func:`session_with_window`).
+        session_json_columns: the session columns that statement selects as JSON text.
     """
 
     session_rows: dict[tuple[bool, bool], Select[Any]]
     all_runs: Select[Any]
-    newest_history: Select[Any]
+    session_windows: dict[bool, Select[Any]]
+    session_json_columns: tuple[str, ...]
 
     @classmethod
     def build(cls, tables: Tables) -> ReadStatements:
@@ -78,12 +89,42 @@ class ReadStatements:
         loaded = select(runs.c.run_id, cast(runs.c.run_data, Text)).where(
             runs.c.session_id == bindparam("session_id")
         )
-        newest = (
-            loaded.where(history_only(tables))
+        json_columns = tuple(column.name for column in sessions.c if isinstance(column.type, JSON))
+        # The session's JSON columns come as text and are decoded once, from the first row:
+        # every row of the join repeats them, and the driver would decode each copy.
+        session_columns = [
+            cast(column, Text).label(column.name) if column.name in json_columns else column
+            for column in sessions.c
+        ]
+        window = (
+            select(
+                runs.c.run_id.label(WINDOW_RUN_ID),
+                cast(runs.c.run_data, Text).label(WINDOW_RUN_TEXT),
+                runs.c.run_index.label(WINDOW_RUN_INDEX),
+            )
+            .where(runs.c.session_id == bindparam("session_id"), history_only(tables))
             .order_by(runs.c.run_index.desc())
             .limit(bindparam("limit", type_=runs.c.run_index.type))
+            .subquery("window")
         )
-        return cls(rows, loaded.order_by(runs.c.run_index), newest)
+        windows: dict[bool, Select[Any]] = {}
+        for by_user in (False, True):
+            query = (
+                select(
+                    *session_columns,
+                    window.c[WINDOW_RUN_ID],
+                    window.c[WINDOW_RUN_TEXT],
+                    window.c[WINDOW_RUN_INDEX],
+                )
+                .select_from(sessions.outerjoin(window, true()))
+                .where(sessions.c.session_id == bindparam("session_id"))
+            )
+            if by_user:
+                query = query.where(sessions.c.user_id == bindparam("user_id"))
+            # No ORDER BY: the caller sorts the few rows by run_index (SQLite would sort them
+            # through a temporary B-tree).
+            windows[by_user] = query
+        return cls(rows, loaded.order_by(runs.c.run_index), windows, json_columns)
 
 
 def session_row(
@@ -103,6 +144,42 @@ def session_row(
     return row
 
 
+def _run_index(row: dict[str, Any]) -> int:
+    index: int = row[WINDOW_RUN_INDEX]
+    return index
+
+
+def session_with_window(
+    conn: Connection, reads: ReadStatements, session_id: str, user_id: str | None, runs_limit: int
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The session's row and ``(run_id, JSON text)`` of its newest ``runs_limit`` history runs.
+
+    One statement (the row left-joined to the window), so it reads one snapshot without a
+    transaction: on PostgreSQL one round trip instead of four (BEGIN, two SELECTs, COMMIT).
+
+    Returns:
+        The row as :func:`session_row` gives it, and the runs oldest first.
+
+    Raises:
+        SessionNotFound: no such session (for this user).
+    """
+    by_user = user_id is not None
+    params: dict[str, Any] = {"session_id": session_id, "limit": max(runs_limit, 0)}
+    if by_user:
+        params["user_id"] = user_id
+    rows = fetch_mappings(conn, reads.session_windows[by_user], params)
+    if not rows:
+        raise SessionNotFound(session_id)
+    row = rows[0]
+    for name in reads.session_json_columns:
+        text = row[name]
+        row[name] = None if text is None else orjson.loads(text)
+    # A session without history runs is one row whose window columns are NULL.
+    window = sorted((found for found in rows if found[WINDOW_RUN_ID] is not None), key=_run_index)
+    loaded = [(found[WINDOW_RUN_ID], found[WINDOW_RUN_TEXT]) for found in window]
+    return row, loaded
+
+
 def _newest(query: Select[Any], tables: Tables, last_n: int | None) -> Select[Any]:
     # The newest last_n are taken in descending order; the caller reverses them.
     index = tables.runs.c.run_index
@@ -111,16 +188,10 @@ def _newest(query: Select[Any], tables: Tables, last_n: int | None) -> Select[An
     return query.order_by(index.desc()).limit(max(last_n, 0))
 
 
-def session_runs(
-    conn: Connection, reads: ReadStatements, session_id: str, runs_limit: int | None
-) -> list[tuple[str, str]]:
-    """``(run_id, JSON text)`` of the runs in order: all, or the newest ``runs_limit`` history runs."""
-    if runs_limit is None:
-        return [(run_id, text) for run_id, text in fetch(conn, reads.all_runs, {"session_id": session_id})]
-    params = {"session_id": session_id, "limit": max(runs_limit, 0)}
-    loaded = [(run_id, text) for run_id, text in fetch(conn, reads.newest_history, params)]
-    loaded.reverse()
-    return loaded
+def session_runs(conn: Connection, reads: ReadStatements, session_id: str) -> list[tuple[str, str]]:
+    """``(run_id, JSON text)`` of all the session's runs in order (for a window, see
+    :func:`session_with_window`)."""
+    return [(run_id, text) for run_id, text in fetch(conn, reads.all_runs, {"session_id": session_id})]
 
 
 def filtered_runs(

@@ -43,6 +43,7 @@ from sessiondb.db._sql.reads import (
     one_run,
     session_row,
     session_runs,
+    session_with_window,
 )
 from sessiondb.db._sql.tables import TableNames, build_tables
 from sessiondb.db._sql.writes import (
@@ -230,10 +231,15 @@ class SqlStore(SessionStore):
         runs_limit: int | None = None,
     ) -> Session:
         """See :meth:`SessionStore.get_session`."""
+        if runs_limit is not None:
+            # An agent turn's read: the row and a small window, one statement.
+            with self._one_statement() as conn:
+                row, loaded = session_with_window(conn, self._reads, session_id, user_id, runs_limit)
+            return session_from_row(row, session_type=session_type, runs=loaded, complete=False)
         with self._transaction(write=False) as conn:
             row = session_row(conn, self._reads, session_id, user_id)
-            loaded = session_runs(conn, self._reads, session_id, runs_limit)
-        return session_from_row(row, session_type=session_type, runs=loaded, complete=runs_limit is None)
+            loaded = session_runs(conn, self._reads, session_id)
+        return session_from_row(row, session_type=session_type, runs=loaded, complete=True)
 
     def get_sessions(self, query: SessionQuery) -> Page[Session]:
         """See :meth:`SessionStore.get_sessions`."""
