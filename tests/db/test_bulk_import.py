@@ -276,6 +276,26 @@ def test_a_value_the_database_refuses_fails_the_whole_batch(store: SessionStore)
         store.get_session("a")
 
 
+def test_a_run_the_database_refuses_fails_the_whole_batch(store: SessionStore) -> None:
+    # The runs of a batch go through psycopg's pipelined executemany on PostgreSQL: an error
+    # inside the pipeline must still be the domain error and roll the whole batch back.
+    refused = agent_session("b", runs=2)
+    refused.upsert_run(agent_run("b-nul", "nul \x00 inside"))
+    batch = [agent_session("a", runs=3), refused, agent_session("c", runs=1)]
+    if not isinstance(store, PostgresDb):
+        store.upsert_sessions(batch)
+        assert [run.run_id for run in store.get_session("b").runs or []][-1] == "b-nul"
+        return
+    with pytest.raises(InvalidQuery, match="refused"):
+        store.upsert_sessions(batch)
+    for session_id in ("a", "b", "c"):
+        with pytest.raises(SessionNotFound):
+            store.get_session(session_id)
+    # The store's connections are still usable after the aborted pipeline.
+    store.upsert_sessions([agent_session("d", runs=2)])
+    assert len(store.get_session("d").runs or []) == 2
+
+
 def test_json_nested_as_deep_as_one_session_allows_is_allowed_in_a_batch(
     two_stores: tuple[SessionStore, SessionStore],
 ) -> None:

@@ -4,13 +4,16 @@
 session of a batch, with the same results and errors, but writes every session row with one
 upsert and every run row with one more, instead of one of each per session:
 
-- PostgreSQL: each statement is ``INSERT ... SELECT ... FROM jsonb_to_recordset(:rows) ...
+- Session rows on PostgreSQL: ``INSERT ... SELECT ... FROM jsonb_to_recordset(:rows) ...
   ON CONFLICT ... RETURNING``, the rows bound as one JSON text. Its SQL is the same for any
   batch, so it is compiled once; the driver sends one string, where a multi-row ``VALUES``
   list is re-parsed by psycopg for every batch (~1 ms per 20 rows) and an array per column
-  is escaped element by element in Python (slower still for 2 KB JSON texts).
-- SQLite (in process, so round trips cost little): one upsert per session row, and every run
-  of the batch in one ``executemany`` (SQLAlchemy's multi-row "insertmanyvalues").
+  is escaped element by element in Python.
+- Session rows on SQLite (in process, so round trips cost little): one upsert per row.
+- Runs, on both: the one-run upsert executed for every run of the batch at once
+  (:func:`~sessiondb.db._sql.compiled.fetch_each`: pipelined by psycopg; SQLAlchemy's
+  multi-row "insertmanyvalues" on SQLite). For the runs' 2 KB JSON texts this beat the
+  ``jsonb_to_recordset`` statement, whose one large JSON document the server must parse.
 
 A new session row is inserted with the names its runs give it (computed from the runs in
 memory, as :func:`settle_names` would), so naming a batch of new sessions costs no statement.
@@ -25,7 +28,7 @@ twice, takes the one-by-one path: one multi-row upsert may not touch a row twice
 from __future__ import annotations
 
 import weakref
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +53,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeEngine
 
 from sessiondb.db._sql.codec import dumps
+from sessiondb.db._sql.compiled import fetch_each
 from sessiondb.db._sql.names import Names, naming_columns, settle_names
 from sessiondb.db._sql.tables import Tables
 from sessiondb.db._sql.writes import (
@@ -60,7 +64,6 @@ from sessiondb.db._sql.writes import (
     WriteStatements,
     replaced_runs,
     run_row,
-    run_upsert,
     save_session,
     session_row_params,
     stored_indexes,
@@ -72,23 +75,20 @@ from sessiondb.session.naming import derive_name_from_run
 
 @dataclass(frozen=True)
 class RecordStatements:
-    """PostgreSQL's batch upserts: rows given as one array per column (see the module docstring).
+    """PostgreSQL's batch upsert of session rows, given as one JSON text (see the module docstring).
 
     Attributes:
         upsert_sessions: insert or update session rows under the owner guard; an updated row
             gets ``updated_at = :now`` and adds the row's ``next_run_index`` (the number of runs
             to write) to its own. Returns the written rows; a refused one is missing.
-        upsert_runs: insert or update run rows; returns ``run_id`` and ``run_index`` of each,
-            except a run stored in another session, which is left as it is.
     """
 
     upsert_sessions: Insert
-    upsert_runs: Insert
 
     @classmethod
     def build(cls, tables: Tables) -> RecordStatements:
-        """Build the two statements for ``tables``."""
-        sessions, runs = tables.sessions, tables.runs
+        """Build the statement for ``tables``."""
+        sessions = tables.sessions
         new_sessions = _insert_records(sessions)
         excluded = new_sessions.excluded
         changes: dict[str, Any] = {column: excluded[column] for column in SESSION_UPDATE_COLUMNS}
@@ -102,7 +102,7 @@ class RecordStatements:
         upsert_sessions = new_sessions.on_conflict_do_update(
             index_elements=[sessions.c.session_id], set_=changes, where=owner
         ).returning(*(sessions.c[column] for column in RETURNED_COLUMNS), *naming_columns(sessions))
-        return cls(upsert_sessions, run_upsert(_insert_records(runs), runs))
+        return cls(upsert_sessions)
 
 
 def _insert_records(table: Table) -> postgresql.Insert:
@@ -184,7 +184,7 @@ def save_sessions(
         prepared.session.session_id: rows[prepared.session.session_id]["next_run_index"] - len(prepared.runs)
         for prepared in accepted
     }
-    stored = _write_runs(conn, tables, statements, accepted, first_indexes, now)
+    stored = _write_runs(conn, statements, accepted, first_indexes, now)
     return [_settle(conn, tables, prepared, rows, first_indexes, stored) for prepared in batch]
 
 
@@ -215,12 +215,11 @@ def _new_row_names(prepared: PreparedSave) -> Names:
     return Names(explicit, fallback, None)
 
 
-def _records(table: Table, rows: Sequence[Mapping[str, Any]], *, encoded: Collection[str] = ()) -> str:
+def _records(table: Table, rows: Sequence[Mapping[str, Any]]) -> str:
     """``rows`` as the JSON text a :class:`RecordStatements` statement reads (``:rows``).
 
     Each JSON value is encoded on its own with the engine's serialiser, exactly as the one-row
-    statements encode it (same key handling, same nesting limit), and embedded as it is. The
-    ``encoded`` columns hold JSON text already (a run's data, as ``PreparedRun`` made it).
+    statements encode it (same key handling, same nesting limit), and embedded as it is.
     """
     json_columns = [c.name for c in table.c if isinstance(c.type, JSON)]
     records = []
@@ -229,20 +228,19 @@ def _records(table: Table, rows: Sequence[Mapping[str, Any]], *, encoded: Collec
         for name in json_columns:
             value = record[name]
             if value is not None:
-                record[name] = orjson.Fragment(value if name in encoded else dumps(value))
+                record[name] = orjson.Fragment(dumps(value))
         records.append(record)
     return dumps(records)
 
 
 def _write_runs(
     conn: Connection,
-    tables: Tables,
     statements: WriteStatements,
     accepted: Sequence[PreparedSave],
     first_indexes: Mapping[str, int],
     now: int,
 ) -> dict[str, int]:
-    """Upsert the runs of the ``accepted`` sessions in one statement; ``run_id`` → stored index."""
+    """Upsert the runs of the ``accepted`` sessions in one batch; ``run_id`` → stored index."""
     rows = [
         run_row(
             run,
@@ -253,14 +251,7 @@ def _write_runs(
         for prepared in accepted
         for offset, run in enumerate(prepared.runs)
     ]
-    if not rows:
-        return {}
-    if conn.dialect.name == "postgresql":
-        records = {"rows": _records(tables.runs, rows, encoded=("run_data",))}
-        returned = conn.execute(record_statements(tables).upsert_runs, records)
-    else:
-        returned = conn.execute(statements.upsert_run, rows)
-    return {run_id: index for run_id, index in returned}
+    return {run_id: index for run_id, index in fetch_each(conn, statements.upsert_run, rows)}
 
 
 def _settle(
