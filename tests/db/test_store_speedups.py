@@ -1,8 +1,11 @@
 """Store settings chosen for speed keep their promises: no pre-ping on PostgreSQL, SQLite's
-``synchronous`` setting, batched bulk imports."""
+``synchronous`` setting, batched bulk imports, the collector paused while large sessions are built."""
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +16,8 @@ import sqlalchemy
 from db_builders import agent_run, agent_session, team_run, team_session, workflow_session
 from sqlalchemy import event, select
 
-from sessiondb.db._sql import SqlStore
-from sessiondb.db._sql.codec import dumps
+from sessiondb.db._sql import SqlStore, codec
+from sessiondb.db._sql.codec import PAUSE_COLLECTOR_FROM, dumps
 from sessiondb.db.errors import InvalidQuery, SessionNotFound, StoreUnavailable
 from sessiondb.db.postgres import PostgresDb
 from sessiondb.db.query import SessionQuery
@@ -170,3 +173,67 @@ def test_saving_new_sessions_names_them_from_memory_without_reading_runs(sql_sto
     # The same names a read of the first naming run gives (team sessions skip member runs).
     names = {s.session_id: s.get_session_name() for s in sql_store.get_sessions(SessionQuery()).items}
     assert names == {"a": "message 0", "t1": "the team question", "w1": "New Flow Session"}
+
+
+def _watch_collections() -> tuple[list[int], Any]:
+    seen: list[int] = []
+
+    def callback(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            seen.append(info["generation"])
+
+    return seen, callback
+
+
+def _collections_while(read: Any) -> int:
+    seen, callback = _watch_collections()
+    gc.collect()
+    gc.callbacks.append(callback)
+    try:
+        with _collector_state(enabled=True):
+            read()
+            assert gc.isenabled()
+    finally:
+        gc.callbacks.remove(callback)
+    return len(seen)
+
+
+@pytest.mark.parametrize("read", ["get_session", "get_runs"])
+def test_building_a_large_session_pauses_the_collector_and_turns_it_back_on(
+    sql_store: SqlStore, monkeypatch: pytest.MonkeyPatch, read: str
+) -> None:
+    # A full collection walks every object of the process; during the build of a large
+    # session it can only find survivors, so the build pauses the collector.
+    size = PAUSE_COLLECTOR_FROM * 4
+    sql_store.upsert_session(agent_session("big", runs=size))
+    call = getattr(sql_store, read)
+    paused = _collections_while(lambda: call("big"))
+    monkeypatch.setattr(codec, "PAUSE_COLLECTOR_FROM", size + 1)
+    unpaused = _collections_while(lambda: call("big"))
+    # Unpaused, the allocations of 256 runs trigger several collections; paused, at most the
+    # one that follows the build (and one while the rows are read).
+    assert unpaused >= 3
+    assert paused <= 2 < unpaused
+
+
+def test_a_collector_the_application_turned_off_stays_off(sql_store: SqlStore) -> None:
+    sql_store.upsert_session(agent_session("big", runs=PAUSE_COLLECTOR_FROM))
+    with _collector_state(enabled=False):
+        sql_store.get_session("big")
+        assert not gc.isenabled()
+
+
+@contextmanager
+def _collector_state(*, enabled: bool) -> Iterator[None]:
+    was = gc.isenabled()
+    if enabled:
+        gc.enable()
+    else:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+        else:
+            gc.disable()
