@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -177,22 +178,31 @@ def fetch(conn: Connection, statement: ClauseElement, values: Mapping[str, Any])
     if _observed(conn):
         result = conn.exec_driver_sql(compiled.sql, parameters)
         return compiled.decode(result.fetchall() if result.returns_rows else [])
+    with _driver_cursor(conn, compiled.sql, parameters) as cursor:
+        cursor.execute(compiled.sql, parameters)
+        rows = cursor.fetchall() if cursor.description is not None else []
+    return compiled.decode(rows)
+
+
+@contextmanager
+def _driver_cursor(conn: Connection, sql: str, parameters: Any) -> Iterator[Any]:
+    """A cursor of ``conn``'s driver connection; driver errors raised in the block are SQLAlchemy's.
+
+    A plain Python error passes through, as from SQLAlchemy's own execution. A driver error,
+    or an interrupt (the connection's state is then unknown), goes to SQLAlchemy's handling:
+    private, but the one place that wraps the error in the right class, invalidates a dropped
+    connection (and its pool) and runs handle_error hooks.
+    """
     driver = conn.connection.driver_connection
     assert driver is not None
     cursor = driver.cursor()
     try:
-        cursor.execute(compiled.sql, parameters)
-        rows = cursor.fetchall() if cursor.description is not None else []
+        yield cursor
     except BaseException as error:
-        # A plain Python error passes through, as from SQLAlchemy's own execution. A driver
-        # error, or an interrupt (the connection's state is then unknown), goes to SQLAlchemy's
-        # handling: private, but the one place that wraps the error in the right class,
-        # invalidates a dropped connection (and its pool) and runs handle_error hooks.
         if isinstance(error, Exception) and not isinstance(error, conn.dialect.loaded_dbapi.Error):
             raise
-        conn._handle_dbapi_exception(error, compiled.sql, parameters, cursor, None)
+        conn._handle_dbapi_exception(error, sql, parameters, cursor, None)
     cursor.close()
-    return compiled.decode(rows)
 
 
 def fetch_each(conn: Connection, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]) -> list[Row]:
@@ -218,21 +228,13 @@ def fetch_each(conn: Connection, statement: ClauseElement, rows: Sequence[Mappin
         return [tuple(row) for row in conn.execute(statement, [dict(row) for row in rows])]
     compiled = compiled_for(statement, conn.dialect)
     parameters = [compiled.parameters(row) for row in rows]
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    cursor = driver.cursor()
     returned: list[Any] = []
-    try:
+    with _driver_cursor(conn, compiled.sql, parameters) as cursor:
         cursor.executemany(compiled.sql, parameters, returning=True)
         while True:
             returned.extend(cursor.fetchall())
             if not cursor.nextset():
                 break
-    except BaseException as error:
-        if isinstance(error, Exception) and not isinstance(error, conn.dialect.loaded_dbapi.Error):
-            raise
-        conn._handle_dbapi_exception(error, compiled.sql, parameters, cursor, None)
-    cursor.close()
     return compiled.decode(returned)
 
 
