@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from fastapi import HTTPException
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sessiondb.api.deps import NO_MATCH_VERSION, expected_version
 from sessiondb.api.responses import iso_utc
@@ -15,6 +19,22 @@ from sessiondb.session import AgentSession, WorkflowSession
 def test_iso_utc_matches_pydantic_style() -> None:
     assert iso_utc(1_700_000_000) == "2023-11-14T22:13:20Z"
     assert iso_utc(None) is None
+
+
+def _by_datetime(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, tz=UTC).isoformat().removesuffix("+00:00") + "Z"
+
+
+@settings(max_examples=300)
+@given(st.integers(min_value=-62_135_596_800, max_value=253_402_300_799) | st.floats(0, 4e9))
+def test_iso_utc_writes_every_time_as_datetime_isoformat_does(timestamp: float) -> None:
+    # Whole seconds take a faster path (strftime); it must agree with the datetime one.
+    assert iso_utc(timestamp) == _by_datetime(timestamp)
+
+
+@pytest.mark.parametrize("timestamp", [0, 1, 253_402_300_799, -1, 1.5, 1_700_000_000.25])
+def test_iso_utc_at_the_edges_of_the_fast_path(timestamp: float) -> None:
+    assert iso_utc(timestamp) == _by_datetime(timestamp)
 
 
 def test_run_input_falls_back_to_the_last_user_message() -> None:

