@@ -21,11 +21,11 @@ from sessiondb import AgentSession, Message, RunOutput, SessionQuery
 from sessiondb.api import create_app
 from sessiondb.db.base import SessionStore
 from sessiondb.db.errors import StoreUnavailable
-from sessiondb.db.postgres import PostgresDb
 from sessiondb.db.query import Page
 from sessiondb.db.sqlite import SqliteDb
 from sessiondb.session import Session
 from store_backends import PG_URL, postgres_schema
+from thread_noting import ThreadNotingPostgresDb, ThreadNotingSqliteDb
 
 READS = [
     "/sessions?type=agent&user_id=ada&limit=20",
@@ -42,22 +42,6 @@ READS = [
     "/sessions/s1/runs/nope",
     "/sessions/missing/runs",
 ]
-
-
-class ThreadNotingSqliteDb(SqliteDb):
-    """Notes the thread of each ``get_session``/``get_sessions`` (its event-loop views share the list)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.read_threads: list[int] = []
-
-    def get_session(self, session_id: str, **kwargs: Any) -> Session:
-        self.read_threads.append(threading.get_ident())
-        return super().get_session(session_id, **kwargs)
-
-    def get_sessions(self, query: SessionQuery) -> Page[Session]:
-        self.read_threads.append(threading.get_ident())
-        return super().get_sessions(query)
 
 
 def _fill(store: SessionStore) -> None:
@@ -155,18 +139,6 @@ async def test_a_store_outage_met_inline_is_a_503(
     assert response.status_code == 503
     assert response.json()["detail"] == "Database unavailable: disk gone. Retry later."
     assert store.event_loop_reader() is not None
-
-
-class ThreadNotingPostgresDb(PostgresDb):
-    """Notes the thread of each ``get_session``."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.read_threads: list[int] = []
-
-    def get_session(self, session_id: str, **kwargs: Any) -> Session:
-        self.read_threads.append(threading.get_ident())
-        return super().get_session(session_id, **kwargs)
 
 
 @pytest.mark.postgres

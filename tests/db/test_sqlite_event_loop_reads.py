@@ -23,57 +23,9 @@ from sqlalchemy.pool import QueuePool
 from sessiondb import AgentSession, Message, RunOutput, SessionQuery
 from sessiondb.db.base import SessionStore
 from sessiondb.db.errors import RunNotFound, SessionNotFound
-from sessiondb.db.postgres import PostgresDb
-from sessiondb.db.query import Page
 from sessiondb.db.sqlite import LOOP_READER_THREADS, SqliteDb
-from sessiondb.run.workflow import AnyRun
-from sessiondb.session import Session
 from store_backends import PG_URL, postgres_schema
-
-
-class _Recording:
-    """Records the thread each read ran on (mixed into a store class)."""
-
-    read_threads: list[int]
-
-    def _record(self) -> None:
-        self.read_threads.append(threading.get_ident())
-
-
-class RecordingSqliteDb(SqliteDb, _Recording):
-    """A ``SqliteDb`` noting the thread of every read; its event-loop views share the list."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.read_threads = []
-
-    def get_session(self, session_id: str, **kwargs: Any) -> Session:
-        self._record()
-        return super().get_session(session_id, **kwargs)
-
-    def get_sessions(self, query: SessionQuery) -> Page[Session]:
-        self._record()
-        return super().get_sessions(query)
-
-    def get_run(self, run_id: str, **kwargs: Any) -> AnyRun:
-        self._record()
-        return super().get_run(run_id, **kwargs)
-
-    def get_runs(self, session_id: str, **kwargs: Any) -> list[AnyRun]:
-        self._record()
-        return super().get_runs(session_id, **kwargs)
-
-
-class RecordingPostgresDb(PostgresDb, _Recording):
-    """A ``PostgresDb`` noting the thread of every read."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.read_threads = []
-
-    def get_session(self, session_id: str, **kwargs: Any) -> Session:
-        self._record()
-        return super().get_session(session_id, **kwargs)
+from thread_noting import ThreadNotingPostgresDb, ThreadNotingSqliteDb
 
 
 def _session(session_id: str = "s1", user_id: str = "ada", runs: int = 3) -> AgentSession:
@@ -95,15 +47,15 @@ def db_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(db_file: Path) -> Iterator[RecordingSqliteDb]:
-    store = RecordingSqliteDb(db_file=db_file)
+def store(db_file: Path) -> Iterator[ThreadNotingSqliteDb]:
+    store = ThreadNotingSqliteDb(db_file=db_file)
     try:
         yield store
     finally:
         store.close()
 
 
-async def test_reads_run_on_the_event_loop_once_the_schema_is_ready(store: RecordingSqliteDb) -> None:
+async def test_reads_run_on_the_event_loop_once_the_schema_is_ready(store: ThreadNotingSqliteDb) -> None:
     loop_thread = threading.get_ident()
     assert store.event_loop_reader() is None  # not migrated yet: the first read may migrate
 
@@ -127,7 +79,7 @@ async def test_reads_run_on_the_event_loop_once_the_schema_is_ready(store: Recor
     assert [r.to_dict() for r in runs] == [r.to_dict() for r in store.get_runs("s1", last_n=2)]
 
 
-async def test_inline_reads_raise_the_same_domain_errors(store: RecordingSqliteDb) -> None:
+async def test_inline_reads_raise_the_same_domain_errors(store: ThreadNotingSqliteDb) -> None:
     store.upsert_session(_session())
     assert store.event_loop_reader() is not None
 
@@ -143,7 +95,7 @@ async def test_inline_reads_raise_the_same_domain_errors(store: RecordingSqliteD
     assert set(store.read_threads) == {threading.get_ident()}
 
 
-async def test_an_inline_read_sees_writes_committed_through_the_pool(store: RecordingSqliteDb) -> None:
+async def test_an_inline_read_sees_writes_committed_through_the_pool(store: ThreadNotingSqliteDb) -> None:
     store.upsert_session(_session(runs=1))
     assert len((await store.aget_session("s1")).runs or []) == 1
     await store.aupsert_run("s1", RunOutput(run_id="late", agent_id="helper"))
@@ -156,7 +108,7 @@ def _pool_capacity(pool: Any) -> int:
 
 
 async def test_an_inline_read_does_not_wait_for_writers_holding_every_pooled_connection(
-    store: RecordingSqliteDb, db_file: Path
+    store: ThreadNotingSqliteDb, db_file: Path
 ) -> None:
     store.upsert_session(_session())
     assert store.event_loop_reader() is not None
@@ -213,12 +165,12 @@ def _open_files(path: Path) -> int:
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs /proc to count open files")
-async def test_close_closes_the_event_loop_connections(store: RecordingSqliteDb, db_file: Path) -> None:
+async def test_close_closes_the_event_loop_connections(store: ThreadNotingSqliteDb, db_file: Path) -> None:
     store.upsert_session(_session())
     store.close()  # only the pool's connections so far
     assert _open_files(db_file) == 0
 
-    reopened = RecordingSqliteDb(db_file=db_file)
+    reopened = ThreadNotingSqliteDb(db_file=db_file)
     reopened.migrate()
     pooled = _open_files(db_file)
     await reopened.aget_session("s1")
@@ -296,7 +248,7 @@ def test_in_memory_databases_and_callers_engines_keep_the_thread_hop(db_file: Pa
 @pytest.mark.postgres
 async def test_postgres_reads_keep_the_thread_hop() -> None:
     with postgres_schema() as schema:
-        store = RecordingPostgresDb(db_url=PG_URL, db_schema=schema)
+        store = ThreadNotingPostgresDb(db_url=PG_URL, db_schema=schema)
         try:
             store.migrate()
             store.upsert_session(_session())
