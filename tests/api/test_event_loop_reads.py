@@ -21,6 +21,7 @@ from sessiondb import AgentSession, Message, RunOutput, SessionQuery
 from sessiondb.api import create_app
 from sessiondb.db.base import SessionStore
 from sessiondb.db.errors import StoreUnavailable
+from sessiondb.db.postgres import PostgresDb
 from sessiondb.db.query import Page
 from sessiondb.db.sqlite import SqliteDb
 from sessiondb.session import Session
@@ -107,8 +108,9 @@ async def test_read_endpoints_answer_on_the_event_loop_as_through_a_worker_threa
 async def test_writes_keep_the_worker_thread(store: ThreadNotingSqliteDb, client: httpx.AsyncClient) -> None:
     response = await client.post("/sessions/s1/rename", json={"session_name": "renamed"})
     assert response.status_code == 200
-    # Only the re-read after the write ran, and off the event loop like the write itself.
-    assert len(store.read_threads) == 1 and store.read_threads[0] != threading.get_ident()
+    # Only the re-read after the write went through get_session, and on the event loop: the
+    # write itself took a worker thread (a rename is no read).
+    assert store.read_threads == [threading.get_ident()]
 
 
 async def test_an_inline_read_of_a_broken_database_is_a_503(
@@ -142,14 +144,31 @@ async def test_a_store_outage_met_inline_is_a_503(
 
 
 @pytest.mark.postgres
-async def test_postgres_reads_keep_the_worker_thread() -> None:
+async def test_postgres_read_endpoints_answer_on_the_event_loop_as_through_a_worker_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     with postgres_schema() as schema:
         store = ThreadNotingPostgresDb(db_url=PG_URL, db_schema=schema, id="main")
         try:
             store.migrate()
             _fill(store)
             async for client in asgi_client(create_app(dbs=[store])):
-                assert (await client.get("/sessions/s1")).status_code == 200
-            assert len(store.read_threads) == 1 and store.read_threads[0] != threading.get_ident()
+                native = []
+                for url in READS:
+                    store.read_threads.clear()
+                    native.append(_comparable(await client.get(url)))
+                    # The session reads go out on the loop's own async connections: no sync
+                    # read runs at all. The runs endpoints still take a worker thread.
+                    runs_read = "/run" in url
+                    assert bool(store.read_threads) == runs_read, url
+                    assert threading.get_ident() not in store.read_threads
+
+                monkeypatch.setattr(PostgresDb, "_event_loop_pool", lambda self: None)
+                store.read_threads.clear()
+                offloaded = [_comparable(await client.get(url)) for url in READS]
+                assert len(store.read_threads) >= len(READS)
         finally:
             store.close()
+
+    assert native == offloaded
+    assert [status for status, _, _ in native] == [200] * 8 + [404] * 5

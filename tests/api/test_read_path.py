@@ -11,11 +11,12 @@ import pytest
 from fastapi import FastAPI
 
 from sessiondb.api import create_app
-from sessiondb.api.deps import STORE_THREADS, offload, store_limiter
+from sessiondb.api.deps import offload
+from sessiondb.db.base import READ_THREADS, read_limiter
 from sessiondb.db.memory import InMemoryDb
 
 
-async def test_offload_runs_at_most_store_threads_calls_at_once() -> None:
+async def test_offload_runs_at_most_read_threads_calls_at_once() -> None:
     lock = threading.Lock()
     running = 0
     peak = 0
@@ -36,11 +37,11 @@ async def test_offload_runs_at_most_store_threads_calls_at_once() -> None:
         results.append(await offload(blocking_call, value))
 
     async with anyio.create_task_group() as group:
-        for value in range(STORE_THREADS * 3):
+        for value in range(READ_THREADS * 3):
             group.start_soon(one, value)
 
-    assert peak == STORE_THREADS
-    assert sorted(results) == [value * 2 for value in range(STORE_THREADS * 3)]
+    assert peak == READ_THREADS
+    assert sorted(results) == [value * 2 for value in range(READ_THREADS * 3)]
 
 
 async def test_offload_raises_what_the_call_raises_and_keeps_one_limiter_per_loop() -> None:
@@ -49,8 +50,8 @@ async def test_offload_raises_what_the_call_raises_and_keeps_one_limiter_per_loo
 
     with pytest.raises(LookupError, match="gone"):
         await offload(failing)
-    assert store_limiter() is store_limiter()
-    assert store_limiter().total_tokens == STORE_THREADS
+    assert read_limiter() is read_limiter()
+    assert read_limiter().total_tokens == READ_THREADS
 
 
 def _list_parameters(app: FastAPI) -> list[tuple[str, bool, str | None]]:

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import sqlite
 
 from sessiondb.db._sql import SqlStore
 from sessiondb.db._sql.compiled import Compiled, fetch
-from sessiondb.db._sql.reads import history_only, session_row, session_runs, session_with_window
+from sessiondb.db._sql.reads import history_only, session_row, session_with_window, whole_session
 from sessiondb.db._sql.writes import touch_session
 from sessiondb.db.errors import InvalidQuery, SchemaNotReady, SessionNotFound
 from sessiondb.db.postgres import PostgresDb
@@ -80,13 +80,29 @@ def test_the_session_row_is_the_one_sqlalchemy_returns(
             session_row(conn, sql_store._reads, "missing", user_id)
 
 
-@pytest.mark.parametrize("session_id", ["a", "t", "w", "empty"])
-def test_all_loaded_runs_are_the_ones_sqlalchemy_returns(sql_store: SqlStore, session_id: str) -> None:
+@pytest.mark.parametrize(("session_id", "user_id"), CASES)
+def test_a_whole_session_is_the_session_row_and_all_its_runs_in_order(
+    sql_store: SqlStore, session_id: str, user_id: str | None
+) -> None:
     _fill(sql_store)
-    reads = sql_store._reads
+    runs = sql_store._tables.runs
+    # Built independently, the obvious way: two statements.
+    every_run = (
+        select(runs.c.run_id, cast(runs.c.run_data, Text))
+        .where(runs.c.session_id == session_id)
+        .order_by(runs.c.run_index)
+    )
     with _rolled_back(sql_store) as conn:
-        expected = [tuple(row) for row in conn.execute(reads.all_runs, {"session_id": session_id})]
-        assert session_runs(conn, reads, session_id) == expected
+        expected_row = session_row(conn, sql_store._reads, session_id, user_id)
+        expected_runs = [tuple(row) for row in conn.execute(every_run)]
+        row, loaded = whole_session(conn, sql_store._reads, session_id, user_id)
+        with pytest.raises(SessionNotFound):
+            whole_session(conn, sql_store._reads, session_id, "someone else")
+        with pytest.raises(SessionNotFound):
+            whole_session(conn, sql_store._reads, "missing", user_id)
+    assert {key: row[key] for key in expected_row} == expected_row
+    assert loaded == expected_runs
+    assert bool(loaded) == (session_id != "empty")
 
 
 @pytest.mark.parametrize(("session_id", "user_id"), CASES)

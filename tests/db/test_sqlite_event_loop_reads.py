@@ -2,7 +2,8 @@
 
 The async read twins (``aget_session``, ``aget_sessions``, ``aget_run``, ``aget_runs``) call a
 ready SQLite file store on the calling thread, through connections of that thread's own;
-everything else keeps the worker-thread hop.
+everything else keeps the worker-thread hop, except PostgreSQL's native async reads
+(``test_postgres_event_loop_reads.py``).
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ from sessiondb import AgentSession, Message, RunOutput, SessionQuery
 from sessiondb.db.base import SessionStore
 from sessiondb.db.errors import RunNotFound, SessionNotFound
 from sessiondb.db.sqlite import LOOP_READER_THREADS, SqliteDb
-from store_backends import PG_URL, postgres_schema
-from thread_noting import ThreadNotingPostgresDb, ThreadNotingSqliteDb
+from thread_noting import ThreadNotingSqliteDb
 
 
 def _session(session_id: str = "s1", user_id: str = "ada", runs: int = 3) -> AgentSession:
@@ -243,17 +243,3 @@ def test_in_memory_databases_and_callers_engines_keep_the_thread_hop(db_file: Pa
         memory.close()
         on_callers_engine.close()
         engine.dispose()
-
-
-@pytest.mark.postgres
-async def test_postgres_reads_keep_the_thread_hop() -> None:
-    with postgres_schema() as schema:
-        store = ThreadNotingPostgresDb(db_url=PG_URL, db_schema=schema)
-        try:
-            store.migrate()
-            store.upsert_session(_session())
-            assert store.event_loop_reader() is None
-            await store.aget_session("s1")
-            assert len(store.read_threads) == 1 and store.read_threads[0] != threading.get_ident()
-        finally:
-            store.close()

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from typing import Annotated, TypeVar, TypeVarTuple
 
 import anyio.to_thread
-from anyio import CapacityLimiter
-from anyio.lowlevel import RunVar
 from fastapi import Depends, Header, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -27,7 +25,7 @@ from sessiondb.api.auth import (
     forbidden,
 )
 from sessiondb.api.registry import StoreRegistry
-from sessiondb.db.base import SessionStore
+from sessiondb.db.base import SessionStore, read_limiter
 
 _bearer = HTTPBearer(auto_error=False, description="A security key or a JWT, when auth is on")
 
@@ -36,48 +34,17 @@ NO_MATCH_VERSION = -1
 
 _ETAG = re.compile(r'^(W/)?"([^"]*)"$')
 
-STORE_THREADS = 2
-"""Worker threads that may run the API's store reads at once, per event loop.
-
-A store call is mostly Python work under the GIL, so more threads only fight over it: with
-anyio's default 40, the event loop waits for the GIL on every ``send`` and latency under load
-grows tenfold. Two still overlap one read's round trips with another's work; with four, the
-PostgreSQL list at 32 clients had a p99 of 111-128 ms against 45 ms with two (and 738-866
-against 870-1,003 req/s). SQLite reads do not come here (they run on the event loop).
-"""
-
-_store_limiter: RunVar[CapacityLimiter] = RunVar("sessiondb_store_limiter")
 _T = TypeVar("_T")
 _Args = TypeVarTuple("_Args")
 
 
-def store_limiter() -> CapacityLimiter:
-    """The current event loop's limiter for store calls (created on first use)."""
-    try:
-        return _store_limiter.get()
-    except LookupError:
-        limiter = CapacityLimiter(STORE_THREADS)
-        _store_limiter.set(limiter)
-        return limiter
-
-
 async def offload(call: Callable[[*_Args], _T], *args: *_Args) -> _T:
-    """Run a blocking store call in a worker thread, at most :data:`STORE_THREADS` at once."""
-    return await anyio.to_thread.run_sync(call, *args, limiter=store_limiter())
+    """Run a blocking store call in a worker thread, sharing the loop's limit of store threads.
 
-
-async def read(store: SessionStore, call: Callable[[SessionStore], _T]) -> _T:
-    """Run the read ``call(store)`` on the event loop when the store allows it, else :func:`offload` it.
-
-    A store's :meth:`~SessionStore.event_loop_reader` answers only when the read cannot wait
-    there (SQLite in WAL mode, on a connection of the loop's own). Skipping the worker thread
-    also skips the fight for the GIL between it and the event loop, which under load costs
-    more than the read itself.
+    The limit (:data:`~sessiondb.db.base.READ_THREADS`) is the one the stores' async read
+    twins use: more threads would only fight over the GIL with the event loop.
     """
-    reader = store.event_loop_reader()
-    if reader is not None:
-        return call(reader)
-    return await offload(call, store)
+    return await anyio.to_thread.run_sync(call, *args, limiter=read_limiter())
 
 
 async def get_registry(request: Request) -> StoreRegistry:

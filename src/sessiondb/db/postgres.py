@@ -1,8 +1,12 @@
 """``PostgresDb``: sessions in PostgreSQL through psycopg 3.
 
 PostgreSQL keeps JSON as JSONB and sorts names and ids with the ``"C"`` collation (by code
-point, as the other backends do). Reads run at ``REPEATABLE READ`` so a session row and its
-runs come from one snapshot; concurrent migrations are serialised by an advisory lock.
+point, as the other backends do). A session and its runs are read by one statement (one
+snapshot); reads of several statements run at ``REPEATABLE READ``; concurrent migrations are
+serialised by an advisory lock.
+
+The async read twins ``aget_session`` and ``aget_sessions`` run on the event loop through
+psycopg's ``AsyncConnection`` (:mod:`sessiondb.db._sql.aio`), not in a worker thread.
 
 Pooled connections are not pinged before use (that would be one more round trip per call):
 after the server drops connections, the next call on each backend fails once with
@@ -30,9 +34,21 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import CreateSchema
 
-from sessiondb.db._sql.codec import dumps
+from sessiondb.db._sql.aio import AsyncReadPool, afetch, afetch_mappings
+from sessiondb.db._sql.codec import dumps, listed_page, session_from_row
+from sessiondb.db._sql.compiled import compiled_for, observed
+from sessiondb.db._sql.errors import translated_errors
+from sessiondb.db._sql.listing import page_result
+from sessiondb.db._sql.reads import (
+    whole_session_query,
+    whole_session_result,
+    window_query,
+    window_result,
+)
 from sessiondb.db._sql.store import SqlStore
 from sessiondb.db._sql.tables import TableNames
+from sessiondb.db.query import Page, SessionQuery
+from sessiondb.session import Session, SessionType
 
 DEFAULT_SCHEMA = "ai"
 POOL_RECYCLE_S = 1800
@@ -97,6 +113,12 @@ class PostgresDb(SqlStore):
             auto_migrate=auto_migrate,
             owns_engine=owns_engine,
         )
+        # Async reads open connections as the engine does; an engine the caller passed in may
+        # connect in ways its URL does not say (a creator, connect events), so it gets none.
+        self._async_reads: AsyncReadPool | None = None
+        if owns_engine:
+            _args, connect_args = db_engine.dialect.create_connect_args(db_engine.url)
+            self._async_reads = AsyncReadPool(connect_args)
 
     def _insert(self, table: Table) -> postgresql.Insert:
         return postgresql.insert(table)
@@ -110,3 +132,65 @@ class PostgresDb(SqlStore):
         key = f"sessiondb:{names.schema}.{names.sessions}"
         conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
         conn.execute(CreateSchema(names.schema or DEFAULT_SCHEMA, if_not_exists=True))
+
+    # -- reads on the event loop (see sessiondb.db._sql.aio) -------------------------------
+
+    def _event_loop_pool(self) -> AsyncReadPool | None:
+        """The async connections to read with now, or ``None``: then reads take a worker thread.
+
+        Not before the schema is known to be ready (the first read may have to migrate it), nor
+        while anything watches the engine's statements (listeners and SQL logging see only
+        SQLAlchemy's execution), nor with a ``schema_translate_map``.
+        """
+        if self._async_reads is None or not self._schema_ready or observed(self._engine):
+            return None
+        if self._engine.get_execution_options().get("schema_translate_map"):
+            return None
+        return self._async_reads
+
+    async def aget_session(
+        self,
+        session_id: str,
+        *,
+        session_type: SessionType | None = None,
+        user_id: str | None = None,
+        runs_limit: int | None = None,
+    ) -> Session:
+        """Async twin of :meth:`get_session`, on the event loop (see :mod:`sessiondb.db._sql.aio`)."""
+        pool = self._event_loop_pool()
+        if pool is None:
+            return await super().aget_session(
+                session_id, session_type=session_type, user_id=user_id, runs_limit=runs_limit
+            )
+        dialect, reads = self._engine.dialect, self._reads
+        if runs_limit is not None:
+            window, params = window_query(reads, session_id, user_id, runs_limit)
+            with translated_errors(self._where):
+                async with pool.connection() as conn:
+                    rows = await afetch_mappings(conn, dialect, window, params)
+            row, loaded = window_result(reads, session_id, rows)
+            return session_from_row(row, session_type=session_type, runs=loaded, complete=False)
+        statement, params = whole_session_query(reads, session_id, user_id)
+        with translated_errors(self._where):
+            async with pool.connection() as conn:
+                found = await afetch(conn, dialect, statement, params)
+        keys = compiled_for(statement, dialect).keys
+        row, loaded = whole_session_result(reads, session_id, keys, found)
+        return session_from_row(row, session_type=session_type, runs=loaded, complete=True)
+
+    async def aget_sessions(self, query: SessionQuery) -> Page[Session]:
+        """Async twin of :meth:`get_sessions`, on the event loop (see :mod:`sessiondb.db._sql.aio`)."""
+        pool = self._event_loop_pool()
+        if pool is None:
+            return await super().aget_sessions(query)
+        statement, params = self._listing.page_query(query)
+        with translated_errors(self._where):
+            async with pool.connection() as conn:
+                rows = await afetch_mappings(conn, self._engine.dialect, statement, params)
+        return listed_page(query, page_result(query, rows))
+
+    def close(self) -> None:
+        """Close the event-loop read connections, then as :meth:`SqlStore.close`."""
+        if self._async_reads is not None:
+            self._async_reads.close()
+        super().close()

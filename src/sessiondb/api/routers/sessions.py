@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -23,8 +22,6 @@ from sessiondb.api.deps import (
     TableQuery,
     UserIdQuery,
     WriteAccess,
-    offload,
-    read,
 )
 from sessiondb.api.query import documented_parameters, parse_query
 from sessiondb.api.responses import JsonResponse
@@ -81,7 +78,7 @@ async def _reload(
     store: SessionStore, session_id: str, session_type: SessionTypeParam | None, user_id: str | None
 ) -> Session:
     """The session with all its runs, so its detail carries the whole chat history."""
-    return await offload(partial(store.get_session, session_id, session_type=session_type, user_id=user_id))
+    return await store.aget_session(session_id, session_type=session_type, user_id=user_id)
 
 
 def _list_sessions_parameters(
@@ -112,7 +109,7 @@ async def get_sessions(request: Request, access: ReadAccessFromRawQuery) -> Resp
     params = parse_query(ListSessionsQuery, request)
     query = SessionQuery(user_id=access.user_id, **params.model_dump())
     started = time.perf_counter()
-    result = await read(access.store, lambda reader: reader.get_sessions(query))
+    result = await access.store.aget_sessions(query)
     elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
     meta = {
         "page": params.page,
@@ -205,10 +202,7 @@ async def get_session_by_id(
     session_type = parse_query(SessionTypeQuery, request).session_type
     user_id = access.user_id
     try:
-        session = await read(
-            access.store,
-            lambda reader: reader.get_session(session_id, session_type=session_type, user_id=user_id),
-        )
+        session = await access.store.aget_session(session_id, session_type=session_type, user_id=user_id)
     except SessionNotFound as exc:
         if session_type is None:
             raise

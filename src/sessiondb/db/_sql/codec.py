@@ -10,8 +10,10 @@ from typing import Any
 import orjson
 from sqlalchemy import RowMapping
 
+from sessiondb.db._sql.listing import Listing
 from sessiondb.db._tracking import mark_loaded
 from sessiondb.db.errors import InvalidQuery
+from sessiondb.db.query import Page, SessionQuery
 from sessiondb.run.agent import RunOutput
 from sessiondb.run.team import TeamRunOutput
 from sessiondb.run.workflow import AnyRun, WorkflowRunOutput
@@ -172,3 +174,15 @@ def session_from_row(
         stored_name=row["session_name"],
     )
     return session
+
+
+def listed_page(query: SessionQuery, listing: Listing) -> Page[Session]:
+    """The page of sessions (without runs) that ``query`` asked for, from its listing rows."""
+    items = [session_from_row(row, session_type=None, runs=None, complete=False) for row in listing.rows]
+    return Page(
+        items=items,
+        total_count=listing.total_count,
+        page=query.page,
+        limit=query.limit,
+        next_cursor=listing.next_cursor,
+    )

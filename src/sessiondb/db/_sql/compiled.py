@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement, Executable, ReturnsRows
@@ -149,15 +149,20 @@ def compiled_for(statement: ClauseElement, dialect: Dialect) -> Compiled:
     return found
 
 
-def _observed(conn: Connection) -> bool:
-    """Whether something watches the statements sent (cursor-execute listeners, SQL logging)."""
+def observed(engine: Engine) -> bool:
+    """Whether something watches the statements ``engine`` sends (cursor-execute listeners, SQL
+    logging): then they must go through SQLAlchemy's execution, which tells them."""
     # The engine's dispatcher, not the connection's: the connection joins its own listeners
     # (none: the store creates its connections) to the engine's, and that join builds a new
     # object per event name on every new connection. Class-level listeners count here too.
-    dispatch = conn.engine.dispatch
+    dispatch = engine.dispatch
     if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
         return True
-    return conn.engine.logger.isEnabledFor(logging.INFO)
+    return engine.logger.isEnabledFor(logging.INFO)
+
+
+def _observed(conn: Connection) -> bool:
+    return observed(conn.engine)
 
 
 def fetch(conn: Connection, statement: ClauseElement, values: Mapping[str, Any]) -> list[Row]:

@@ -164,8 +164,8 @@ class ListingStatements:
         self._tables = tables
         self._built: dict[_Shape, Select[Any]] = {}
 
-    def select_page(self, conn: Connection, query: SessionQuery) -> Listing:
-        """Run ``query`` against the sessions table.
+    def page_query(self, query: SessionQuery) -> tuple[Select[Any], dict[str, Any]]:
+        """The listing statement of ``query`` and its values (for the async path too).
 
         Raises:
             InvalidQuery: ``query.cursor`` is malformed or was made for another sort.
@@ -176,16 +176,29 @@ class ListingStatements:
         if statement is None:
             # A race here only builds the same statement twice; dict assignment is atomic.
             statement = self._built[shape] = _build(self._tables, query)
+        return statement, params
+
+    def select_page(self, conn: Connection, query: SessionQuery) -> Listing:
+        """Run ``query`` against the sessions table.
+
+        Raises:
+            InvalidQuery: ``query.cursor`` is malformed or was made for another sort.
+        """
+        statement, params = self.page_query(query)
         # Through the driver cursor (see ``compiled``): SQLAlchemy's own execution and row
         # mappings cost about as much as the statement itself.
-        found = fetch_mappings(conn, statement, params)
-        total = found[0][TOTAL_COUNT]
-        # Past the last page, the one row is the count joined to nothing.
-        rows = [row for row in found if row["session_id"] is not None]
-        next_cursor = None
-        if rows and len(rows) == query.limit:
-            # A full page means there may be more; an empty next page is the honest answer then.
-            last = rows[-1]
-            cursor = Cursor(query.sort_by, query.sort_order, last[query.sort_by], last["session_id"])
-            next_cursor = cursor.encode()
-        return Listing(rows=rows, total_count=total, next_cursor=next_cursor)
+        return page_result(query, fetch_mappings(conn, statement, params))
+
+
+def page_result(query: SessionQuery, found: Sequence[Mapping[str, Any]]) -> Listing:
+    """The :class:`Listing` in the rows of a listing statement (see :meth:`ListingStatements.page_query`)."""
+    total = found[0][TOTAL_COUNT]
+    # Past the last page, the one row is the count joined to nothing.
+    rows = [row for row in found if row["session_id"] is not None]
+    next_cursor = None
+    if rows and len(rows) == query.limit:
+        # A full page means there may be more; an empty next page is the honest answer then.
+        last = rows[-1]
+        cursor = Cursor(query.sort_by, query.sort_order, last[query.sort_by], last["session_id"])
+        next_cursor = cursor.encode()
+    return Listing(rows=rows, total_count=total, next_cursor=next_cursor)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import orjson
 from sqlalchemy import (
     JSON,
     ColumnElement,
+    CompoundSelect,
     Connection,
     Select,
     Text,
@@ -24,12 +26,14 @@ from sqlalchemy import (
     cast,
     func,
     literal_column,
+    null,
     or_,
     select,
     true,
+    union_all,
 )
 
-from sessiondb.db._sql.compiled import fetch, fetch_mapping, fetch_mappings
+from sessiondb.db._sql.compiled import compiled_for, fetch, fetch_mapping, fetch_mappings
 from sessiondb.db._sql.tables import Tables
 from sessiondb.db._tracking import HISTORY_SKIP_VALUES
 from sessiondb.db.errors import SessionNotFound
@@ -64,15 +68,16 @@ class ReadStatements:
 
     Attributes:
         session_rows: ``(by user, locked)`` → the session row by ``:session_id`` (and ``:user_id``).
-        all_runs: ``(run_id, JSON text)`` of every run of ``:session_id``, in order.
         session_windows: ``by user`` → the session row left-joined to the newest ``:limit``
             history runs, one row per run (see :func:`session_with_window`).
-        session_json_columns: the session columns that statement selects as JSON text.
+        whole_sessions: ``by user`` → the session row, then one row per run of it (see
+            :func:`whole_session`).
+        session_json_columns: the session columns these statements select as JSON text.
     """
 
     session_rows: dict[tuple[bool, bool], Select[Any]]
-    all_runs: Select[Any]
     session_windows: dict[bool, Select[Any]]
+    whole_sessions: dict[bool, CompoundSelect[Any]]
     session_json_columns: tuple[str, ...]
 
     @classmethod
@@ -86,9 +91,6 @@ class ReadStatements:
                 if by_user:
                     query = query.where(sessions.c.user_id == bindparam("user_id"))
                 rows[(by_user, lock)] = query.with_for_update() if lock else query
-        loaded = select(runs.c.run_id, cast(runs.c.run_data, Text)).where(
-            runs.c.session_id == bindparam("session_id")
-        )
         json_columns = tuple(column.name for column in sessions.c if isinstance(column.type, JSON))
         # The session's JSON columns come as text and are decoded once, from the first row:
         # every row of the join repeats them, and the driver would decode each copy.
@@ -124,7 +126,43 @@ class ReadStatements:
             # No ORDER BY: the caller sorts the few rows by run_index (SQLite would sort them
             # through a temporary B-tree).
             windows[by_user] = query
-        return cls(rows, loaded.order_by(runs.c.run_index), windows, json_columns)
+        return cls(
+            rows,
+            windows,
+            _whole_sessions(tables, session_columns),
+            json_columns,
+        )
+
+
+def _whole_sessions(tables: Tables, session_columns: list[Any]) -> dict[bool, CompoundSelect[Any]]:
+    """The session row ``UNION ALL`` its runs' rows: one statement, so one snapshot.
+
+    Both branches have the window statement's columns: the first the session's (its runs'
+    columns NULL), the others a run's (the session's columns NULL). The runs are those of the
+    session the first branch finds: with a ``user_id`` that does not own it, neither finds any.
+    """
+    sessions, runs = tables.sessions, tables.runs
+    run_columns = (
+        runs.c.run_id.label(WINDOW_RUN_ID),
+        cast(runs.c.run_data, Text).label(WINDOW_RUN_TEXT),
+        runs.c.run_index.label(WINDOW_RUN_INDEX),
+    )
+    no_session = [null().cast(column.type).label(column.name) for column in session_columns]
+    no_run = [null().cast(column.type).label(column.name) for column in run_columns]
+    whole: dict[bool, CompoundSelect[Any]] = {}
+    for by_user in (False, True):
+        owner = [sessions.c.session_id == bindparam("session_id")]
+        if by_user:
+            owner.append(sessions.c.user_id == bindparam("user_id"))
+        row = select(*session_columns, *no_run).where(*owner)
+        # Joined to the session row (a primary-key lookup) so that the owner check holds here too.
+        its_runs = (
+            select(*no_session, *run_columns)
+            .select_from(runs.join(sessions, runs.c.session_id == sessions.c.session_id))
+            .where(*owner)
+        )
+        whole[by_user] = union_all(row, its_runs)
+    return whole
 
 
 def session_row(
@@ -136,17 +174,56 @@ def session_row(
     Raises:
         SessionNotFound: no such session (for this user).
     """
-    by_user = user_id is not None
-    params = {"session_id": session_id, "user_id": user_id} if by_user else {"session_id": session_id}
-    row = fetch_mapping(conn, reads.session_rows[(by_user, lock)], params)
+    statement, params = session_row_query(reads, session_id, user_id, lock=lock)
+    row = fetch_mapping(conn, statement, params)
     if row is None:
         raise SessionNotFound(session_id)
     return row
 
 
+def session_row_query(
+    reads: ReadStatements, session_id: str, user_id: str | None, *, lock: bool = False
+) -> tuple[Select[Any], dict[str, Any]]:
+    """The statement and values of :func:`session_row` (for the async path too)."""
+    by_user = user_id is not None
+    params = {"session_id": session_id, "user_id": user_id} if by_user else {"session_id": session_id}
+    return reads.session_rows[(by_user, lock)], params
+
+
 def _run_index(row: dict[str, Any]) -> int:
     index: int = row[WINDOW_RUN_INDEX]
     return index
+
+
+def window_query(
+    reads: ReadStatements, session_id: str, user_id: str | None, runs_limit: int
+) -> tuple[Select[Any], dict[str, Any]]:
+    """The statement and values of :func:`session_with_window` (for the async path too)."""
+    by_user = user_id is not None
+    params: dict[str, Any] = {"session_id": session_id, "limit": max(runs_limit, 0)}
+    if by_user:
+        params["user_id"] = user_id
+    return reads.session_windows[by_user], params
+
+
+def window_result(
+    reads: ReadStatements, session_id: str, rows: list[dict[str, Any]]
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The session row and its window from the rows of :func:`window_query`'s statement.
+
+    Raises:
+        SessionNotFound: no row, so no such session (for this user).
+    """
+    if not rows:
+        raise SessionNotFound(session_id)
+    row = rows[0]
+    for name in reads.session_json_columns:
+        text = row[name]
+        row[name] = None if text is None else orjson.loads(text)
+    # A session without history runs is one row whose window columns are NULL.
+    window = sorted((found for found in rows if found[WINDOW_RUN_ID] is not None), key=_run_index)
+    loaded = [(found[WINDOW_RUN_ID], found[WINDOW_RUN_TEXT]) for found in window]
+    return row, loaded
 
 
 def session_with_window(
@@ -163,21 +240,57 @@ def session_with_window(
     Raises:
         SessionNotFound: no such session (for this user).
     """
+    statement, params = window_query(reads, session_id, user_id, runs_limit)
+    return window_result(reads, session_id, fetch_mappings(conn, statement, params))
+
+
+def whole_session_query(
+    reads: ReadStatements, session_id: str, user_id: str | None
+) -> tuple[CompoundSelect[Any], dict[str, Any]]:
+    """The statement and values of :func:`whole_session` (for the async path too)."""
     by_user = user_id is not None
-    params: dict[str, Any] = {"session_id": session_id, "limit": max(runs_limit, 0)}
-    if by_user:
-        params["user_id"] = user_id
-    rows = fetch_mappings(conn, reads.session_windows[by_user], params)
-    if not rows:
+    params = {"session_id": session_id, "user_id": user_id} if by_user else {"session_id": session_id}
+    return reads.whole_sessions[by_user], params
+
+
+def whole_session_result(
+    reads: ReadStatements, session_id: str, keys: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The session row and all its runs from the rows of :func:`whole_session_query`'s statement.
+
+    Args:
+        keys: the statement's column names; its last three are the run's id, text and index.
+        rows: its rows, as tuples (a dict per run row would cost more than the run's decoding).
+
+    Raises:
+        SessionNotFound: no session row (for this user).
+    """
+    run_id, text, index = len(keys) - 3, len(keys) - 2, len(keys) - 1
+    found = [row for row in rows if row[run_id] is None]
+    if not found:
         raise SessionNotFound(session_id)
-    row = rows[0]
+    row = dict(zip(keys[:run_id], found[0], strict=False))
     for name in reads.session_json_columns:
-        text = row[name]
-        row[name] = None if text is None else orjson.loads(text)
-    # A session without history runs is one row whose window columns are NULL.
-    window = sorted((found for found in rows if found[WINDOW_RUN_ID] is not None), key=_run_index)
-    loaded = [(found[WINDOW_RUN_ID], found[WINDOW_RUN_TEXT]) for found in window]
-    return row, loaded
+        value = row[name]
+        row[name] = None if value is None else orjson.loads(value)
+    runs = sorted((found for found in rows if found[run_id] is not None), key=itemgetter(index))
+    return row, [(found[run_id], found[text]) for found in runs]
+
+
+def whole_session(
+    conn: Connection, reads: ReadStatements, session_id: str, user_id: str | None
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """The session's row and ``(run_id, JSON text)`` of all its runs, in order.
+
+    One statement, so one snapshot without a transaction: one round trip on PostgreSQL, where
+    the row and the runs as two statements in a ``REPEATABLE READ`` transaction took four.
+
+    Raises:
+        SessionNotFound: no such session (for this user).
+    """
+    statement, params = whole_session_query(reads, session_id, user_id)
+    keys = compiled_for(statement, conn.dialect).keys
+    return whole_session_result(reads, session_id, keys, fetch(conn, statement, params))
 
 
 def _newest(query: Select[Any], tables: Tables, last_n: int | None) -> Select[Any]:
@@ -186,12 +299,6 @@ def _newest(query: Select[Any], tables: Tables, last_n: int | None) -> Select[An
     if last_n is None:
         return query.order_by(index)
     return query.order_by(index.desc()).limit(max(last_n, 0))
-
-
-def session_runs(conn: Connection, reads: ReadStatements, session_id: str) -> list[tuple[str, str]]:
-    """``(run_id, JSON text)`` of all the session's runs in order (for a window, see
-    :func:`session_with_window`)."""
-    return [(run_id, text) for run_id, text in fetch(conn, reads.all_runs, {"session_id": session_id})]
 
 
 def filtered_runs(

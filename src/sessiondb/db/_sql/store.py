@@ -33,7 +33,7 @@ from sqlalchemy import (
 
 from sessiondb.db._sql import migrate as migrations
 from sessiondb.db._sql.bulk import save_sessions
-from sessiondb.db._sql.codec import decode_run, decode_session_runs, session_from_row
+from sessiondb.db._sql.codec import decode_run, decode_session_runs, listed_page, session_from_row
 from sessiondb.db._sql.errors import MIGRATE_HINT, translated_errors
 from sessiondb.db._sql.listing import ListingStatements
 from sessiondb.db._sql.names import Names, settle_names
@@ -42,8 +42,8 @@ from sessiondb.db._sql.reads import (
     filtered_runs,
     one_run,
     session_row,
-    session_runs,
     session_with_window,
+    whole_session,
 )
 from sessiondb.db._sql.tables import TableNames, build_tables
 from sessiondb.db._sql.writes import (
@@ -236,23 +236,15 @@ class SqlStore(SessionStore):
             with self._one_statement() as conn:
                 row, loaded = session_with_window(conn, self._reads, session_id, user_id, runs_limit)
             return session_from_row(row, session_type=session_type, runs=loaded, complete=False)
-        with self._transaction(write=False) as conn:
-            row = session_row(conn, self._reads, session_id, user_id)
-            loaded = session_runs(conn, self._reads, session_id)
+        with self._one_statement() as conn:
+            row, loaded = whole_session(conn, self._reads, session_id, user_id)
         return session_from_row(row, session_type=session_type, runs=loaded, complete=True)
 
     def get_sessions(self, query: SessionQuery) -> Page[Session]:
         """See :meth:`SessionStore.get_sessions`."""
         with self._one_statement() as conn:
             listing = self._listing.select_page(conn, query)
-        items = [session_from_row(row, session_type=None, runs=None, complete=False) for row in listing.rows]
-        return Page(
-            items=items,
-            total_count=listing.total_count,
-            page=query.page,
-            limit=query.limit,
-            next_cursor=listing.next_cursor,
-        )
+        return listed_page(query, listing)
 
     def _modify(
         self,
