@@ -10,6 +10,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from sessiondb.run import (
     Message,
@@ -273,3 +274,40 @@ def test_workflow_session_round_trip(session: WorkflowSession) -> None:
     loaded = WorkflowSession.from_dict(data)
     assert loaded is not None
     assert_stable(data, loaded.to_dict())
+
+
+SESSION_CLASSES = (AgentSession, TeamSession, WorkflowSession)
+any_run = agent_runs() | team_runs() | workflow_runs()
+
+
+def _decoded(build: Any) -> list[tuple[type, dict[str, Any]]] | str:
+    try:
+        return [(type(run), run.to_dict()) for run in build()]
+    except ValidationError:
+        return "refused"  # e.g. a workflow run's dict read as an agent session's run, either way
+
+
+@ROUNDTRIP
+@given(any_run, st.booleans())
+def test_runs_from_stored_text_are_the_runs_from_its_dict(run: Any, spaced: bool) -> None:
+    # Stored text as orjson writes it (SQLite) or with spaces, as PostgreSQL renders JSONB.
+    text = json.dumps(run.to_dict()) if spaced else json.dumps(run.to_dict(), separators=(",", ":"))
+    for session_class in SESSION_CLASSES:
+        from_text = _decoded(lambda: session_class._runs_from_texts([text]))  # noqa: B023
+        from_dict = _decoded(lambda: session_class._runs_from_dicts([json.loads(text)]))  # noqa: B023
+        assert from_text == from_dict
+
+
+def test_a_class_key_anywhere_in_the_text_or_an_escape_lets_the_dict_decide() -> None:
+    nested = RunOutput(run_id="r1", metadata={"team_id": "not a team run"}).to_dict()
+    escaped = json.dumps({"run_id": "r2", "team_id": "t"}).replace('"team_id"', '"team\\u005fid"')
+    plain = json.dumps({"run_id": "r3", "agent_id": "a"}, separators=(",", ":"))
+    team = json.dumps({"run_id": "r4", "team_id": "t"})
+
+    runs = AgentSession._runs_from_texts([json.dumps(nested), escaped, plain, team])
+
+    assert [type(run) for run in runs] == [RunOutput, TeamRunOutput, RunOutput, TeamRunOutput]
+    assert [type(run) for run in TeamSession._runs_from_texts([plain, team])] == [RunOutput, TeamRunOutput]
+    assert runs[0].metadata == {"team_id": "not a team run"}
+    # A workflow session keeps only workflow runs, from text as from dicts.
+    assert WorkflowSession._runs_from_texts([plain, escaped]) == []

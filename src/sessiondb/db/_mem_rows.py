@@ -46,8 +46,7 @@ def decode_runs(session_type: SessionType, stored: Iterable[StoredRun]) -> list[
     The session class decides what a stored dict is (a workflow session, for instance, keeps
     only workflow runs), exactly as when a whole session is loaded.
     """
-    texts = [orjson.loads(run.text) for run in stored]
-    runs: list[AnyRun] = SESSION_CLASSES[session_type]._runs_from_dicts(texts)
+    runs: list[AnyRun] = SESSION_CLASSES[session_type]._runs_from_texts(run.text for run in stored)
     return runs
 
 

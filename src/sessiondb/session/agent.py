@@ -27,6 +27,8 @@ class AgentSession(BaseSession):
     runs: list[RunOutput | TeamRunOutput] | None = None
     summary: SessionSummary | None = None
 
+    _run_class_keys = ("team_id",)
+
     @classmethod
     def _run_class(cls, run: dict[str, Any]) -> type[RunOutput] | type[TeamRunOutput] | None:
         # A dict with ``team_id`` is a team run; any other dict is an agent run. Agno drops a run

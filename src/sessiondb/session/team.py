@@ -31,6 +31,8 @@ class TeamSession(BaseSession):
     runs: list[TeamRunOutput | RunOutput] | None = None
     summary: SessionSummary | None = None
 
+    _run_class_keys = ("agent_id",)
+
     @classmethod
     def _run_class(cls, run: dict[str, Any]) -> type[RunOutput] | type[TeamRunOutput] | None:
         # ``agent_id`` marks a member's agent run; any other dict is a team run.

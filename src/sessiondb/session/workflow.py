@@ -42,6 +42,8 @@ class WorkflowSession(BaseSession):
     created_at: int | None = Field(default_factory=lambda: int(time.time()))
     updated_at: int | None = Field(default_factory=lambda: int(time.time()))
 
+    _run_class_keys = ("agent_id", "team_id")
+
     @classmethod
     def _run_class(cls, run: dict[str, Any]) -> type[WorkflowRunOutput] | None:
         # Step runs share the workflow's session_id; only workflow runs belong in ``runs``.

@@ -131,8 +131,7 @@ def decode_session_runs(session_type: SessionType, texts: Sequence[str]) -> list
     exactly as when a whole session is loaded from a dict.
     """
     with _building(len(texts)):
-        dicts = [orjson.loads(text) for text in texts]
-        runs: list[AnyRun] = SESSION_CLASSES[session_type]._runs_from_dicts(dicts)
+        runs: list[AnyRun] = SESSION_CLASSES[session_type]._runs_from_texts(texts)
     return runs
 
 
@@ -157,8 +156,7 @@ def session_from_row(
     data.update(session_id=row["session_id"], created_at=row["created_at"], updated_at=row["updated_at"])
     if runs is not None:
         with _building(len(runs)):
-            dicts = [orjson.loads(text) for _, text in runs]
-            data["runs"] = session_class._runs_from_dicts(dicts)
+            data["runs"] = session_class._runs_from_texts(text for _, text in runs)
     else:
         data["runs"] = None
     session = session_class.from_dict(data)
