@@ -145,7 +145,8 @@ def as_sqlalchemy_error(error: psycopg.Error, sql: str | None = None, parameters
 async def afetch(
     conn: psycopg.AsyncConnection[Any], dialect: Dialect, statement: ClauseElement, values: Mapping[str, Any]
 ) -> list[Row]:
-    """Run ``statement`` with ``values`` on ``conn``, as :func:`~sessiondb.db._sql.compiled.fetch` does.
+    """Run ``statement`` (a ``SELECT``) with ``values`` on ``conn``, as
+    :func:`~sessiondb.db._sql.compiled.fetch` does.
 
     Raises:
         sqlalchemy.exc.DBAPIError: a driver error, in the class SQLAlchemy's own execution
@@ -156,7 +157,9 @@ async def afetch(
     try:
         async with conn.cursor() as cursor:
             await cursor.execute(compiled.sql, parameters)
-            rows = await cursor.fetchall() if cursor.description is not None else []
+            # Every statement here returns rows; asking cursor.description first would build
+            # a Column object per column of every query (~20 µs for a session row).
+            rows = await cursor.fetchall()
     except psycopg.Error as error:
         raise as_sqlalchemy_error(error, compiled.sql, parameters) from error
     return compiled.decode(rows)
