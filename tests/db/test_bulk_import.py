@@ -17,14 +17,14 @@ import pytest
 from db_builders import agent_run, agent_session, team_run, team_session, workflow_run, workflow_session
 from sqlalchemy import event, select
 
-from sessiondb.db._sql import SqlStore
+from sessiondb.db._sql import SqlStore, bulk
 from sessiondb.db.base import SessionStore
 from sessiondb.db.errors import InvalidQuery, SessionNotFound, SessionOwnedByAnotherUser
 from sessiondb.db.postgres import PostgresDb
 from sessiondb.db.query import SessionQuery
 from sessiondb.run import RunOutput
 from sessiondb.session import AgentSession, Session, WorkflowSession
-from store_backends import BACKEND_PARAMS, BACKENDS
+from store_backends import BACKEND_PARAMS, BACKENDS, PG_URL, postgres_schema
 
 # -- helpers ---------------------------------------------------------------------------------
 
@@ -449,3 +449,97 @@ def test_json_fields_of_any_shape_store_as_one_by_one(two_stores: tuple[SessionS
     assert _state(bulk) == _state(single)
     assert _rows(bulk) == _rows(single)
     assert bulk.get_session("a").session_data == {"session_state": {"1": "int key", "ü": ["é", None, 1.5]}}
+
+
+# -- runs of new sessions through COPY (PostgreSQL) -------------------------------------------
+
+
+@pytest.fixture
+def pg_store() -> Iterator[PostgresDb]:
+    with postgres_schema() as schema:
+        store = PostgresDb(db_url=PG_URL, db_schema=schema)
+        store.migrate()
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+def _copied(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Record the run ids each ``COPY`` of the bulk path writes."""
+    copied: list[list[str]] = []
+    original = bulk.copy_runs
+
+    def spy(conn: Any, runs: Any, rows: Any) -> None:
+        copied.append([row["run_id"] for row in rows])
+        original(conn, runs, rows)
+
+    monkeypatch.setattr(bulk, "copy_runs", spy)
+    return copied
+
+
+@pytest.mark.postgres
+def test_runs_of_new_sessions_are_copied_and_the_others_upserted(
+    pg_store: PostgresDb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pg_store.upsert_session(agent_session("old", runs=2))
+    stored = pg_store.get_session("old")
+    stored.upsert_run(agent_run("old-r2", "appended"))
+    copied = _copied(monkeypatch)
+
+    new = agent_session("new", runs=3)
+    pg_store.upsert_sessions([stored, new])
+
+    assert copied == [["new-r0", "new-r1", "new-r2"]]
+    assert _run_indexes(pg_store, "new") == [0, 1, 2]
+    assert _run_indexes(pg_store, "old") == [0, 1, 2]
+    loaded = pg_store.get_session("new")
+    assert [run.to_dict() for run in loaded.runs or []] == [run.to_dict() for run in new.runs or []]
+
+
+@pytest.mark.postgres
+def test_a_new_session_with_a_run_of_another_session_takes_the_upsert_path_and_fails(
+    pg_store: PostgresDb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pg_store.upsert_session(agent_session("a", runs=1))
+    thief = agent_session("b", runs=1)
+    thief.upsert_run(agent_run("a-r0", "taken"))
+    copied = _copied(monkeypatch)
+
+    with pytest.raises(InvalidQuery, match="a-r0"):
+        pg_store.upsert_sessions([thief, agent_session("c", runs=1)])
+
+    assert copied == []
+    for session_id in ("b", "c"):
+        with pytest.raises(SessionNotFound):
+            pg_store.get_session(session_id)
+
+
+@pytest.mark.postgres
+def test_a_run_id_committed_elsewhere_after_the_lookup_fails_the_batch_cleanly(
+    pg_store: PostgresDb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pg_store.upsert_session(agent_session("a", runs=1))
+    thief = agent_session("b", runs=1)
+    thief.upsert_run(agent_run("a-r0", "taken"))
+    # As if another transaction committed "a-r0" between the lookup and the COPY.
+    monkeypatch.setattr(bulk, "stored_run_ids", lambda *_args: set())
+
+    with pytest.raises(InvalidQuery, match="a-r0"):
+        pg_store.upsert_sessions([thief, agent_session("c", runs=1)])
+
+    for session_id in ("b", "c"):
+        with pytest.raises(SessionNotFound):
+            pg_store.get_session(session_id)
+    assert [run.content for run in pg_store.get_session("a").runs or []] == ["MESSAGE 0"]
+
+
+@pytest.mark.postgres
+def test_watched_statements_keep_the_upsert_path(
+    pg_store: PostgresDb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copied = _copied(monkeypatch)
+    sent = _statements_sent(pg_store, lambda: pg_store.upsert_sessions([agent_session("new", runs=2)]))
+    assert copied == [] and sent == ["INSERT", "INSERT"]
+    pg_store.upsert_sessions([agent_session("later", runs=2)])
+    assert copied == [["later-r0", "later-r1"]]

@@ -10,7 +10,9 @@ upsert and every run row with one more, instead of one of each per session:
   list is re-parsed by psycopg for every batch (~1 ms per 20 rows) and an array per column
   is escaped element by element in Python.
 - Session rows on SQLite (in process, so round trips cost little): one upsert per row.
-- Runs, on both: the one-run upsert executed for every run of the batch at once
+- Runs of sessions that had none stored, on PostgreSQL: one binary ``COPY``
+  (:mod:`sessiondb.db._sql.copy`), as they cannot meet a stored run of their own session.
+- Other runs, on both: the one-run upsert executed for every run of the batch at once
   (:func:`~sessiondb.db._sql.compiled.fetch_each`: pipelined by psycopg; SQLAlchemy's
   multi-row "insertmanyvalues" on SQLite). For the runs' 2 KB JSON texts this beat the
   ``jsonb_to_recordset`` statement, whose one large JSON document the server must parse.
@@ -54,6 +56,7 @@ from sqlalchemy.types import TypeEngine
 
 from sessiondb.db._sql.codec import dumps
 from sessiondb.db._sql.compiled import fetch_each
+from sessiondb.db._sql.copy import can_copy, copy_runs, stored_run_ids
 from sessiondb.db._sql.names import Names, naming_columns, settle_names
 from sessiondb.db._sql.tables import Tables
 from sessiondb.db._sql.writes import (
@@ -184,7 +187,7 @@ def save_sessions(
         prepared.session.session_id: rows[prepared.session.session_id]["next_run_index"] - len(prepared.runs)
         for prepared in accepted
     }
-    stored = _write_runs(conn, statements, accepted, first_indexes, now)
+    stored = _write_runs(conn, tables, statements, accepted, first_indexes, now)
     return [_settle(conn, tables, prepared, rows, first_indexes, stored) for prepared in batch]
 
 
@@ -235,12 +238,17 @@ def _records(table: Table, rows: Sequence[Mapping[str, Any]]) -> str:
 
 def _write_runs(
     conn: Connection,
+    tables: Tables,
     statements: WriteStatements,
     accepted: Sequence[PreparedSave],
     first_indexes: Mapping[str, int],
     now: int,
 ) -> dict[str, int]:
-    """Upsert the runs of the ``accepted`` sessions in one batch; ``run_id`` → stored index."""
+    """Write the runs of the ``accepted`` sessions in one batch; ``run_id`` → stored index.
+
+    The runs of sessions that had none stored go through ``COPY`` where it may be used (see
+    :mod:`sessiondb.db._sql.copy`); every other run through the pipelined run upsert.
+    """
     rows = [
         run_row(
             run,
@@ -251,7 +259,17 @@ def _write_runs(
         for prepared in accepted
         for offset, run in enumerate(prepared.runs)
     ]
-    return {run_id: index for run_id, index in fetch_each(conn, statements.upsert_run, rows)}
+    fresh: list[dict[str, Any]] = []
+    if can_copy(conn):
+        fresh = [row for row in rows if first_indexes[row["session_id"]] == 0]
+        if stored_run_ids(conn, tables.runs, [row["run_id"] for row in fresh]):
+            fresh = []  # a run of another session: the upsert path reports it as one by one would
+    copied = {row["run_id"]: row["run_index"] for row in fresh}
+    if fresh:
+        copy_runs(conn, tables.runs, fresh)
+    rest = [row for row in rows if row["run_id"] not in copied] if copied else rows
+    stored = {run_id: index for run_id, index in fetch_each(conn, statements.upsert_run, rest)}
+    return {**copied, **stored}
 
 
 def _settle(

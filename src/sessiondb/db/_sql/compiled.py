@@ -183,14 +183,14 @@ def fetch(conn: Connection, statement: ClauseElement, values: Mapping[str, Any])
     if _observed(conn):
         result = conn.exec_driver_sql(compiled.sql, parameters)
         return compiled.decode(result.fetchall() if result.returns_rows else [])
-    with _driver_cursor(conn, compiled.sql, parameters) as cursor:
+    with driver_cursor(conn, compiled.sql, parameters) as cursor:
         cursor.execute(compiled.sql, parameters)
         rows = cursor.fetchall() if cursor.description is not None else []
     return compiled.decode(rows)
 
 
 @contextmanager
-def _driver_cursor(conn: Connection, sql: str, parameters: Any) -> Iterator[Any]:
+def driver_cursor(conn: Connection, sql: str, parameters: Any) -> Iterator[Any]:
     """A cursor of ``conn``'s driver connection; driver errors raised in the block are SQLAlchemy's.
 
     A plain Python error passes through, as from SQLAlchemy's own execution. A driver error,
@@ -234,7 +234,7 @@ def fetch_each(conn: Connection, statement: ClauseElement, rows: Sequence[Mappin
     compiled = compiled_for(statement, conn.dialect)
     parameters = [compiled.parameters(row) for row in rows]
     returned: list[Any] = []
-    with _driver_cursor(conn, compiled.sql, parameters) as cursor:
+    with driver_cursor(conn, compiled.sql, parameters) as cursor:
         cursor.executemany(compiled.sql, parameters, returning=True)
         while True:
             returned.extend(cursor.fetchall())

@@ -1,0 +1,81 @@
+"""The runs of sessions new to a batch, written with PostgreSQL's binary ``COPY``.
+
+A bulk import mostly writes sessions that had no stored run yet (their run indexes start at
+0). Such a run cannot meet a stored run of its own session, so it needs no upsert: ``COPY``
+inserts it without a statement per row, without the speculative insertion ``ON CONFLICT``
+costs and without returning a row, and the index it gets is the one reserved for it. Only a
+run id stored in *another* session could collide; those are looked up first (one primary-key
+probe per run), and if any is found the batch takes the upsert path, which reports it exactly
+as a one-by-one save would. A run id that another transaction commits between the lookup and
+the ``COPY`` fails the batch with the same :class:`~sessiondb.db.errors.InvalidQuery`.
+
+Only on psycopg, and only when nothing watches the statements (listeners and SQL logging see
+SQLAlchemy's execution, not a ``COPY``) and no ``schema_translate_map`` is set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import psycopg
+from psycopg.types.json import set_json_dumps
+from sqlalchemy import JSON, BigInteger, Connection, Integer, String, Table, any_, bindparam, select
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from sessiondb.db._sql.compiled import driver_cursor, fetch, observed
+from sessiondb.db.errors import InvalidQuery
+
+
+def can_copy(conn: Connection) -> bool:
+    """Whether runs may go through ``COPY`` on ``conn`` (see the module docstring)."""
+    if conn.dialect.driver != "psycopg" or observed(conn.engine):
+        return False
+    return not conn.get_execution_options().get("schema_translate_map")
+
+
+def stored_run_ids(conn: Connection, runs: Table, run_ids: Sequence[str]) -> set[str]:
+    """The ones of ``run_ids`` that the runs table holds already (in any session)."""
+    if not run_ids:
+        return set()
+    query = select(runs.c.run_id).where(runs.c.run_id == any_(bindparam("run_ids", type_=ARRAY(String()))))
+    return {run_id for (run_id,) in fetch(conn, query, {"run_ids": list(run_ids)})}
+
+
+def _copy_type(column_type: Any) -> str:
+    """The PostgreSQL type a binary ``COPY`` sends a column's values as."""
+    if isinstance(column_type, JSON):
+        return "jsonb"
+    return "int8" if isinstance(column_type, BigInteger | Integer) else "text"
+
+
+def _json_text(value: Any) -> Any:
+    # run_data arrives as the JSON text PreparedRun made; the jsonb dumper must not encode it again.
+    return value
+
+
+def copy_runs(conn: Connection, runs: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (values by column name, ``run_data`` as JSON text) into ``runs`` with ``COPY``.
+
+    Raises:
+        InvalidQuery: a run id is stored already (by a transaction that committed after
+            :func:`stored_run_ids` looked), or a value cannot be stored.
+    """
+    names = [column.name for column in runs.c]
+    quote = conn.dialect.identifier_preparer
+    columns = ", ".join(quote.quote(name) for name in names)
+    sql = f"COPY {quote.format_table(runs)} ({columns}) FROM STDIN (FORMAT BINARY)"
+    types = [_copy_type(column.type) for column in runs.c]
+    try:
+        with driver_cursor(conn, sql, None) as cursor:
+            set_json_dumps(_json_text, cursor)
+            with cursor.copy(sql) as copy:
+                copy.set_types(types)
+                for row in rows:
+                    copy.write_row([row[name] for name in names])
+    except sa_exc.IntegrityError as error:
+        if isinstance(error.orig, psycopg.errors.UniqueViolation):
+            detail = error.orig.diag.message_detail or str(error.orig)
+            raise InvalidQuery("run_id", f"a run is stored in another session: {detail}") from error
+        raise
