@@ -478,6 +478,19 @@ def _copied(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     return copied
 
 
+def _fails_with_a_run_of_another_session(store: PostgresDb) -> None:
+    """A batch of two new sessions, one holding run ``a-r0`` of stored session ``a``, fails whole."""
+    store.upsert_session(agent_session("a", runs=1))
+    thief = agent_session("b", runs=1)
+    thief.upsert_run(agent_run("a-r0", "taken"))
+    with pytest.raises(InvalidQuery, match="a-r0"):
+        store.upsert_sessions([thief, agent_session("c", runs=1)])
+    for session_id in ("b", "c"):
+        with pytest.raises(SessionNotFound):
+            store.get_session(session_id)
+    assert [run.content for run in store.get_session("a").runs or []] == ["MESSAGE 0"]
+
+
 @pytest.mark.postgres
 def test_runs_of_new_sessions_are_copied_and_the_others_upserted(
     pg_store: PostgresDb, monkeypatch: pytest.MonkeyPatch
@@ -501,37 +514,18 @@ def test_runs_of_new_sessions_are_copied_and_the_others_upserted(
 def test_a_new_session_with_a_run_of_another_session_takes_the_upsert_path_and_fails(
     pg_store: PostgresDb, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pg_store.upsert_session(agent_session("a", runs=1))
-    thief = agent_session("b", runs=1)
-    thief.upsert_run(agent_run("a-r0", "taken"))
     copied = _copied(monkeypatch)
-
-    with pytest.raises(InvalidQuery, match="a-r0"):
-        pg_store.upsert_sessions([thief, agent_session("c", runs=1)])
-
+    _fails_with_a_run_of_another_session(pg_store)
     assert copied == []
-    for session_id in ("b", "c"):
-        with pytest.raises(SessionNotFound):
-            pg_store.get_session(session_id)
 
 
 @pytest.mark.postgres
 def test_a_run_id_committed_elsewhere_after_the_lookup_fails_the_batch_cleanly(
     pg_store: PostgresDb, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pg_store.upsert_session(agent_session("a", runs=1))
-    thief = agent_session("b", runs=1)
-    thief.upsert_run(agent_run("a-r0", "taken"))
     # As if another transaction committed "a-r0" between the lookup and the COPY.
     monkeypatch.setattr(bulk, "stored_run_ids", lambda *_args: set())
-
-    with pytest.raises(InvalidQuery, match="a-r0"):
-        pg_store.upsert_sessions([thief, agent_session("c", runs=1)])
-
-    for session_id in ("b", "c"):
-        with pytest.raises(SessionNotFound):
-            pg_store.get_session(session_id)
-    assert [run.content for run in pg_store.get_session("a").runs or []] == ["MESSAGE 0"]
+    _fails_with_a_run_of_another_session(pg_store)
 
 
 @pytest.mark.postgres

@@ -16,9 +16,10 @@ from typing import Any
 import psycopg
 import pytest
 import sqlalchemy
+from db_builders import agent_session
 from sqlalchemy import event
 
-from sessiondb import AgentSession, Message, RunOutput, SessionQuery
+from sessiondb import AgentSession, SessionQuery
 from sessiondb.db._sql.aio import ASYNC_READ_CONNECTIONS, AsyncReadPool
 from sessiondb.db.errors import InvalidQuery, SessionNotFound, StoreUnavailable
 from sessiondb.db.postgres import PostgresDb
@@ -30,16 +31,7 @@ pytestmark = pytest.mark.postgres
 
 
 def _session(session_id: str, user_id: str = "ada", runs: int = 3) -> AgentSession:
-    session = AgentSession(session_id=session_id, user_id=user_id, agent_id="helper")
-    for index in range(runs):
-        session.upsert_run(
-            RunOutput(
-                run_id=f"{session_id}-r{index}",
-                agent_id="helper",
-                messages=[Message(role="user", content=f"question {index}")],
-            )
-        )
-    return session
+    return agent_session(session_id, user_id=user_id, runs=runs)
 
 
 @pytest.fixture

@@ -215,13 +215,7 @@ class InMemoryDb(SessionStore):
         with self._lock:
             listing = select_page(self._tables.sessions.values(), query)
             items = [_build(row) for row in listing.rows]
-        return Page(
-            items=items,
-            total_count=listing.total_count,
-            page=query.page,
-            limit=query.limit,
-            next_cursor=listing.next_cursor,
-        )
+        return Page.of(query, items, listing.total_count, listing.next_cursor)
 
     def rename_session(
         self,

@@ -137,6 +137,11 @@ class Page(Generic[T]):
     limit: int
     next_cursor: str | None = None
 
+    @classmethod
+    def of(cls, query: SessionQuery, items: list[T], total_count: int, next_cursor: str | None) -> Page[T]:
+        """The page ``query`` asked for (its page number and limit), holding ``items``."""
+        return cls(items, total_count, query.page, query.limit, next_cursor)
+
     @property
     def total_pages(self) -> int:
         """``ceil(total_count / limit)``."""

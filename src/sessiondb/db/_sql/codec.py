@@ -177,10 +177,4 @@ def session_from_row(
 def listed_page(query: SessionQuery, listing: Listing) -> Page[Session]:
     """The page of sessions (without runs) that ``query`` asked for, from its listing rows."""
     items = [session_from_row(row, session_type=None, runs=None, complete=False) for row in listing.rows]
-    return Page(
-        items=items,
-        total_count=listing.total_count,
-        page=query.page,
-        limit=query.limit,
-        next_cursor=listing.next_cursor,
-    )
+    return Page.of(query, items, listing.total_count, listing.next_cursor)
