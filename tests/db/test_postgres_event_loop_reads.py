@@ -22,7 +22,7 @@ from sqlalchemy import event
 from sessiondb import AgentSession, SessionQuery
 from sessiondb.db._sql.aio import ASYNC_READ_CONNECTIONS, AsyncReadPool
 from sessiondb.db.errors import InvalidQuery, SessionNotFound, StoreUnavailable
-from sessiondb.db.postgres import PostgresDb
+from sessiondb.db.postgres import POOL_RECYCLE_S, PostgresDb
 from sessiondb.session import Session
 from store_backends import PG_URL, postgres_schema
 from thread_noting import ThreadNotingPostgresDb
@@ -241,3 +241,18 @@ async def test_watched_engines_and_callers_engines_keep_the_worker_thread(
     finally:
         on_callers_engine.close()
         engine.dispose()
+
+
+async def test_connections_past_the_recycle_age_are_replaced_as_the_engine_replaces_its_own(
+    store: ThreadNotingPostgresDb,
+) -> None:
+    assert _pool(store)._recycle_s == POOL_RECYCLE_S
+    store.upsert_session(_session("s1"))
+    await store.aget_session("s1")
+    [first] = _idle(store)
+
+    _pool(store)._recycle_s = 0.0  # every connection is too old from now on
+    await store.aget_session("s1")
+
+    [second] = _idle(store)
+    assert first.closed and second is not first and not second.closed

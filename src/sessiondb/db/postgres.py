@@ -118,7 +118,7 @@ class PostgresDb(SqlStore):
         self._async_reads: AsyncReadPool | None = None
         if owns_engine:
             _args, connect_args = db_engine.dialect.create_connect_args(db_engine.url)
-            self._async_reads = AsyncReadPool(connect_args)
+            self._async_reads = AsyncReadPool(connect_args, recycle_s=POOL_RECYCLE_S)
 
     def _insert(self, table: Table) -> postgresql.Insert:
         return postgresql.insert(table)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import weakref
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -49,6 +50,8 @@ class _LoopConnections:
 
     slots: asyncio.Semaphore
     idle: list[psycopg.AsyncConnection[Any]] = field(default_factory=list)
+    born: dict[int, float] = field(default_factory=dict)
+    """``id(connection)`` → when it was opened (``time.monotonic``), for recycling."""
     retired: bool = False
     """Set by :meth:`AsyncReadPool.close` (or when the loop closed): returned connections are closed."""
 
@@ -66,11 +69,20 @@ class AsyncReadPool:
         connect_args: keyword arguments of ``psycopg.AsyncConnection.connect`` (the engine's
             dialect gives them: ``create_connect_args``).
         size: connections at most per event loop.
+        recycle_s: a connection older than this (seconds) is closed instead of reused, as the
+            engine's ``pool_recycle`` does, before an idle timeout between here and the server
+            silently cuts it; ``None`` keeps connections however old.
     """
 
-    def __init__(self, connect_args: Mapping[str, Any], size: int = ASYNC_READ_CONNECTIONS) -> None:
+    def __init__(
+        self,
+        connect_args: Mapping[str, Any],
+        size: int = ASYNC_READ_CONNECTIONS,
+        recycle_s: float | None = None,
+    ) -> None:
         self._connect_args = dict(connect_args)
         self._size = size
+        self._recycle_s = recycle_s
         self._lock = threading.Lock()
         self._loops: dict[asyncio.AbstractEventLoop, _LoopConnections] = {}
         # A store dropped without close() must not leave open connections to warn about.
@@ -104,21 +116,37 @@ class AsyncReadPool:
         pool = self._for_running_loop()
         async with pool.slots:
             try:
-                conn = pool.idle.pop() if pool.idle else await self._connect()
+                conn = self._reusable(pool) or await self._connect()
             except psycopg.Error as error:
                 raise as_sqlalchemy_error(error) from error
+            pool.born.setdefault(id(conn), time.monotonic())
             try:
                 yield conn
             except BaseException as error:
                 # An error or a cancellation may leave the connection mid-statement.
-                _finish(conn)
+                self._discard(pool, conn)
                 if isinstance(error, psycopg.Error):
                     raise as_sqlalchemy_error(error) from error
                 raise
             if pool.retired or conn.closed or conn.info.transaction_status != TransactionStatus.IDLE:
-                _finish(conn)
+                self._discard(pool, conn)
             else:
                 pool.idle.append(conn)
+
+    def _reusable(self, pool: _LoopConnections) -> psycopg.AsyncConnection[Any] | None:
+        """The newest idle connection young enough to reuse (older ones are closed), or ``None``."""
+        while pool.idle:
+            conn = pool.idle.pop()
+            born = pool.born.get(id(conn), 0.0)
+            if self._recycle_s is None or time.monotonic() - born < self._recycle_s:
+                return conn
+            self._discard(pool, conn)
+        return None
+
+    @staticmethod
+    def _discard(pool: _LoopConnections, conn: psycopg.AsyncConnection[Any]) -> None:
+        pool.born.pop(id(conn), None)
+        _finish(conn)
 
     def close(self) -> None:
         """Close every idle connection now, and every connection in use when it is returned.
