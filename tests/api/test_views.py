@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 from fastapi import HTTPException
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sessiondb.api.deps import NO_MATCH_VERSION, expected_version
-from sessiondb.api.responses import iso_utc
+from sessiondb.api.responses import JsonResponse, iso_utc
 from sessiondb.api.views import run_detail, run_preview, session_detail, session_list_item
 from sessiondb.run import Message, RunInput, RunOutput, TeamRunOutput, WorkflowRunOutput
 from sessiondb.session import AgentSession, WorkflowSession
@@ -125,3 +126,12 @@ async def test_if_match_that_is_not_one_etag_is_400(header: str) -> None:
         await expected_version(header)
 
     assert caught.value.status_code == 400
+
+
+def test_json_responses_write_integers_past_64_bits_as_text() -> None:
+    body = JsonResponse({"big": [2**64, -(2**63) - 1], "edge": [2**64 - 1, -(2**63)], "flag": True}).body
+    assert orjson.loads(body) == {
+        "big": ["18446744073709551616", "-9223372036854775809"],
+        "edge": [2**64 - 1, -(2**63)],
+        "flag": True,
+    }

@@ -20,8 +20,28 @@ class JsonResponse(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        """Serialise ``content``; values orjson does not know become their ``str``."""
-        return orjson.dumps(content, default=str, option=orjson.OPT_NON_STR_KEYS)
+        """Serialise ``content``; values orjson does not know become their ``str``, and so do
+        integers past 64 bits, which orjson refuses (a 422 echoes the input it refused, and a
+        form field may parse to one)."""
+        try:
+            return orjson.dumps(content, default=str, option=orjson.OPT_NON_STR_KEYS)
+        except orjson.JSONEncodeError:
+            return orjson.dumps(_big_ints_as_text(content), default=str, option=orjson.OPT_NON_STR_KEYS)
+
+
+_INT64 = range(-(2**63), 2**64)
+"""The integers orjson writes (signed and unsigned 64-bit)."""
+
+
+def _big_ints_as_text(value: Any) -> Any:
+    """``value`` with every integer orjson cannot write turned into its decimal text."""
+    if isinstance(value, dict):
+        return {key: _big_ints_as_text(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_big_ints_as_text(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and value not in _INT64:
+        return str(value)
+    return value
 
 
 _FOUR_DIGIT_YEARS = range(0, 253_402_300_800)

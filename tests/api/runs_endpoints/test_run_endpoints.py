@@ -172,6 +172,20 @@ async def test_missing_message_is_422(client: httpx.AsyncClient) -> None:
 
 
 @pytest.mark.parametrize("store", ["memory"], indirect=True)  # validation never reaches the store
+async def test_a_form_field_parsing_to_an_integer_past_64_bits_is_a_422_not_a_500(
+    client: httpx.AsyncClient,
+) -> None:
+    # Found by schemathesis: the 422 echoes the refused input, which orjson could not write.
+    huge = "9" * 30
+    response = await client.post("/agents/helper/runs", data={"stream": "false", "metadata": huge})
+
+    assert response.status_code == 422
+    items = {tuple(item["loc"]): item for item in response.json()["detail"]}
+    assert set(items) == {("body", "message"), ("body", "metadata")}
+    assert items[("body", "metadata")]["input"] == huge
+
+
+@pytest.mark.parametrize("store", ["memory"], indirect=True)  # validation never reaches the store
 async def test_session_state_that_is_not_a_json_object_is_422(client: httpx.AsyncClient) -> None:
     for bad in ("not json", "[1, 2]"):
         response = await client.post(
