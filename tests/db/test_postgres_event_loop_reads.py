@@ -56,7 +56,7 @@ def _pool(store: PostgresDb) -> AsyncReadPool:
 
 
 def _idle(store: PostgresDb) -> list[psycopg.AsyncConnection[Any]]:
-    return [conn for connections in _pool(store)._loops.values() for conn in connections.idle]
+    return [conn for connections in _pool(store)._loops.values() for conn, _born in connections.idle]
 
 
 def _same(a: Session, b: Session) -> bool:

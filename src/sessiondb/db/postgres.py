@@ -36,7 +36,7 @@ from sqlalchemy.schema import CreateSchema
 
 from sessiondb.db._sql.aio import AsyncReadPool, afetch, afetch_mappings
 from sessiondb.db._sql.codec import dumps, listed_page, session_from_row
-from sessiondb.db._sql.compiled import compiled_for, observed
+from sessiondb.db._sql.compiled import compiled_for, may_bypass
 from sessiondb.db._sql.errors import translated_errors
 from sessiondb.db._sql.listing import page_result
 from sessiondb.db._sql.reads import (
@@ -142,11 +142,9 @@ class PostgresDb(SqlStore):
         while anything watches the engine's statements (listeners and SQL logging see only
         SQLAlchemy's execution), nor with a ``schema_translate_map``.
         """
-        if self._async_reads is None or not self._schema_ready or observed(self._engine):
+        if self._async_reads is None or not self._schema_ready:
             return None
-        if self._engine.get_execution_options().get("schema_translate_map"):
-            return None
-        return self._async_reads
+        return self._async_reads if may_bypass(self._engine, self._engine.get_execution_options()) else None
 
     async def aget_session(
         self,

@@ -49,16 +49,15 @@ class _LoopConnections:
     """The connections of one event loop: the idle ones, and a slot per connection in use."""
 
     slots: asyncio.Semaphore
-    idle: list[psycopg.AsyncConnection[Any]] = field(default_factory=list)
-    born: dict[int, float] = field(default_factory=dict)
-    """``id(connection)`` → when it was opened (``time.monotonic``), for recycling."""
+    idle: list[tuple[psycopg.AsyncConnection[Any], float]] = field(default_factory=list)
+    """Idle connections, each with when it was opened (``time.monotonic``), for recycling."""
     retired: bool = False
     """Set by :meth:`AsyncReadPool.close` (or when the loop closed): returned connections are closed."""
 
     def retire(self) -> None:
         self.retired = True
         idle, self.idle = self.idle, []
-        for conn in idle:
+        for conn, _born in idle:
             _finish(conn)
 
 
@@ -116,37 +115,30 @@ class AsyncReadPool:
         pool = self._for_running_loop()
         async with pool.slots:
             try:
-                conn = self._reusable(pool) or await self._connect()
+                conn, born = self._reusable(pool) or (await self._connect(), time.monotonic())
             except psycopg.Error as error:
                 raise as_sqlalchemy_error(error) from error
-            pool.born.setdefault(id(conn), time.monotonic())
             try:
                 yield conn
             except BaseException as error:
                 # An error or a cancellation may leave the connection mid-statement.
-                self._discard(pool, conn)
+                _finish(conn)
                 if isinstance(error, psycopg.Error):
                     raise as_sqlalchemy_error(error) from error
                 raise
             if pool.retired or conn.closed or conn.info.transaction_status != TransactionStatus.IDLE:
-                self._discard(pool, conn)
+                _finish(conn)
             else:
-                pool.idle.append(conn)
+                pool.idle.append((conn, born))
 
-    def _reusable(self, pool: _LoopConnections) -> psycopg.AsyncConnection[Any] | None:
+    def _reusable(self, pool: _LoopConnections) -> tuple[psycopg.AsyncConnection[Any], float] | None:
         """The newest idle connection young enough to reuse (older ones are closed), or ``None``."""
         while pool.idle:
-            conn = pool.idle.pop()
-            born = pool.born.get(id(conn), 0.0)
+            conn, born = pool.idle.pop()
             if self._recycle_s is None or time.monotonic() - born < self._recycle_s:
-                return conn
-            self._discard(pool, conn)
+                return conn, born
+            _finish(conn)
         return None
-
-    @staticmethod
-    def _discard(pool: _LoopConnections, conn: psycopg.AsyncConnection[Any]) -> None:
-        pool.born.pop(id(conn), None)
-        _finish(conn)
 
     def close(self) -> None:
         """Close every idle connection now, and every connection in use when it is returned.

@@ -165,6 +165,13 @@ def _observed(conn: Connection) -> bool:
     return observed(conn.engine)
 
 
+def may_bypass(engine: Engine, options: Mapping[str, Any]) -> bool:
+    """Whether statements under execution ``options`` may be sent other than through SQLAlchemy's
+    execution (an async connection, a ``COPY``): nothing watches them, and no
+    ``schema_translate_map`` needs them rendered at each execution."""
+    return not observed(engine) and not options.get("schema_translate_map")
+
+
 def fetch(conn: Connection, statement: ClauseElement, values: Mapping[str, Any]) -> list[Row]:
     """Run ``statement`` with ``values`` on ``conn`` and return its rows, decoded.
 

@@ -24,15 +24,13 @@ from sqlalchemy import JSON, BigInteger, Connection, Integer, String, Table, any
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from sessiondb.db._sql.compiled import driver_cursor, fetch, observed
+from sessiondb.db._sql.compiled import driver_cursor, fetch, may_bypass
 from sessiondb.db.errors import InvalidQuery
 
 
 def can_copy(conn: Connection) -> bool:
     """Whether runs may go through ``COPY`` on ``conn`` (see the module docstring)."""
-    if conn.dialect.driver != "psycopg" or observed(conn.engine):
-        return False
-    return not conn.get_execution_options().get("schema_translate_map")
+    return conn.dialect.driver == "psycopg" and may_bypass(conn.engine, conn.get_execution_options())
 
 
 def stored_run_ids(conn: Connection, runs: Table, run_ids: Sequence[str]) -> set[str]:

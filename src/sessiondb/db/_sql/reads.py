@@ -174,20 +174,16 @@ def session_row(
     Raises:
         SessionNotFound: no such session (for this user).
     """
-    statement, params = session_row_query(reads, session_id, user_id, lock=lock)
-    row = fetch_mapping(conn, statement, params)
+    statement = reads.session_rows[(user_id is not None, lock)]
+    row = fetch_mapping(conn, statement, _owner_params(session_id, user_id))
     if row is None:
         raise SessionNotFound(session_id)
     return row
 
 
-def session_row_query(
-    reads: ReadStatements, session_id: str, user_id: str | None, *, lock: bool = False
-) -> tuple[Select[Any], dict[str, Any]]:
-    """The statement and values of :func:`session_row` (for the async path too)."""
-    by_user = user_id is not None
-    params = {"session_id": session_id, "user_id": user_id} if by_user else {"session_id": session_id}
-    return reads.session_rows[(by_user, lock)], params
+def _owner_params(session_id: str, user_id: str | None) -> dict[str, Any]:
+    """The values of a statement that finds a session by id (and, with ``user_id``, its owner)."""
+    return {"session_id": session_id} if user_id is None else {"session_id": session_id, "user_id": user_id}
 
 
 def _run_index(row: dict[str, Any]) -> int:
@@ -199,11 +195,8 @@ def window_query(
     reads: ReadStatements, session_id: str, user_id: str | None, runs_limit: int
 ) -> tuple[Select[Any], dict[str, Any]]:
     """The statement and values of :func:`session_with_window` (for the async path too)."""
-    by_user = user_id is not None
-    params: dict[str, Any] = {"session_id": session_id, "limit": max(runs_limit, 0)}
-    if by_user:
-        params["user_id"] = user_id
-    return reads.session_windows[by_user], params
+    params = {**_owner_params(session_id, user_id), "limit": max(runs_limit, 0)}
+    return reads.session_windows[user_id is not None], params
 
 
 def window_result(
@@ -248,9 +241,7 @@ def whole_session_query(
     reads: ReadStatements, session_id: str, user_id: str | None
 ) -> tuple[CompoundSelect[Any], dict[str, Any]]:
     """The statement and values of :func:`whole_session` (for the async path too)."""
-    by_user = user_id is not None
-    params = {"session_id": session_id, "user_id": user_id} if by_user else {"session_id": session_id}
-    return reads.whole_sessions[by_user], params
+    return reads.whole_sessions[user_id is not None], _owner_params(session_id, user_id)
 
 
 def whole_session_result(
