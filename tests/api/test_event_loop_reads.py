@@ -157,11 +157,9 @@ async def test_postgres_read_endpoints_answer_on_the_event_loop_as_through_a_wor
                 for url in READS:
                     store.read_threads.clear()
                     native.append(_comparable(await client.get(url)))
-                    # The session reads go out on the loop's own async connections: no sync
-                    # read runs at all. The runs endpoints still take a worker thread.
-                    runs_read = "/run" in url
-                    assert bool(store.read_threads) == runs_read, url
-                    assert threading.get_ident() not in store.read_threads
+                    # Session and run reads go out on the loop's own async connections: no
+                    # sync read runs at all.
+                    assert store.read_threads == [], url
 
                 monkeypatch.setattr(PostgresDb, "_event_loop_pool", lambda self: None)
                 store.read_threads.clear()

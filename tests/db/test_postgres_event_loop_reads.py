@@ -21,7 +21,7 @@ from sqlalchemy import event
 
 from sessiondb import AgentSession, SessionQuery
 from sessiondb.db._sql.aio import ASYNC_READ_CONNECTIONS, AsyncReadPool
-from sessiondb.db.errors import InvalidQuery, SessionNotFound, StoreUnavailable
+from sessiondb.db.errors import InvalidQuery, RunNotFound, SessionNotFound, StoreUnavailable
 from sessiondb.db.postgres import POOL_RECYCLE_S, PostgresDb
 from sessiondb.session import Session
 from store_backends import PG_URL, postgres_schema
@@ -121,6 +121,48 @@ async def test_ready_reads_raise_the_domain_errors_of_the_sync_reads(store: Thre
     # Errors of the caller's own making leave the connection healthy: it is reused.
     assert len(_idle(store)) == 1
     assert store.read_threads == []
+
+
+async def test_run_reads_answer_on_the_loop_exactly_as_the_sync_reads(store: ThreadNotingPostgresDb) -> None:
+    store.upsert_sessions([_session("s1", runs=4), _session("s2", runs=0), _session("s3", user_id="bob")])
+    filters: dict[str, Any] = {"statuses": ["completed"], "last_n": 2, "created_after": 0}
+    expected_runs = store.get_runs("s1", **filters)
+    expected_run = store.get_run("s1-r1", session_id="s1", user_id="ada")
+    store.read_threads.clear()
+
+    runs = await store.aget_runs("s1", **filters)
+    every = await store.aget_runs("s1", user_id="ada")
+    none = await store.aget_runs("s2", history_only=True)
+    run = await store.aget_run("s1-r1", session_id="s1", user_id="ada")
+    plain = await store.aget_run("s3-r0")
+
+    assert store.read_threads == []  # no sync read ran: nothing took a worker thread
+    assert [r.to_dict() for r in runs] == [r.to_dict() for r in expected_runs]
+    assert [r.run_id for r in runs] == ["s1-r2", "s1-r3"]
+    assert [r.run_id for r in every] == ["s1-r0", "s1-r1", "s1-r2", "s1-r3"] and none == []
+    assert run.to_dict() == expected_run.to_dict() and plain.run_id == "s3-r0"
+
+
+async def test_run_reads_on_the_loop_raise_the_domain_errors_of_the_sync_reads(
+    store: ThreadNotingPostgresDb,
+) -> None:
+    store.upsert_session(_session("s1"))
+    with pytest.raises(RunNotFound):
+        await store.aget_run("missing")
+    with pytest.raises(RunNotFound):
+        await store.aget_run("s1-r0", user_id="someone-else")
+    with pytest.raises(RunNotFound):
+        await store.aget_run("s1-r0", session_id="other")
+    with pytest.raises(SessionNotFound):
+        await store.aget_runs("s1", user_id="someone-else")
+    with pytest.raises(SessionNotFound):
+        await store.aget_runs("missing")
+    with pytest.raises(InvalidQuery) as raised:
+        await store.aget_runs("s1", created_before=2**63)
+    assert raised.value.field == "created_before"
+    with pytest.raises(TypeError):
+        await store.aget_runs("s1", newest=1)
+    assert store.read_threads == [] and len(_idle(store)) == 1
 
 
 async def test_connections_are_reused_and_bounded_per_loop(store: ThreadNotingPostgresDb) -> None:

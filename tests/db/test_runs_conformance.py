@@ -271,6 +271,24 @@ def test_get_runs_filters_statuses_times_and_history(store: SessionStore) -> Non
     assert ids(last_n=0) == []
 
 
+def test_get_runs_takes_repeated_statuses_no_statuses_and_any_last_n(store: SessionStore) -> None:
+    session = agent_session(runs=2)
+    session.upsert_run(agent_run("bad", status=RunStatus.ERROR))
+    store.upsert_session(session)
+
+    def ids(**kwargs: object) -> list[str]:
+        return [run.run_id for run in store.get_runs("s1", **kwargs)]  # type: ignore[arg-type]
+
+    assert ids(statuses=["ERROR", "error", RunStatus.ERROR]) == ["bad"]
+    assert ids(statuses=[]) == []
+    # No session has 2**63 runs: a larger N is "all of them", not an overflow.
+    assert ids(last_n=2**70) == ["s1-r0", "s1-r1", "bad"]
+    assert ids(last_n=-1) == []
+    # Filters combine, and the same shape with other values gives other runs.
+    assert ids(statuses=["completed"], last_n=1) == ["s1-r1"]
+    assert ids(statuses=["error"], last_n=1) == ["bad"]
+
+
 def test_get_runs_of_a_missing_or_foreign_session_raises_not_found(store: SessionStore) -> None:
     store.upsert_session(agent_session(user_id="alice"))
     assert store.get_runs("s1", user_id="alice") == []

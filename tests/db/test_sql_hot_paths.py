@@ -16,9 +16,10 @@ from db_builders import agent_run, agent_session, team_run, team_session, workfl
 from sqlalchemy import Connection, Text, bindparam, cast, event, select
 from sqlalchemy.dialects import sqlite
 
-from sessiondb.db._sql import SqlStore
+from sessiondb.db._sql import SqlStore, run_reads
 from sessiondb.db._sql.compiled import Compiled, fetch
 from sessiondb.db._sql.reads import history_only, session_row, session_with_window, whole_session
+from sessiondb.db._sql.run_reads import RunsFilter
 from sessiondb.db._sql.writes import touch_session
 from sessiondb.db.errors import InvalidQuery, SchemaNotReady, SessionNotFound
 from sessiondb.db.postgres import PostgresDb
@@ -214,6 +215,58 @@ def test_naming_reads_and_writes_on_the_run_paths_bypass_sqlalchemy_execution(
         for session in sql_store.get_sessions(SessionQuery()).items
     }
     assert names == {"a": "first, edited", "t": "the team question"}
+
+
+def test_run_reads_bypass_sqlalchemy_execution_with_one_statement_per_filter_shape(
+    sql_store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _fill(sql_store)
+    with _sqlalchemy_executions(monkeypatch) as sent:
+        one = sql_store.get_run("a-r1")
+        owned = sql_store.get_run("a-r1", session_id="a", user_id="u1")
+        recent = sql_store.get_runs("a", last_n=2, statuses=["completed"])
+        others = sql_store.get_runs("t", last_n=2, statuses=["error"], user_id="u1")
+        history = sql_store.get_runs("a", history_only=True, created_after=0)
+    assert sent == []
+    assert one.run_id == owned.run_id == "a-r1"
+    assert [run.run_id for run in recent] == ["a-child", "a-last"]
+    assert others == []
+    assert [run.run_id for run in history] == ["a-r0", "a-r1", "a-r2", "a-r3", "a-last"]
+    # Same filters given (other values) -> the same statement, so it is compiled once.
+    shapes = sql_store._run_reads._by_shape
+    assert len(shapes) == 3
+    first, _ = sql_store._run_reads.runs_query("a", None, RunsFilter(statuses=("X",), last_n=5))
+    again, _ = sql_store._run_reads.runs_query("t", None, RunsFilter(statuses=("Y",), last_n=1))
+    assert first is again and len(shapes) == 3
+
+
+def test_a_run_read_is_one_statement_outside_any_transaction(sql_store: SqlStore) -> None:
+    _fill(sql_store)
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    event.listen(sql_store._engine, "before_cursor_execute", record)
+    try:
+        runs = sql_store.get_runs("a", statuses=["completed"], created_before=2_000_000_000, last_n=3)
+        run = sql_store.get_run("t-r0", user_id="u1")
+    finally:
+        event.remove(sql_store._engine, "before_cursor_execute", record)
+    assert [r.run_id for r in runs] == ["a-r3", "a-child", "a-last"] and run.run_id == "t-r0"
+    # Before: BEGIN (REPEATABLE READ on PostgreSQL), the session row, the runs, COMMIT.
+    assert [statement.lstrip().split()[0].upper() for statement in sent] == ["SELECT", "SELECT"]
+
+
+def test_run_shapes_past_the_cache_bound_are_built_per_call(
+    sql_store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(run_reads, "MAX_CACHED_SHAPES", 2)
+    _fill(sql_store)
+    for count in range(1, 6):
+        statuses = ["completed", *(f"other-{i}" for i in range(count))]
+        assert sql_store.get_runs("a", statuses=statuses)[0].run_id == "a-r0"
+    assert len(sql_store._run_reads._by_shape) == 2
 
 
 def test_statement_listeners_still_see_the_hot_statements_and_get_the_same_results(

@@ -5,8 +5,8 @@ point, as the other backends do). A session and its runs are read by one stateme
 snapshot); reads of several statements run at ``REPEATABLE READ``; concurrent migrations are
 serialised by an advisory lock.
 
-The async read twins ``aget_session`` and ``aget_sessions`` run on the event loop through
-psycopg's ``AsyncConnection`` (:mod:`sessiondb.db._sql.aio`), not in a worker thread.
+The async read twins (``aget_session``, ``aget_sessions``, ``aget_run``, ``aget_runs``) run on
+the event loop through psycopg's ``AsyncConnection`` (:mod:`sessiondb.db._sql.aio`), not in a worker thread.
 
 Pooled connections are not pinged before use (that would be one more round trip per call):
 after the server drops connections, the next call on each backend fails once with
@@ -15,6 +15,7 @@ after the server drops connections, the next call on each backend fails once wit
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import orjson
@@ -35,7 +36,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.schema import CreateSchema
 
 from sessiondb.db._sql.aio import AsyncReadPool, afetch, afetch_mappings
-from sessiondb.db._sql.codec import dumps, listed_page, session_from_row
+from sessiondb.db._sql.codec import decode_run, decode_session_runs, dumps, listed_page, session_from_row
 from sessiondb.db._sql.compiled import compiled_for, may_bypass
 from sessiondb.db._sql.errors import translated_errors
 from sessiondb.db._sql.listing import page_result
@@ -45,9 +46,11 @@ from sessiondb.db._sql.reads import (
     window_query,
     window_result,
 )
+from sessiondb.db._sql.run_reads import RunsFilter, one_run_result, runs_result
 from sessiondb.db._sql.store import SqlStore
 from sessiondb.db._sql.tables import TableNames
 from sessiondb.db.query import Page, SessionQuery
+from sessiondb.run.workflow import AnyRun
 from sessiondb.session import Session, SessionType
 
 DEFAULT_SCHEMA = "ai"
@@ -187,8 +190,58 @@ class PostgresDb(SqlStore):
                 rows = await afetch_mappings(conn, self._engine.dialect, statement, params)
         return listed_page(query, page_result(query, rows))
 
+    async def aget_run(self, run_id: str, **kwargs: Any) -> AnyRun:
+        """Async twin of :meth:`get_run`, on the event loop (see :mod:`sessiondb.db._sql.aio`)."""
+        pool = self._event_loop_pool()
+        if pool is None:
+            return await super().aget_run(run_id, **kwargs)
+        session_id, user_id = _run_owner(**kwargs)
+        statement, values = self._run_reads.one_run_query(run_id, session_id, user_id)
+        with translated_errors(self._where):
+            async with pool.connection() as conn:
+                rows = await afetch(conn, self._engine.dialect, statement, values)
+        return decode_run(*one_run_result(run_id, session_id, rows))
+
+    async def aget_runs(self, session_id: str, **kwargs: Any) -> list[AnyRun]:
+        """Async twin of :meth:`get_runs`, on the event loop (see :mod:`sessiondb.db._sql.aio`)."""
+        pool = self._event_loop_pool()
+        if pool is None:
+            return await super().aget_runs(session_id, **kwargs)
+        user_id, filters = _runs_filters(**kwargs)
+        statement, values = self._run_reads.runs_query(session_id, user_id, filters)
+        with translated_errors(self._where):
+            async with pool.connection() as conn:
+                rows = await afetch(conn, self._engine.dialect, statement, values)
+        return decode_session_runs(*runs_result(session_id, rows))
+
     def close(self) -> None:
         """Close the event-loop read connections, then as :meth:`SqlStore.close`."""
         if self._async_reads is not None:
             self._async_reads.close()
         super().close()
+
+
+# The keyword arguments of get_run and get_runs, checked as the sync signatures check them.
+
+
+def _run_owner(*, session_id: str | None = None, user_id: str | None = None) -> tuple[str | None, str | None]:
+    return session_id, user_id
+
+
+def _runs_filters(
+    *,
+    user_id: str | None = None,
+    statuses: Sequence[str] | None = None,
+    created_after: int | None = None,
+    created_before: int | None = None,
+    last_n: int | None = None,
+    history_only: bool = False,
+) -> tuple[str | None, RunsFilter]:
+    filters = RunsFilter.of(
+        statuses=statuses,
+        created_after=created_after,
+        created_before=created_before,
+        last_n=last_n,
+        history=history_only,
+    )
+    return user_id, filters

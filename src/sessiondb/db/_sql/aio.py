@@ -191,4 +191,3 @@ async def afetch_mappings(
     """The rows :func:`afetch` returns, each as a dict by column name."""
     keys = compiled_for(statement, dialect).keys
     return [dict(zip(keys, row, strict=True)) for row in await afetch(conn, dialect, statement, values)]
-

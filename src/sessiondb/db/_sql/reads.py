@@ -1,7 +1,7 @@
-"""The read queries of the SQL backends: a session row, its runs, one run.
+"""The session reads of the SQL backends: a session row, with its newest runs or all of them.
 
-The reads every agent turn makes (the session row, its runs) run through the driver cursor
-(:mod:`sessiondb.db._sql.compiled`); the others go through SQLAlchemy.
+They run through the driver cursor (:mod:`sessiondb.db._sql.compiled`). The run reads
+(``get_run``, ``get_runs``) are in :mod:`sessiondb.db._sql.run_reads`.
 
 Run payloads are selected as text (``CAST(run_data AS TEXT)``): the store keeps that text as
 the loaded state of each run, and decodes it once.
@@ -24,7 +24,6 @@ from sqlalchemy import (
     Text,
     bindparam,
     cast,
-    func,
     literal_column,
     null,
     or_,
@@ -282,54 +281,3 @@ def whole_session(
     statement, params = whole_session_query(reads, session_id, user_id)
     keys = compiled_for(statement, conn.dialect).keys
     return whole_session_result(reads, session_id, keys, fetch(conn, statement, params))
-
-
-def _newest(query: Select[Any], tables: Tables, last_n: int | None) -> Select[Any]:
-    # The newest last_n are taken in descending order; the caller reverses them.
-    index = tables.runs.c.run_index
-    if last_n is None:
-        return query.order_by(index)
-    return query.order_by(index.desc()).limit(max(last_n, 0))
-
-
-def filtered_runs(
-    conn: Connection,
-    tables: Tables,
-    session_id: str,
-    *,
-    statuses: Sequence[str] | None,
-    created_after: int | None,
-    created_before: int | None,
-    last_n: int | None,
-    history: bool,
-) -> list[str]:
-    """JSON texts of a session's runs that pass the filters of ``get_runs``, oldest first."""
-    runs = tables.runs
-    query = select(cast(runs.c.run_data, Text)).where(runs.c.session_id == session_id)
-    if statuses is not None:
-        query = query.where(func.upper(runs.c.status).in_([str(status).upper() for status in statuses]))
-    if created_after is not None:
-        query = query.where(runs.c.created_at >= created_after)
-    if created_before is not None:
-        query = query.where(runs.c.created_at <= created_before)
-    if history:
-        query = query.where(history_only(tables))
-    texts = list(conn.execute(_newest(query, tables, last_n)).scalars())
-    if last_n is not None:
-        texts.reverse()
-    return texts
-
-
-def one_run(
-    conn: Connection, tables: Tables, run_id: str, session_id: str | None, user_id: str | None
-) -> tuple[str, str] | None:
-    """``(run_type, JSON text)`` of a run (in that session, of a session of that user), or ``None``."""
-    runs, sessions = tables.runs, tables.sessions
-    query = select(runs.c.run_type, cast(runs.c.run_data, Text)).where(runs.c.run_id == run_id)
-    if session_id is not None:
-        query = query.where(runs.c.session_id == session_id)
-    if user_id is not None:
-        owned = sessions.c.session_id == runs.c.session_id
-        query = query.join(sessions, owned).where(sessions.c.user_id == user_id)
-    found = conn.execute(query).one_or_none()
-    return (found[0], found[1]) if found is not None else None

@@ -34,17 +34,17 @@ from sqlalchemy import (
 from sessiondb.db._sql import migrate as migrations
 from sessiondb.db._sql.bulk import save_sessions
 from sessiondb.db._sql.codec import decode_run, decode_session_runs, listed_page, session_from_row
+from sessiondb.db._sql.compiled import fetch
 from sessiondb.db._sql.errors import MIGRATE_HINT, translated_errors
 from sessiondb.db._sql.listing import ListingStatements
 from sessiondb.db._sql.names import Names, settle_names
 from sessiondb.db._sql.reads import (
     ReadStatements,
-    filtered_runs,
-    one_run,
     session_row,
     session_with_window,
     whole_session,
 )
+from sessiondb.db._sql.run_reads import RunReads, RunsFilter, one_run_result, runs_result
 from sessiondb.db._sql.tables import TableNames, build_tables
 from sessiondb.db._sql.writes import (
     PreparedRun,
@@ -58,8 +58,8 @@ from sessiondb.db._sql.writes import (
 )
 from sessiondb.db._tracking import mark_saved
 from sessiondb.db.base import UNSET, SessionStore, Unset
-from sessiondb.db.errors import InvalidQuery, RunNotFound, SchemaNotReady, SessionNotFound, VersionConflict
-from sessiondb.db.query import Page, SessionQuery, check_time_bounds
+from sessiondb.db.errors import InvalidQuery, SchemaNotReady, SessionNotFound, VersionConflict
+from sessiondb.db.query import Page, SessionQuery
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import Session, SessionSummary, SessionType
 
@@ -112,6 +112,7 @@ class SqlStore(SessionStore):
         self._tables = build_tables(names)
         self._statements = WriteStatements.build(self._tables, self._insert, self._json_text)
         self._reads = ReadStatements.build(self._tables)
+        self._run_reads = RunReads(self._tables)
         self._listing = ListingStatements(self._tables)
         self._auto_migrate = auto_migrate
         self._owns_engine = owns_engine
@@ -366,11 +367,10 @@ class SqlStore(SessionStore):
 
     def get_run(self, run_id: str, *, session_id: str | None = None, user_id: str | None = None) -> AnyRun:
         """See :meth:`SessionStore.get_run`."""
-        with self._transaction(write=False) as conn:
-            found = one_run(conn, self._tables, run_id, session_id, user_id)
-        if found is None:
-            raise RunNotFound(run_id, session_id)
-        return decode_run(*found)
+        statement, values = self._run_reads.one_run_query(run_id, session_id, user_id)
+        with self._one_statement() as conn:
+            rows = fetch(conn, statement, values)
+        return decode_run(*one_run_result(run_id, session_id, rows))
 
     def get_runs(
         self,
@@ -384,20 +384,17 @@ class SqlStore(SessionStore):
         history_only: bool = False,
     ) -> list[AnyRun]:
         """See :meth:`SessionStore.get_runs`."""
-        check_time_bounds(created_after, created_before)
-        with self._transaction(write=False) as conn:
-            session_type = session_row(conn, self._reads, session_id, user_id)["session_type"]
-            texts = filtered_runs(
-                conn,
-                self._tables,
-                session_id,
-                statuses=statuses,
-                created_after=created_after,
-                created_before=created_before,
-                last_n=last_n,
-                history=history_only,
-            )
-        return decode_session_runs(session_type, texts)
+        filters = RunsFilter.of(
+            statuses=statuses,
+            created_after=created_after,
+            created_before=created_before,
+            last_n=last_n,
+            history=history_only,
+        )
+        statement, values = self._run_reads.runs_query(session_id, user_id, filters)
+        with self._one_statement() as conn:
+            rows = fetch(conn, statement, values)
+        return decode_session_runs(*runs_result(session_id, rows))
 
     def delete_run(self, run_id: str, *, session_id: str | None = None) -> bool:
         """See :meth:`SessionStore.delete_run`."""
