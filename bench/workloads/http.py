@@ -35,6 +35,8 @@ def endpoints(users: int) -> dict[str, list[str]]:
     return {
         "http_list": [f"/sessions?type=agent&user_id=u{k}&limit=20" for k in range(min(users, LIST_USERS))],
         "http_detail": [f"/sessions/d{k}?type=agent" for k in range(DETAIL_SESSIONS)],
+        # Not in the table: the runs of a session, which a UI asks for when it opens one.
+        "http_runs": [f"/sessions/d{k}/runs?type=agent" for k in range(DETAIL_SESSIONS)],
     }
 
 

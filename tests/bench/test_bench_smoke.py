@@ -22,6 +22,7 @@ EXPECTED_WORKLOADS = {
     "bulk_import",
     "http_list",
     "http_detail",
+    "http_runs",
 }
 
 
