@@ -161,7 +161,7 @@ async def test_run_reads_on_the_loop_raise_the_domain_errors_of_the_sync_reads(
         await store.aget_runs("s1", created_before=2**63)
     assert raised.value.field == "created_before"
     with pytest.raises(TypeError):
-        await store.aget_runs("s1", newest=1)
+        await store.aget_runs("s1", newest=1)  # type: ignore[call-arg]
     assert store.read_threads == [] and len(_idle(store)) == 1
 
 

@@ -321,13 +321,35 @@ class SessionStore(abc.ABC):
         """Async twin of :meth:`upsert_run`."""
         return await anyio.to_thread.run_sync(self.upsert_run, session_id, run)
 
-    async def aget_run(self, run_id: str, **kwargs: Any) -> AnyRun:
+    async def aget_run(
+        self, run_id: str, *, session_id: str | None = None, user_id: str | None = None
+    ) -> AnyRun:
         """Async twin of :meth:`get_run`."""
-        return await self._read(lambda store: store.get_run(run_id, **kwargs))
+        return await self._read(lambda store: store.get_run(run_id, session_id=session_id, user_id=user_id))
 
-    async def aget_runs(self, session_id: str, **kwargs: Any) -> list[AnyRun]:
+    async def aget_runs(
+        self,
+        session_id: str,
+        *,
+        user_id: str | None = None,
+        statuses: Sequence[str] | None = None,
+        created_after: int | None = None,
+        created_before: int | None = None,
+        last_n: int | None = None,
+        history_only: bool = False,
+    ) -> list[AnyRun]:
         """Async twin of :meth:`get_runs`."""
-        return await self._read(lambda store: store.get_runs(session_id, **kwargs))
+        return await self._read(
+            lambda store: store.get_runs(
+                session_id,
+                user_id=user_id,
+                statuses=statuses,
+                created_after=created_after,
+                created_before=created_before,
+                last_n=last_n,
+                history_only=history_only,
+            )
+        )
 
     async def adelete_run(self, run_id: str, **kwargs: Any) -> bool:
         """Async twin of :meth:`delete_run`."""

@@ -190,24 +190,49 @@ class PostgresDb(SqlStore):
                 rows = await afetch_mappings(conn, self._engine.dialect, statement, params)
         return listed_page(query, page_result(query, rows))
 
-    async def aget_run(self, run_id: str, **kwargs: Any) -> AnyRun:
+    async def aget_run(
+        self, run_id: str, *, session_id: str | None = None, user_id: str | None = None
+    ) -> AnyRun:
         """Async twin of :meth:`get_run`, on the event loop (see :mod:`sessiondb.db._sql.aio`)."""
         pool = self._event_loop_pool()
         if pool is None:
-            return await super().aget_run(run_id, **kwargs)
-        session_id, user_id = _run_owner(**kwargs)
+            return await super().aget_run(run_id, session_id=session_id, user_id=user_id)
         statement, values = self._run_reads.one_run_query(run_id, session_id, user_id)
         with translated_errors(self._where):
             async with pool.connection() as conn:
                 rows = await afetch(conn, self._engine.dialect, statement, values)
         return decode_run(*one_run_result(run_id, session_id, rows))
 
-    async def aget_runs(self, session_id: str, **kwargs: Any) -> list[AnyRun]:
+    async def aget_runs(
+        self,
+        session_id: str,
+        *,
+        user_id: str | None = None,
+        statuses: Sequence[str] | None = None,
+        created_after: int | None = None,
+        created_before: int | None = None,
+        last_n: int | None = None,
+        history_only: bool = False,
+    ) -> list[AnyRun]:
         """Async twin of :meth:`get_runs`, on the event loop (see :mod:`sessiondb.db._sql.aio`)."""
+        filters = RunsFilter.of(
+            statuses=statuses,
+            created_after=created_after,
+            created_before=created_before,
+            last_n=last_n,
+            history=history_only,
+        )
         pool = self._event_loop_pool()
         if pool is None:
-            return await super().aget_runs(session_id, **kwargs)
-        user_id, filters = _runs_filters(**kwargs)
+            return await super().aget_runs(
+                session_id,
+                user_id=user_id,
+                statuses=statuses,
+                created_after=created_after,
+                created_before=created_before,
+                last_n=last_n,
+                history_only=history_only,
+            )
         statement, values = self._run_reads.runs_query(session_id, user_id, filters)
         with translated_errors(self._where):
             async with pool.connection() as conn:
@@ -219,29 +244,3 @@ class PostgresDb(SqlStore):
         if self._async_reads is not None:
             self._async_reads.close()
         super().close()
-
-
-# The keyword arguments of get_run and get_runs, checked as the sync signatures check them.
-
-
-def _run_owner(*, session_id: str | None = None, user_id: str | None = None) -> tuple[str | None, str | None]:
-    return session_id, user_id
-
-
-def _runs_filters(
-    *,
-    user_id: str | None = None,
-    statuses: Sequence[str] | None = None,
-    created_after: int | None = None,
-    created_before: int | None = None,
-    last_n: int | None = None,
-    history_only: bool = False,
-) -> tuple[str | None, RunsFilter]:
-    filters = RunsFilter.of(
-        statuses=statuses,
-        created_after=created_after,
-        created_before=created_before,
-        last_n=last_n,
-        history=history_only,
-    )
-    return user_id, filters
