@@ -22,7 +22,10 @@ def _tool(name: str) -> str:
 def test_ruff_finds_nothing() -> None:
     result = subprocess.run(
         [_tool("ruff"), "check", "--no-cache", "src", "tests", "bench", "examples"],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
