@@ -1,4 +1,5 @@
-"""The linters are part of the suite: a change that breaks ruff or mypy --strict fails the build."""
+"""The linters are part of the suite: a change that breaks ruff (lint or format) or mypy --strict
+fails the build."""
 
 from __future__ import annotations
 
@@ -22,6 +23,17 @@ def _tool(name: str) -> str:
 def test_ruff_finds_nothing() -> None:
     result = subprocess.run(
         [_tool("ruff"), "check", "--no-cache", "src", "tests", "bench", "examples"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format_would_change_nothing() -> None:
+    result = subprocess.run(
+        [_tool("ruff"), "format", "--check", "--no-cache", "src", "tests", "bench", "examples"],
         cwd=ROOT,
         capture_output=True,
         text=True,
