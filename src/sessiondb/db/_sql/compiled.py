@@ -231,11 +231,7 @@ def fetch_each(conn: Connection, statement: ClauseElement, rows: Sequence[Mappin
     """
     if not rows:
         return []
-    if (
-        conn.dialect.driver != "psycopg"
-        or _observed(conn)
-        or conn.get_execution_options().get("schema_translate_map")
-    ):
+    if conn.dialect.driver != "psycopg" or not may_bypass(conn.engine, conn.get_execution_options()):
         assert isinstance(statement, Executable)
         return [tuple(row) for row in conn.execute(statement, [dict(row) for row in rows])]
     compiled = compiled_for(statement, conn.dialect)
