@@ -15,7 +15,7 @@ after the server drops connections, the next call on each backend fails once wit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import orjson
@@ -34,10 +34,11 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import CreateSchema
+from sqlalchemy.sql.expression import ClauseElement
 
-from sessiondb.db._sql.aio import AsyncReadPool, afetch, afetch_mappings
+from sessiondb.db._sql.aio import AsyncReadPool, afetch
 from sessiondb.db._sql.codec import decode_run, decode_session_runs, dumps, listed_page, session_from_row
-from sessiondb.db._sql.compiled import compiled_for, may_bypass
+from sessiondb.db._sql.compiled import Row, compiled_for, may_bypass
 from sessiondb.db._sql.errors import translated_errors
 from sessiondb.db._sql.listing import page_result
 from sessiondb.db._sql.reads import (
@@ -149,6 +150,23 @@ class PostgresDb(SqlStore):
             return None
         return self._async_reads if may_bypass(self._engine, self._engine.get_execution_options()) else None
 
+    async def _fetch_on_loop(
+        self, pool: AsyncReadPool, statement: ClauseElement, values: Mapping[str, Any]
+    ) -> list[Row]:
+        """``statement``'s rows, read on one of ``pool``'s connections; driver errors become
+        the domain errors the sync path raises."""
+        with translated_errors(self._where):
+            async with pool.connection() as conn:
+                return await afetch(conn, self._engine.dialect, statement, values)
+
+    async def _fetch_mappings_on_loop(
+        self, pool: AsyncReadPool, statement: ClauseElement, values: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        """The rows :meth:`_fetch_on_loop` returns, each as a dict by column name."""
+        keys = compiled_for(statement, self._engine.dialect).keys
+        rows = await self._fetch_on_loop(pool, statement, values)
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
     async def aget_session(
         self,
         session_id: str,
@@ -163,19 +181,15 @@ class PostgresDb(SqlStore):
             return await super().aget_session(
                 session_id, session_type=session_type, user_id=user_id, runs_limit=runs_limit
             )
-        dialect, reads = self._engine.dialect, self._reads
+        reads = self._reads
         if runs_limit is not None:
             window, params = window_query(reads, session_id, user_id, runs_limit)
-            with translated_errors(self._where):
-                async with pool.connection() as conn:
-                    rows = await afetch_mappings(conn, dialect, window, params)
+            rows = await self._fetch_mappings_on_loop(pool, window, params)
             row, loaded = window_result(reads, session_id, rows)
             return session_from_row(row, session_type=session_type, runs=loaded, complete=False)
         statement, params = whole_session_query(reads, session_id, user_id)
-        with translated_errors(self._where):
-            async with pool.connection() as conn:
-                found = await afetch(conn, dialect, statement, params)
-        keys = compiled_for(statement, dialect).keys
+        found = await self._fetch_on_loop(pool, statement, params)
+        keys = compiled_for(statement, self._engine.dialect).keys
         row, loaded = whole_session_result(reads, session_id, keys, found)
         return session_from_row(row, session_type=session_type, runs=loaded, complete=True)
 
@@ -185,9 +199,7 @@ class PostgresDb(SqlStore):
         if pool is None:
             return await super().aget_sessions(query)
         statement, params = self._listing.page_query(query)
-        with translated_errors(self._where):
-            async with pool.connection() as conn:
-                rows = await afetch_mappings(conn, self._engine.dialect, statement, params)
+        rows = await self._fetch_mappings_on_loop(pool, statement, params)
         return listed_page(query, page_result(query, rows))
 
     async def aget_run(
@@ -198,9 +210,7 @@ class PostgresDb(SqlStore):
         if pool is None:
             return await super().aget_run(run_id, session_id=session_id, user_id=user_id)
         statement, values = self._run_reads.one_run_query(run_id, session_id, user_id)
-        with translated_errors(self._where):
-            async with pool.connection() as conn:
-                rows = await afetch(conn, self._engine.dialect, statement, values)
+        rows = await self._fetch_on_loop(pool, statement, values)
         return decode_run(*one_run_result(run_id, session_id, rows))
 
     async def aget_runs(
@@ -215,13 +225,6 @@ class PostgresDb(SqlStore):
         history_only: bool = False,
     ) -> list[AnyRun]:
         """Async twin of :meth:`get_runs`, on the event loop (see :mod:`sessiondb.db._sql.aio`)."""
-        filters = RunsFilter.of(
-            statuses=statuses,
-            created_after=created_after,
-            created_before=created_before,
-            last_n=last_n,
-            history=history_only,
-        )
         pool = self._event_loop_pool()
         if pool is None:
             return await super().aget_runs(
@@ -233,10 +236,15 @@ class PostgresDb(SqlStore):
                 last_n=last_n,
                 history_only=history_only,
             )
+        filters = RunsFilter.of(
+            statuses=statuses,
+            created_after=created_after,
+            created_before=created_before,
+            last_n=last_n,
+            history=history_only,
+        )
         statement, values = self._run_reads.runs_query(session_id, user_id, filters)
-        with translated_errors(self._where):
-            async with pool.connection() as conn:
-                rows = await afetch(conn, self._engine.dialect, statement, values)
+        rows = await self._fetch_on_loop(pool, statement, values)
         return decode_session_runs(*runs_result(session_id, rows))
 
     def close(self) -> None:

@@ -188,11 +188,3 @@ async def afetch(
     except psycopg.Error as error:
         raise as_sqlalchemy_error(error, compiled.sql, parameters) from error
     return compiled.decode(rows)
-
-
-async def afetch_mappings(
-    conn: psycopg.AsyncConnection[Any], dialect: Dialect, statement: ClauseElement, values: Mapping[str, Any]
-) -> list[dict[str, Any]]:
-    """The rows :func:`afetch` returns, each as a dict by column name."""
-    keys = compiled_for(statement, dialect).keys
-    return [dict(zip(keys, row, strict=True)) for row in await afetch(conn, dialect, statement, values)]
