@@ -95,6 +95,37 @@ def test_saving_a_session_whose_runs_are_none_keeps_the_stored_runs(store: Sessi
     assert store.get_session("s1").metadata == {"touched": True}
 
 
+def _unencodable_run(run_id: str) -> RunOutput:
+    """A run whose metadata is nested deeper than JSON encoders allow."""
+    deep: object = "bottom"
+    for _ in range(300):
+        deep = {"d": deep}
+    run = agent_run(run_id, "too deep")
+    run.metadata = deep  # type: ignore[assignment]
+    return run
+
+
+def test_a_run_that_cannot_be_encoded_is_refused_before_anything_is_written(store: SessionStore) -> None:
+    store.upsert_session(agent_session(runs=1))
+    loaded = store.get_session("s1")
+    loaded.upsert_run(agent_run("s1-good"))
+    loaded.upsert_run(_unencodable_run("s1-deep"))
+    with pytest.raises(InvalidQuery, match="s1-deep") as raised:
+        store.upsert_session(loaded)
+    assert raised.value.field == "runs"
+    stored = store.get_session("s1")
+    assert _ids(store) == ["s1-r0"] and stored.version == loaded.version
+    fresh = agent_session("s2", runs=1)
+    fresh.upsert_run(_unencodable_run("s2-deep"))
+    with pytest.raises(InvalidQuery, match="s2-deep"):
+        store.upsert_session(fresh)
+    with pytest.raises(SessionNotFound):
+        store.get_session("s2")
+    with pytest.raises(InvalidQuery, match="s1-deep"):
+        store.upsert_run("s1", _unencodable_run("s1-deep"))
+    assert _ids(store) == ["s1-r0"]
+
+
 # -- windowed load ---------------------------------------------------------------------------
 
 

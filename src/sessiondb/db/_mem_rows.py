@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from sessiondb.db._tracking import encode_run, names_session
+from sessiondb.db._tracking import names_session
 from sessiondb.db.errors import InvalidQuery, SessionNotFound
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import SESSION_CLASSES
@@ -119,13 +119,9 @@ class MemTables:
         if owner is not None and owner != session_id:
             raise InvalidQuery("run_id", f"run {run_id!r} is stored in session {owner!r}, not {session_id!r}")
 
-    def put_run(self, row: StoredSession, run: AnyRun) -> tuple[int, str]:
-        """Store ``run`` in ``row``: a known run keeps its index, a new one takes the next.
-
-        Returns:
-            The run's index and the JSON text stored.
-        """
-        text = encode_run(run)
+    def put_run(self, row: StoredSession, run: AnyRun, text: str) -> int:
+        """Store ``run``, encoded as ``text`` (:func:`encode_run`), in ``row``: a known run keeps
+        its index, a new one takes the next. Returns the run's index."""
         previous = row.runs.get(run.run_id)
         if previous is not None:
             index = previous.index
@@ -142,7 +138,7 @@ class MemTables:
             names_session=names_session(row.session_type, run),
         )
         self.run_sessions[run.run_id] = row.session_id
-        return index, text
+        return index
 
     def drop_run(self, row: StoredSession, run_id: str) -> None:
         """Delete one run of ``row``; its index is not reused."""

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from sessiondb.db.errors import InvalidQuery
 from sessiondb.run.status import HISTORY_SKIP_STATUSES, status_value
 from sessiondb.run.workflow import AnyRun, WorkflowRunOutput
 from sessiondb.session.base import BaseSession, StoreState
@@ -26,8 +27,16 @@ HISTORY_SKIP_VALUES: frozenset[str] = frozenset(status.value for status in HISTO
 
 
 def encode_run(run: AnyRun) -> str:
-    """The JSON text a store keeps for a run: ``run.to_dict()`` dumped by orjson."""
-    return orjson.dumps(run.to_dict()).decode()
+    """The JSON text a store keeps for a run: ``run.to_dict()`` dumped by orjson.
+
+    Raises:
+        InvalidQuery: the run cannot be encoded as JSON (a value nested too deeply, or one
+            that is not JSON); the message names the run.
+    """
+    try:
+        return orjson.dumps(run.to_dict(), option=orjson.OPT_NON_STR_KEYS).decode()
+    except (ValueError, TypeError) as error:  # pydantic's serialisation errors; orjson's TypeError
+        raise InvalidQuery("runs", f"run {run.run_id!r} cannot be stored as JSON: {error}") from error
 
 
 def runs_to_write(session: BaseSession) -> list[AnyRun]:

@@ -19,7 +19,14 @@ import orjson
 
 from sessiondb.db._mem_listing import select_page
 from sessiondb.db._mem_rows import MemTables, StoredRun, StoredSession, decode_runs, now
-from sessiondb.db._tracking import is_history_run, mark_loaded, mark_saved, name_for_store, runs_to_write
+from sessiondb.db._tracking import (
+    encode_run,
+    is_history_run,
+    mark_loaded,
+    mark_saved,
+    name_for_store,
+    runs_to_write,
+)
 from sessiondb.db.base import UNSET, SessionStore, Unset
 from sessiondb.db.errors import (
     InvalidQuery,
@@ -117,6 +124,8 @@ class InMemoryDb(SessionStore):
         pending = runs_to_write(session)
         for run in pending:
             tables.check_run_owner(run.run_id, session_id)
+        # Everything that can fail is encoded before the first change.
+        written = {run.run_id: encode_run(run) for run in pending}
         fields = orjson.dumps(session.to_dict(include_runs=False))
         if row is None:
             created = session.created_at if session.created_at is not None else now()
@@ -132,7 +141,8 @@ class InMemoryDb(SessionStore):
         row.agent_id = getattr(session, "agent_id", None)
         row.team_id = getattr(session, "team_id", None)
         row.workflow_id = session.workflow_id
-        written = {run.run_id: tables.put_run(row, run)[1] for run in pending}
+        for run in pending:
+            tables.put_run(row, run, written[run.run_id])
         _refresh_name(row, session)
         return _Saved(session, row.version, row.created_at, row.updated_at, written, row.name)
 
@@ -294,7 +304,7 @@ class InMemoryDb(SessionStore):
             # No owner guard on runs, as in Agno's runs table; the session must exist.
             row = self._tables.visible(session_id, None)
             self._tables.check_run_owner(run.run_id, session_id)
-            index, _ = self._tables.put_run(row, run)
+            index = self._tables.put_run(row, run, encode_run(run))
             row.touch()
             _refresh_name(row)
             return index

@@ -56,12 +56,13 @@ from sqlalchemy.types import TypeEngine
 
 from sessiondb.db._sql.codec import dumps
 from sessiondb.db._sql.compiled import fetch_each
-from sessiondb.db._sql.copy import can_copy, copy_runs, stored_run_ids
+from sessiondb.db._sql.copy import can_copy, copy_runs, stored_ids
 from sessiondb.db._sql.names import Names, naming_columns, settle_names
 from sessiondb.db._sql.tables import Tables
 from sessiondb.db._sql.writes import (
     RETURNED_COLUMNS,
     SESSION_UPDATE_COLUMNS,
+    PreparedRun,
     PreparedSave,
     Saved,
     WriteStatements,
@@ -249,25 +250,32 @@ def _write_runs(
     The runs of sessions that had none stored go through ``COPY`` where it may be used (see
     :mod:`sessiondb.db._sql.copy`); every other run through the pipelined run upsert.
     """
-    rows = [
-        run_row(
-            run,
-            prepared.session.session_id,
-            index=first_indexes[prepared.session.session_id] + offset,
-            now=now,
-        )
+    placed = [
+        (run, prepared.session.session_id, first_indexes[prepared.session.session_id] + offset)
         for prepared in accepted
         for offset, run in enumerate(prepared.runs)
     ]
-    fresh: list[dict[str, Any]] = []
+    fresh: list[tuple[PreparedRun, str, int]] = []
     if can_copy(conn):
-        fresh = [row for row in rows if first_indexes[row["session_id"]] == 0]
-        if stored_run_ids(conn, tables.runs, [row["run_id"] for row in fresh]):
+        fresh = [
+            (run, session_id, index) for run, session_id, index in placed if first_indexes[session_id] == 0
+        ]
+        if stored_ids(conn, tables.runs.c.run_id, [run.run_id for run, _, _ in fresh]):
             fresh = []  # a run of another session: the upsert path reports it as one by one would
-    copied = {row["run_id"]: row["run_index"] for row in fresh}
     if fresh:
-        copy_runs(conn, tables.runs, fresh)
-    rest = [row for row in rows if row["run_id"] not in copied] if copied else rows
+        # Rows are made as COPY takes them, so a deferred text is encoded while the server
+        # stores the rows before it.
+        copy_runs(
+            conn,
+            tables.runs,
+            (run_row(run, session_id, index=index, now=now) for run, session_id, index in fresh),
+        )
+    copied = {run.run_id: index for run, _, index in fresh}
+    rest = [
+        run_row(run, session_id, index=index, now=now)
+        for run, session_id, index in placed
+        if run.run_id not in copied
+    ]
     stored = {run_id: index for run_id, index in fetch_each(conn, statements.upsert_run, rest)}
     return {**copied, **stored}
 

@@ -76,8 +76,8 @@ def run_type(run: AnyRun) -> str:
     return "agent"
 
 
-def run_columns(run: AnyRun, run_data: dict[str, Any]) -> dict[str, Any]:
-    """The column values of a run row, given the run's ``to_dict()``."""
+def run_columns(run: AnyRun) -> dict[str, Any]:
+    """The column values of a run row, except ``run_data`` (its JSON text) and its place."""
     return {
         "run_id": run.run_id,
         "run_type": run_type(run),
@@ -88,7 +88,6 @@ def run_columns(run: AnyRun, run_data: dict[str, Any]) -> dict[str, Any]:
         "user_id": run.user_id,
         "parent_run_id": run.parent_run_id,
         "status": run.status_value,
-        "run_data": run_data,
         "created_at": run.created_at,
     }
 

@@ -15,12 +15,12 @@ SQLAlchemy's execution, not a ``COPY``) and no ``schema_translate_map`` is set.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import psycopg
 from psycopg.types.json import set_json_dumps
-from sqlalchemy import JSON, BigInteger, Connection, Integer, String, Table, any_, bindparam, select
+from sqlalchemy import JSON, BigInteger, Column, Connection, Integer, String, Table, any_, bindparam, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import ARRAY
 
@@ -33,12 +33,13 @@ def can_copy(conn: Connection) -> bool:
     return conn.dialect.driver == "psycopg" and may_bypass(conn.engine, conn.get_execution_options())
 
 
-def stored_run_ids(conn: Connection, runs: Table, run_ids: Sequence[str]) -> set[str]:
-    """The ones of ``run_ids`` that the runs table holds already (in any session)."""
-    if not run_ids:
+def stored_ids(conn: Connection, key: Column[str], ids: Sequence[str]) -> set[str]:
+    """The ones of ``ids`` that ``key``'s table holds already (the runs' ``run_id``, the sessions'
+    ``session_id``): one ``= ANY`` probe of its primary key."""
+    if not ids:
         return set()
-    query = select(runs.c.run_id).where(runs.c.run_id == any_(bindparam("run_ids", type_=ARRAY(String()))))
-    return {run_id for (run_id,) in fetch(conn, query, {"run_ids": list(run_ids)})}
+    query = select(key).where(key == any_(bindparam("ids", type_=ARRAY(String()))))
+    return {found for (found,) in fetch(conn, query, {"ids": list(ids)})}
 
 
 def _copy_type(column_type: Any) -> str:
@@ -53,12 +54,15 @@ def _json_text(value: Any) -> Any:
     return value
 
 
-def copy_runs(conn: Connection, runs: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+def copy_runs(conn: Connection, runs: Table, rows: Iterable[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (values by column name, ``run_data`` as JSON text) into ``runs`` with ``COPY``.
+
+    ``rows`` may be a generator: each row is made as it is sent, while the server stores the
+    rows before it. An error raised by the generator ends the ``COPY`` and passes through.
 
     Raises:
         InvalidQuery: a run id is stored already (by a transaction that committed after
-            :func:`stored_run_ids` looked), or a value cannot be stored.
+            :func:`stored_ids` looked), or a value cannot be stored.
     """
     names = [column.name for column in runs.c]
     quote = conn.dialect.identifier_preparer

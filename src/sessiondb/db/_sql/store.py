@@ -35,6 +35,7 @@ from sessiondb.db._sql import migrate as migrations
 from sessiondb.db._sql.bulk import save_sessions
 from sessiondb.db._sql.codec import decode_run, decode_session_runs, listed_page, session_from_row
 from sessiondb.db._sql.compiled import fetch
+from sessiondb.db._sql.copy import can_copy, stored_ids
 from sessiondb.db._sql.errors import MIGRATE_HINT, translated_errors
 from sessiondb.db._sql.listing import ListingStatements
 from sessiondb.db._sql.names import Names, settle_names
@@ -68,6 +69,9 @@ logger = logging.getLogger("sessiondb.db")
 WRITE_OPTION = "sessiondb_write"
 """Execution option set on the connection of a write transaction."""
 _WRITE_OPTIONS: dict[str, Any] = {WRITE_OPTION: True}
+
+DEFER_ENCODING_FROM = 200
+"""Runs in an ``upsert_sessions`` batch from which encoding them inside ``COPY`` is worth a lookup."""
 
 NO_TRANSACTION_OPTION = "sessiondb_no_transaction"
 """Execution option of a connection that must not begin a transaction (SQLite; see ``_one_statement``)."""
@@ -208,12 +212,30 @@ class SqlStore(SessionStore):
     def upsert_sessions(self, sessions: Sequence[Session]) -> list[Session]:
         """See :meth:`SessionStore.upsert_sessions`."""
         # Rows are locked in session-id order so two concurrent batches cannot deadlock.
-        ordered = [PreparedSave.of(session) for session in sorted(sessions, key=lambda s: s.session_id)]
+        in_order = sorted(sessions, key=lambda s: s.session_id)
+        encode_runs = not self._all_new_for_copy(in_order)
+        ordered = [PreparedSave.of(session, encode_runs=encode_runs) for session in in_order]
         with self._transaction(write=True) as conn:
             saves = save_sessions(conn, self._tables, self._statements, ordered, now=_now())
         for saved in saves:
             _apply(saved)
         return list(sessions)
+
+    def _all_new_for_copy(self, sessions: Sequence[Session]) -> bool:
+        """Whether the batch's runs may be encoded inside its transaction, by ``COPY``.
+
+        Only when ``COPY`` will write them and none of the sessions is stored: the rows the
+        transaction then locks are new, so nobody waits while the runs are encoded (see
+        :mod:`sessiondb.db._sql.copy`). A session stored in between is still written
+        correctly; its runs are then encoded inside the transaction. A small batch is not worth
+        the extra round trip.
+        """
+        if sum(len(session.runs or ()) for session in sessions) < DEFER_ENCODING_FROM:
+            return False
+        with self._one_statement() as conn:
+            if not can_copy(conn):
+                return False
+            return not stored_ids(conn, self._tables.sessions.c.session_id, [s.session_id for s in sessions])
 
     def create_session(self, session: Session) -> Session:
         """See :meth:`SessionStore.create_session`."""
@@ -361,7 +383,7 @@ class SqlStore(SessionStore):
 
     def upsert_run(self, session_id: str, run: AnyRun) -> int:
         """See :meth:`SessionStore.upsert_run`."""
-        prepared = PreparedRun.of(run)
+        prepared = PreparedRun(run)
         with self._transaction(write=True) as conn:
             return append_run(conn, self._tables, self._statements, session_id, prepared, _now())
 

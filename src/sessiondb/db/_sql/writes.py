@@ -32,11 +32,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from sessiondb.db._sql.codec import dumps, run_columns, session_columns
+from sessiondb.db._sql.codec import run_columns, session_columns
 from sessiondb.db._sql.compiled import fetch_mapping, fetch_one
 from sessiondb.db._sql.names import Names, naming_columns, settle_names
 from sessiondb.db._sql.tables import Tables
-from sessiondb.db._tracking import runs_to_write
+from sessiondb.db._tracking import encode_run, runs_to_write
 from sessiondb.db.errors import InvalidQuery, SessionAlreadyExists, SessionNotFound, SessionOwnedByAnotherUser
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import Session
@@ -142,25 +142,38 @@ class WriteStatements:
         return cls(create, upsert, upsert_run, touch)
 
 
-@dataclass(frozen=True)
 class PreparedRun:
-    """A run ready to write: its column values (``run_data`` as its JSON text) and that text."""
+    """A run ready to write: its column values and, made once, its JSON text.
 
-    run_id: str
-    columns: dict[str, Any]
-    text: str
-    run: AnyRun
+    The text is usually made before the transaction, so that locks are held briefly. A bulk
+    import of sessions that are all new defers it (``encode=False``) so that PostgreSQL's
+    ``COPY`` can make each text while the server stores the ones before it (see
+    :mod:`sessiondb.db._sql.copy`): nobody waits on rows that did not exist.
+    """
 
-    @classmethod
-    def of(cls, run: AnyRun) -> PreparedRun:
-        """Serialise ``run`` once, for both the row and the session's bookkeeping.
+    __slots__ = ("_text", "columns", "run", "run_id")
+
+    def __init__(self, run: AnyRun, *, encode: bool = True) -> None:
+        """Take ``run``'s column values, and its JSON text now when ``encode``.
 
         Raises:
-            InvalidQuery: the run cannot be encoded as JSON (nested too deeply).
+            InvalidQuery: ``encode`` and the run cannot be encoded as JSON.
         """
-        data = run.to_dict()
-        text = dumps(data)
-        return cls(run.run_id, {**run_columns(run, data), "run_data": text}, text, run)
+        self.run = run
+        self.run_id = run.run_id
+        self.columns = run_columns(run)
+        self._text: str | None = encode_run(run) if encode else None
+
+    @property
+    def text(self) -> str:
+        """The run's JSON text (``run_data``), made on first use if it was deferred.
+
+        Raises:
+            InvalidQuery: the run cannot be encoded as JSON.
+        """
+        if self._text is None:
+            self._text = encode_run(self.run)
+        return self._text
 
 
 @dataclass(frozen=True)
@@ -172,9 +185,14 @@ class PreparedSave:
     runs: list[PreparedRun]
 
     @classmethod
-    def of(cls, session: Session) -> PreparedSave:
-        """Serialise ``session``'s row and the runs a save must write (see ``runs_to_write``)."""
-        runs = [PreparedRun.of(run) for run in runs_to_write(session)]
+    def of(cls, session: Session, *, encode_runs: bool = True) -> PreparedSave:
+        """Serialise ``session``'s row and the runs a save must write (see ``runs_to_write``).
+
+        Args:
+            encode_runs: make the runs' JSON texts now; ``False`` defers them to the write
+                (see :class:`PreparedRun`).
+        """
+        runs = [PreparedRun(run, encode=encode_runs) for run in runs_to_write(session)]
         return cls(session, session_columns(session), runs)
 
 
@@ -252,7 +270,13 @@ def save_session(
 
 def run_row(run: PreparedRun, session_id: str, *, index: int, now: int) -> dict[str, Any]:
     """The values a run-row upsert binds: ``run`` in session ``session_id``, new at ``index``."""
-    return {**run.columns, "session_id": session_id, "run_index": index, "updated_at": now}
+    return {
+        **run.columns,
+        "run_data": run.text,
+        "session_id": session_id,
+        "run_index": index,
+        "updated_at": now,
+    }
 
 
 def stored_indexes(session_id: str, runs: Sequence[PreparedRun], stored: Mapping[str, int]) -> dict[str, int]:
