@@ -77,8 +77,14 @@ class Driver:
 
     @property
     def json_slot(self) -> str:
-        """The placeholder for a JSON value passed as text (PostgreSQL casts it to JSONB)."""
+        """The placeholder for a session's JSON value passed as text (PostgreSQL casts it to JSONB)."""
         return "?::jsonb" if self.dialect == "postgres" else "?"
+
+    @property
+    def payload_slot(self) -> str:
+        """The placeholder for a run's payload passed as text (``json`` on PostgreSQL, as
+        sessiondb stores it since migration 0003)."""
+        return "?::json" if self.dialect == "postgres" else "?"
 
     def table(self, name: str) -> str:
         """A quoted, schema-qualified table name."""

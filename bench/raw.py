@@ -68,7 +68,7 @@ class RawStore:
 
     def _insert_run(self) -> str:
         slots = ["?"] * len(RUN_COLUMNS.split(","))
-        slots[RUN_COLUMNS.split(", ").index("run_data")] = self.driver.json_slot
+        slots[RUN_COLUMNS.split(", ").index("run_data")] = self.driver.payload_slot
         return f"INSERT INTO {self.driver.table(self.runs)} ({RUN_COLUMNS}) VALUES ({', '.join(slots)})"
 
     def append(self, session_id: str, run: dict[str, Any], now: int) -> int:

@@ -278,22 +278,30 @@ def test_a_value_the_database_refuses_fails_the_whole_batch(store: SessionStore)
         store.get_session("a")
 
 
-def test_a_run_the_database_refuses_fails_the_whole_batch(store: SessionStore) -> None:
-    # The runs of a batch go through psycopg's pipelined executemany on PostgreSQL: an error
-    # inside the pipeline must still be the domain error and roll the whole batch back.
-    refused = agent_session("b", runs=2)
-    refused.upsert_run(agent_run("b-nul", "nul \x00 inside"))
+@pytest.mark.parametrize("stored", [False, True], ids=["copied", "pipelined"])
+def test_a_run_the_database_refuses_fails_the_whole_batch(store: SessionStore, stored: bool) -> None:
+    # On PostgreSQL the runs of new sessions go through COPY and the others through psycopg's
+    # pipelined executemany: an error inside either must still be the domain error and roll
+    # the whole batch back. PostgreSQL's text columns cannot hold U+0000; SQLite's can.
+    if stored:
+        store.upsert_session(agent_session("b", runs=2))
+        refused = store.get_session("b")
+    else:
+        refused = agent_session("b", runs=2)
+    refused.upsert_run(agent_run("b-nul", "refused", agent_id="agent \x00 nul"))
     batch = [agent_session("a", runs=3), refused, agent_session("c", runs=1)]
     if not isinstance(store, PostgresDb):
         store.upsert_sessions(batch)
-        assert [run.run_id for run in store.get_session("b").runs or []][-1] == "b-nul"
+        assert store.get_run("b-nul").agent_id == "agent \x00 nul"  # type: ignore[union-attr]
         return
     with pytest.raises(InvalidQuery, match="refused"):
         store.upsert_sessions(batch)
-    for session_id in ("a", "b", "c"):
+    for session_id in ("a", "c") if stored else ("a", "b", "c"):
         with pytest.raises(SessionNotFound):
             store.get_session(session_id)
-    # The store's connections are still usable after the aborted pipeline.
+    if stored:
+        assert [run.run_id for run in store.get_session("b").runs or []] == ["b-r0", "b-r1"]
+    # The store's connections are still usable after the aborted COPY or pipeline.
     store.upsert_sessions([agent_session("d", runs=2)])
     assert len(store.get_session("d").runs or []) == 2
 

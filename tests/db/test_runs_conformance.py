@@ -95,6 +95,20 @@ def test_saving_a_session_whose_runs_are_none_keeps_the_stored_runs(store: Sessi
     assert store.get_session("s1").metadata == {"touched": True}
 
 
+def test_a_run_holding_u0000_round_trips(store: SessionStore) -> None:
+    # PostgreSQL's JSONB refused "\u0000"; run payloads are json there, which keeps it.
+    store.upsert_session(agent_session(runs=1))
+    run = agent_run("s1-nul", "nul \x00 inside")
+    store.upsert_run("s1", run)
+    # (Not as the session's first run: its input becomes the session's name, a text column.)
+    batch = agent_session("s2", runs=1)
+    batch.upsert_run(agent_run("s2-nul", "also \x00 here"))
+    store.upsert_sessions([batch])
+    assert store.get_run("s1-nul").to_dict() == run.to_dict()
+    assert [r.content for r in store.get_session("s2").runs or []] == ["MESSAGE 0", "ALSO \x00 HERE"]
+    assert store.get_session("s1", runs_limit=1).get_messages()[0].content == "nul \x00 inside"
+
+
 def _unencodable_run(run_id: str) -> RunOutput:
     """A run whose metadata is nested deeper than JSON encoders allow."""
     deep: object = "bottom"

@@ -307,9 +307,10 @@ def test_a_driver_error_on_the_hot_path_is_the_same_domain_error_and_writes_noth
 ) -> None:
     sql_store.upsert_session(agent_session("a", runs=1))
     if isinstance(sql_store, PostgresDb):
-        # PostgreSQL's JSONB cannot hold U+0000: the run insert fails after the session was touched.
+        # PostgreSQL's text columns cannot hold U+0000: the run insert fails after the session
+        # was touched.
         with pytest.raises(InvalidQuery, match="refused"):
-            sql_store.upsert_run("a", agent_run("a-nul", "nul \x00 inside"))
+            sql_store.upsert_run("a", agent_run("a-nul", "refused", agent_id="agent \x00 nul"))
         assert _version(sql_store, "a") == 1
     with sql_store._engine.begin() as conn:
         sql_store._tables.runs.drop(conn)

@@ -75,7 +75,8 @@ def test_upsert_run_marks_the_replaced_run_dirty() -> None:
 def test_stored_text_is_compared_decoded_so_key_order_does_not_matter() -> None:
     run = _run("r1")
     session = _loaded(run)
-    # A JSONB column hands keys back in its own order; that is not a change.
+    # JSONB hands keys back in its own order (PostgreSQL runs stored before migration 0003):
+    # that is not a change.
     reordered = dict(sorted(run.to_dict().items(), reverse=True))
     session._store_state.stored_runs["r1"] = orjson.dumps(reordered).decode()
     assert runs_to_write(session) == []

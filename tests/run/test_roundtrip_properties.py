@@ -290,7 +290,8 @@ def _decoded(build: Any) -> list[tuple[type, dict[str, Any]]] | str:
 @ROUNDTRIP
 @given(any_run, st.booleans())
 def test_runs_from_stored_text_are_the_runs_from_its_dict(run: Any, spaced: bool) -> None:
-    # Stored text as orjson writes it (SQLite) or with spaces, as PostgreSQL renders JSONB.
+    # Stored text as orjson writes it, or with spaces, as PostgreSQL rendered JSONB (runs stored
+    # before migration 0003).
     text = json.dumps(run.to_dict()) if spaced else json.dumps(run.to_dict(), separators=(",", ":"))
     for session_class in SESSION_CLASSES:
         from_text = _decoded(lambda: session_class._runs_from_texts([text]))  # noqa: B023

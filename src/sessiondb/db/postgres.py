@@ -1,9 +1,10 @@
 """``PostgresDb``: sessions in PostgreSQL through psycopg 3.
 
-PostgreSQL keeps JSON as JSONB and sorts names and ids with the ``"C"`` collation (by code
-point, as the other backends do). A session and its runs are read by one statement (one
-snapshot); reads of several statements run at ``REPEATABLE READ``; concurrent migrations are
-serialised by an advisory lock.
+PostgreSQL keeps the session's JSON fields as JSONB and run payloads as ``json`` (the text as
+written: they are only ever read back whole, see ``payload_json_type``), and sorts names and
+ids with the ``"C"`` collation (by code point, as the other backends do). A session and its
+runs are read by one statement (one snapshot); reads of several statements run at
+``REPEATABLE READ``; concurrent migrations are serialised by an advisory lock.
 
 The async read twins (``aget_session``, ``aget_sessions``, ``aget_run``, ``aget_runs``) run on
 the event loop through psycopg's ``AsyncConnection`` (:mod:`sessiondb.db._sql.aio`), not in a worker thread.
@@ -31,7 +32,6 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.schema import CreateSchema
 from sqlalchemy.sql.expression import ClauseElement
@@ -128,7 +128,7 @@ class PostgresDb(SqlStore):
         return postgresql.insert(table)
 
     def _json_text(self, text: BindParameter[str]) -> ColumnElement[Any]:
-        return cast(text, JSONB)
+        return cast(text, postgresql.JSON)
 
     def _prepare_migration(self, conn: Connection) -> None:
         names = self._tables.names

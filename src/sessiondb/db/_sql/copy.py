@@ -22,7 +22,9 @@ import psycopg
 from psycopg.types.json import set_json_dumps
 from sqlalchemy import JSON, BigInteger, Column, Connection, Integer, String, Table, any_, bindparam, select
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeEngine
 
 from sessiondb.db._sql.compiled import driver_cursor, fetch, may_bypass
 from sessiondb.db.errors import InvalidQuery
@@ -42,15 +44,18 @@ def stored_ids(conn: Connection, key: Column[str], ids: Sequence[str]) -> set[st
     return {found for (found,) in fetch(conn, query, {"ids": list(ids)})}
 
 
-def _copy_type(column_type: Any) -> str:
+def _copy_type(column_type: TypeEngine[Any], dialect: Dialect) -> str:
     """The PostgreSQL type a binary ``COPY`` sends a column's values as."""
-    if isinstance(column_type, JSON):
+    column_type = column_type.dialect_impl(dialect)
+    if isinstance(column_type, JSONB):
         return "jsonb"
+    if isinstance(column_type, JSON):
+        return "json"
     return "int8" if isinstance(column_type, BigInteger | Integer) else "text"
 
 
 def _json_text(value: Any) -> Any:
-    # run_data arrives as the JSON text PreparedRun made; the jsonb dumper must not encode it again.
+    # run_data arrives as the JSON text PreparedRun made; the JSON dumper must not encode it again.
     return value
 
 
@@ -68,7 +73,7 @@ def copy_runs(conn: Connection, runs: Table, rows: Iterable[Mapping[str, Any]]) 
     quote = conn.dialect.identifier_preparer
     columns = ", ".join(quote.quote(name) for name in names)
     sql = f"COPY {quote.format_table(runs)} ({columns}) FROM STDIN (FORMAT BINARY)"
-    types = [_copy_type(column.type) for column in runs.c]
+    types = [_copy_type(column.type, conn.dialect) for column in runs.c]
     try:
         with driver_cursor(conn, sql, None) as cursor:
             set_json_dumps(_json_text, cursor)
