@@ -669,3 +669,39 @@ def test_a_session_stored_after_the_lookup_is_still_written_as_one_by_one(
     assert _run_indexes(pg_store, "n03") == [0, 1, *range(4, 27)]
     loaded = pg_store.get_session("n03")
     assert [run.to_dict() for run in loaded.runs or []] == [run.to_dict() for run in batch[3].runs or []]
+
+
+def test_concurrent_big_batches_of_the_same_new_sessions_all_land(sql_store: SqlStore) -> None:
+    # Every worker may find the sessions new and defer its encoding; whoever locks a row
+    # second then writes onto a stored session, encoding its runs inside the transaction.
+    ids = [f"n{k:02}" for k in range(DEFERRED_BATCH)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def importer(worker: int) -> None:
+        order = ids if worker % 2 == 0 else list(reversed(ids))
+        batch = []
+        for session_id in order:
+            session = agent_session(session_id, created_at=T0)
+            for index in range(25):
+                session.upsert_run(agent_run(f"{session_id}-w{worker}-{index}", f"w{worker} {index}"))
+            batch.append(session)
+        try:
+            barrier.wait()
+            sql_store.upsert_sessions(batch)
+        except BaseException as error:  # reported below, with the failing worker's traceback
+            errors.append(error)
+
+    threads = [threading.Thread(target=importer, args=(worker,)) for worker in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    for session_id in ids:
+        assert sorted(_run_indexes(sql_store, session_id)) == list(range(100))
+        runs = sql_store.get_session(session_id).runs or []
+        assert sorted(run.run_id for run in runs) == sorted(
+            f"{session_id}-w{worker}-{index}" for worker in range(4) for index in range(25)
+        )
+        assert all(run.content == "W" + run.run_id.split("-w")[1].replace("-", " ") for run in runs)
