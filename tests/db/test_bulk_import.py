@@ -403,31 +403,41 @@ def test_a_workflow_name_the_database_renders_differently_is_settled_as_one_by_o
     assert _rows(bulk) == _rows(single)
 
 
-def test_concurrent_batches_over_the_same_sessions_in_any_order_all_commit(sql_store: SqlStore) -> None:
-    # Each batch locks its rows in session-id order, whatever order it was given in, so
-    # overlapping batches wait for each other instead of deadlocking.
-    ids = [f"s{k:02}" for k in range(12)]
+def _run_concurrently(work: Callable[[int], None], workers: int = 4) -> None:
+    """Run ``work(worker)`` for each worker in its own thread; fail with the first error any raised."""
     errors: list[BaseException] = []
 
-    def importer(worker: int) -> None:
-        order = ids if worker % 2 == 0 else list(reversed(ids))
+    def run(worker: int) -> None:
         try:
-            for round_ in range(3):
-                batch = []
-                for session_id in order:
-                    session = agent_session(session_id, created_at=T0)
-                    session.upsert_run(agent_run(f"{session_id}-w{worker}-{round_}", f"from {worker}"))
-                    batch.append(session)
-                sql_store.upsert_sessions(batch)
-        except BaseException as error:  # reported below, with the failing worker's traceback
+            work(worker)
+        except BaseException as error:  # re-raised below, in the test's thread
             errors.append(error)
 
-    threads = [threading.Thread(target=importer, args=(worker,)) for worker in range(4)]
+    threads = [threading.Thread(target=run, args=(worker,)) for worker in range(workers)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert errors == []
+    if errors:
+        raise errors[0]
+
+
+def test_concurrent_batches_over_the_same_sessions_in_any_order_all_commit(sql_store: SqlStore) -> None:
+    # Each batch locks its rows in session-id order, whatever order it was given in, so
+    # overlapping batches wait for each other instead of deadlocking.
+    ids = [f"s{k:02}" for k in range(12)]
+
+    def importer(worker: int) -> None:
+        order = ids if worker % 2 == 0 else list(reversed(ids))
+        for round_ in range(3):
+            batch = []
+            for session_id in order:
+                session = agent_session(session_id, created_at=T0)
+                session.upsert_run(agent_run(f"{session_id}-w{worker}-{round_}", f"from {worker}"))
+                batch.append(session)
+            sql_store.upsert_sessions(batch)
+
+    _run_concurrently(importer)
     for session_id in ids:
         stored = sql_store.get_session(session_id)
         assert stored.version == 12
@@ -675,7 +685,6 @@ def test_concurrent_big_batches_of_the_same_new_sessions_all_land(sql_store: Sql
     # Every worker may find the sessions new and defer its encoding; whoever locks a row
     # second then writes onto a stored session, encoding its runs inside the transaction.
     ids = [f"n{k:02}" for k in range(DEFERRED_BATCH)]
-    errors: list[BaseException] = []
     barrier = threading.Barrier(4)
 
     def importer(worker: int) -> None:
@@ -686,18 +695,10 @@ def test_concurrent_big_batches_of_the_same_new_sessions_all_land(sql_store: Sql
             for index in range(25):
                 session.upsert_run(agent_run(f"{session_id}-w{worker}-{index}", f"w{worker} {index}"))
             batch.append(session)
-        try:
-            barrier.wait()
-            sql_store.upsert_sessions(batch)
-        except BaseException as error:  # reported below, with the failing worker's traceback
-            errors.append(error)
+        barrier.wait()  # the workers probe at about the same time, before any commits
+        sql_store.upsert_sessions(batch)
 
-    threads = [threading.Thread(target=importer, args=(worker,)) for worker in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    _run_concurrently(importer)
     for session_id in ids:
         assert sorted(_run_indexes(sql_store, session_id)) == list(range(100))
         runs = sql_store.get_session(session_id).runs or []
