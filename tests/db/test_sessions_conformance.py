@@ -25,6 +25,39 @@ def _without_times(data: dict[str, Any]) -> dict[str, Any]:
 # -- upsert / create / get -------------------------------------------------------------------
 
 
+def _nested(depth: int) -> Any:
+    value: Any = "bottom"
+    for _ in range(depth):
+        value = {"d": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("depth", "refused_field"),
+    [(254, None), (255, "data"), (300, "session")],
+    ids=["deepest-stored", "encoder-limit", "serialiser-limit"],
+)
+def test_a_session_nested_too_deep_is_an_invalid_query_and_stores_nothing(
+    store: SessionStore, depth: int, refused_field: str | None
+) -> None:
+    # Every backend stores a field as deep as JSON encoders allow from that field down, and
+    # refuses deeper with the same domain error (not pydantic's or orjson's own).
+    session = agent_session(metadata=_nested(depth))
+    if refused_field is None:
+        store.upsert_session(session)
+        assert store.get_session("s1").metadata == _nested(depth)
+        return
+    with pytest.raises(InvalidQuery) as raised:
+        store.upsert_session(session)
+    assert raised.value.field == refused_field
+    with pytest.raises(SessionNotFound):
+        store.get_session("s1")
+    store.upsert_session(agent_session())
+    with pytest.raises(InvalidQuery):
+        store.update_session("s1", metadata=_nested(depth))
+    assert store.get_session("s1").metadata is None
+
+
 def test_an_upserted_session_loads_back_equal_for_every_type(store: SessionStore) -> None:
     agent = agent_session(
         "a1",

@@ -39,6 +39,20 @@ def encode_run(run: AnyRun) -> str:
         raise InvalidQuery("runs", f"run {run.run_id!r} cannot be stored as JSON: {error}") from error
 
 
+def session_fields(session: BaseSession) -> dict[str, Any]:
+    """What a store keeps of a session besides its runs: ``session.to_dict(include_runs=False)``.
+
+    Raises:
+        InvalidQuery: a field cannot be encoded as JSON (a value nested too deeply, or one
+            that is not JSON); the message names the session.
+    """
+    try:
+        return session.to_dict(include_runs=False)
+    except ValueError as error:  # pydantic's serialisation errors
+        message = f"session {session.session_id!r} cannot be stored as JSON: {error}"
+        raise InvalidQuery("session", message) from error
+
+
 def runs_to_write(session: BaseSession) -> list[AnyRun]:
     """The runs of ``session`` that a save must write, in the session's order.
 

@@ -26,6 +26,7 @@ from sessiondb.db._tracking import (
     mark_saved,
     name_for_store,
     runs_to_write,
+    session_fields,
 )
 from sessiondb.db.base import UNSET, SessionStore, Unset
 from sessiondb.db.errors import (
@@ -57,6 +58,21 @@ class _Saved:
         self.session.created_at = self.created_at
         self.session.updated_at = self.updated_at
         mark_saved(self.session, version=self.version, written=self.written, stored_name=self.name)
+
+
+def _encode_fields(fields: dict[str, Any]) -> bytes:
+    """A session's stored fields as one JSON document, each field encoded on its own.
+
+    The SQL stores keep each field in its own column, so a value may nest as deep there as
+    the encoder allows from that value down; encoding each here keeps the same limit.
+
+    Raises:
+        InvalidQuery: a value cannot be encoded (nested too deeply), as the SQL stores say it.
+    """
+    try:
+        return orjson.dumps({name: orjson.Fragment(orjson.dumps(value)) for name, value in fields.items()})
+    except orjson.JSONEncodeError as error:
+        raise InvalidQuery("data", f"a value cannot be stored as JSON: {error}") from error
 
 
 def _build(
@@ -126,7 +142,7 @@ class InMemoryDb(SessionStore):
             tables.check_run_owner(run.run_id, session_id)
         # Everything that can fail is encoded before the first change.
         written = {run.run_id: encode_run(run) for run in pending}
-        fields = orjson.dumps(session.to_dict(include_runs=False))
+        fields = _encode_fields(session_fields(session))
         if row is None:
             created = session.created_at if session.created_at is not None else now()
             row = StoredSession(
@@ -159,11 +175,7 @@ class InMemoryDb(SessionStore):
             _check_version(row, expected_version)
             fields: dict[str, Any] = orjson.loads(row.fields)
             change(row, fields)
-            try:
-                row.fields = orjson.dumps(fields)
-            except orjson.JSONEncodeError as error:
-                # As the SQL stores say it: the value is nested too deeply to encode as JSON.
-                raise InvalidQuery("data", f"a value cannot be stored as JSON: {error}") from error
+            row.fields = _encode_fields(fields)
             row.touch()
             _refresh_name(row)
             return _build(row)

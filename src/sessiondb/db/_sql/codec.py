@@ -11,7 +11,7 @@ import orjson
 from sqlalchemy import RowMapping
 
 from sessiondb.db._sql.listing import Listing
-from sessiondb.db._tracking import mark_loaded
+from sessiondb.db._tracking import mark_loaded, session_fields
 from sessiondb.db.errors import InvalidQuery
 from sessiondb.db.query import Page, SessionQuery
 from sessiondb.run.agent import RunOutput
@@ -57,7 +57,7 @@ def dumps(value: Any) -> str:
 
 def session_columns(session: Session) -> dict[str, Any]:
     """The column values of a session row that come from the object itself."""
-    data = session.to_dict(include_runs=False)
+    data = session_fields(session)
     values = {field: data.get(field) for field in SESSION_FIELDS}
     values.update(
         session_id=session.session_id,
