@@ -100,12 +100,16 @@ def test_a_run_holding_u0000_round_trips(store: SessionStore) -> None:
     store.upsert_session(agent_session(runs=1))
     run = agent_run("s1-nul", "nul \x00 inside")
     store.upsert_run("s1", run)
-    # (Not as the session's first run: its input becomes the session's name, a text column.)
-    batch = agent_session("s2", runs=1)
+    # As a session's first run too, whose input names the session (without the U+0000).
+    batch = agent_session("s2")
     batch.upsert_run(agent_run("s2-nul", "also \x00 here"))
     store.upsert_sessions([batch])
     assert store.get_run("s1-nul").to_dict() == run.to_dict()
-    assert [r.content for r in store.get_session("s2").runs or []] == ["MESSAGE 0", "ALSO \x00 HERE"]
+    assert [r.content for r in store.get_session("s2").runs or []] == ["ALSO \x00 HERE"]
+    assert store.get_session("s2").get_session_name() == "also  here"
+    assert [s.get_session_name() for s in store.get_sessions(SessionQuery(session_name="also")).items] == [
+        "also  here"
+    ]
     assert store.get_session("s1", runs_limit=1).get_messages()[0].content == "nul \x00 inside"
 
 

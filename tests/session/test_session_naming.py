@@ -90,3 +90,9 @@ def test_stringify_input_variants() -> None:
     assert stringify_input(7) == "7"
     rendered = stringify_input(Message(role="user", content="m", id="i", created_at=1))
     assert rendered.startswith('{"id": "i", "role": "user", "content": "m"')
+
+
+def test_a_derived_name_leaves_out_u0000() -> None:
+    # PostgreSQL's text columns cannot hold U+0000; the name is the same on every backend.
+    assert derive_name_from_run("agent", agent_run("r", msg("user", "a\x00b"))) == "ab"
+    assert derive_name_from_run("workflow", WorkflowRunOutput(input="x\x00y"), "W") == "xy"

@@ -65,7 +65,13 @@ def derive_name_from_run(session_type: str, run: Any, workflow_name: str | None 
         Workflow: the run's input when it is a string, JSON when it is a dict, else
         ``"New <workflow name> Session"`` (``""`` without a name). Agent and team: the content of
         the first user message with content, else the run's ``input_content`` as text, else ``""``.
+        Any U+0000 is left out (Agno keeps it): PostgreSQL's text columns cannot hold it, so a
+        session whose first message held one could not be stored there at all.
     """
+    return _derived_name(session_type, run, workflow_name).replace("\x00", "")
+
+
+def _derived_name(session_type: str, run: Any, workflow_name: str | None) -> str:
     if session_type == "workflow":
         run_input = getattr(run, "input", None)
         if isinstance(run_input, str):
