@@ -13,6 +13,13 @@ on every read; ``json`` checks the syntax and keeps the text. Measured on 2,000 
 On PostgreSQL the upgrade rewrites the runs table under an exclusive lock (about as long as a
 copy of the table takes); plan it for a quiet moment on a large store. The downgrade fails if
 a stored payload holds ``\\u0000``.
+
+Processes of the previous version that are still running after the upgrade keep reading,
+saving and appending (PostgreSQL casts their ``JSONB`` values on assignment), but their bulk
+imports of new sessions fail with ``InvalidQuery`` and write nothing (their ``COPY`` sends
+``JSONB``'s binary format) until they are restarted on this version. Checked by hand against
+the previous commit; a new process of the previous version refuses the schema anyway
+(unknown revision).
 """
 
 from __future__ import annotations
