@@ -562,8 +562,8 @@ def test_watched_statements_keep_the_upsert_path(
 
 # -- runs encoded inside the COPY (all-new batches) ------------------------------------------
 
-DEFERRED_BATCH = 10
-"""Sessions of 25 runs in a batch big enough (250 runs) to defer encoding."""
+DEFERRED_BATCH = 40
+"""Sessions of 25 runs in a batch big enough (1,000 runs) to defer encoding."""
 
 
 def _big_new_batch(prefix: str = "n") -> list[Session]:
