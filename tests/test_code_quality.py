@@ -20,30 +20,19 @@ def _tool(name: str) -> str:
     return found
 
 
-def test_ruff_finds_nothing() -> None:
-    result = subprocess.run(
-        [_tool("ruff"), "check", "--no-cache", "src", "tests", "bench", "examples"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def _passes(tool: str, *args: str) -> None:
+    """Run ``tool`` from the virtualenv at the repo root; fail with its output unless it exits 0."""
+    result = subprocess.run([_tool(tool), *args], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_finds_nothing() -> None:
+    _passes("ruff", "check", "--no-cache", "src", "tests", "bench", "examples")
 
 
 def test_ruff_format_would_change_nothing() -> None:
-    result = subprocess.run(
-        [_tool("ruff"), "format", "--check", "--no-cache", "src", "tests", "bench", "examples"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    _passes("ruff", "format", "--check", "--no-cache", "src", "tests", "bench", "examples")
 
 
 def test_mypy_strict_passes_on_the_package() -> None:
-    result = subprocess.run(
-        [_tool("mypy"), "--strict", "src/sessiondb"], cwd=ROOT, capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    _passes("mypy", "--strict", "src/sessiondb")
