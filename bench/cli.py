@@ -39,7 +39,7 @@ def _sizes(args: argparse.Namespace) -> Sizes:
 
 
 def run_backend(
-    backend: str, sizes: Sizes, families: Sequence[str], *, peers: bool, pg_url: str
+    backend: str, sizes: Sizes, families: Sequence[str], *, peers: bool, pg_url: str, http_workers: int = 1
 ) -> list[Result]:
     """Every requested workload family on one backend (and Agno on the same, with ``peers``)."""
     from bench.peers import agno
@@ -62,7 +62,7 @@ def run_backend(
             try:
                 if peers:
                     peer_servers[agno.NAME] = agno.http_server(env, sizes)
-                results += http.run(env, sizes, peer_servers)
+                results += http.run(env, sizes, peer_servers, workers=http_workers)
             finally:
                 for server in peer_servers.values():
                     server.stop()
@@ -99,7 +99,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         meta["postgres_version"] = machine.postgres_version(args.pg_url)
     results: list[Result] = []
     for backend in backends:
-        results += run_backend(backend, sizes, families, peers=args.peers, pg_url=args.pg_url)
+        results += run_backend(
+            backend, sizes, families, peers=args.peers, pg_url=args.pg_url, http_workers=args.http_workers
+        )
     meta["elapsed_s"] = round((datetime.now(UTC) - started).total_seconds(), 1)
     meta["load_avg_end"] = list(machine.describe()["load_avg"])
     out = Path(args.out) / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
@@ -158,6 +160,12 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--backends", default="sqlite,postgres")
     run.add_argument("--only", default=",".join(ALL_FAMILIES), help=f"families: {','.join(ALL_FAMILIES)}")
     run.add_argument("--peers", action="store_true", help="also run Agno 3.1 (own virtualenv)")
+    run.add_argument(
+        "--http-workers",
+        type=int,
+        default=1,
+        help="uvicorn processes serving sessiondb and the bare baseline (the issue's target is for 1)",
+    )
     run.add_argument("--markdown", action="store_true", help="rewrite the results section of the docs")
     run.add_argument("--docs", default=str(DOCS))
     run.add_argument("--out", default=str(RESULTS_DIR), help="directory for the JSON results")

@@ -91,11 +91,16 @@ async def one_round(
 
 
 def rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` in MiB (Linux ``/proc``)."""
+    """Resident memory of ``pid`` and its child processes (a server's workers) in MiB (``/proc``)."""
+    total_kib = 0
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for pid {pid}")
+            total_kib = int(line.split()[1])
+            break
+    else:
+        raise RuntimeError(f"no VmRSS for pid {pid}")
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return total_kib / 1024 + sum(rss_mb(int(child)) for child in children)
 
 
 async def run_plan(plan: dict[str, Any]) -> dict[str, Any]:

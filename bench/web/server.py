@@ -1,15 +1,19 @@
 """Serve one benchmark target with uvicorn: ``python -m bench.web.server --help``.
 
 Modes: ``sqlite`` / ``postgres`` (sessiondb's app over a store) and ``bare`` (the baseline).
-Every mode uses the same uvicorn settings (one process, asyncio loop, access log off). With
-``--profile FILE`` the whole server runs under cProfile, its worker threads too, written out at
-shutdown (SIGTERM).
+Every mode uses the same uvicorn settings (one process unless ``--workers``, asyncio loop,
+access log off). With ``--profile FILE`` the whole server runs under cProfile, its worker
+threads too, written out at shutdown (SIGTERM). With ``--workers N`` uvicorn starts N worker
+processes, each of which imports :func:`app_from_environment` and builds the same app from the
+arguments the parent exported (as ``sessiondb serve --workers`` does).
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import json
+import os
 import pstats
 import signal
 import sys
@@ -34,6 +38,14 @@ def _app(args: argparse.Namespace) -> Any:
     else:
         store = PostgresDb(db_url=args.pg_url, db_schema=args.schema, session_table=args.table)
     return create_app(store)
+
+
+ARGS_VARIABLE = "BENCH_SERVER_ARGS"
+
+
+def app_from_environment() -> Any:
+    """A worker's app, from the arguments its parent put in ``BENCH_SERVER_ARGS`` (a factory)."""
+    return _app(argparse.Namespace(**json.loads(os.environ[ARGS_VARIABLE])))
 
 
 class ThreadProfilers:
@@ -100,7 +112,22 @@ def main() -> None:
     parser.add_argument("--table")
     parser.add_argument("--bodies", help="bare mode: the bodies file")
     parser.add_argument("--profile", help="write cProfile stats here at shutdown")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args()
+    if args.workers > 1:
+        if args.profile:
+            parser.error("--profile profiles one process; it cannot be combined with --workers")
+        os.environ[ARGS_VARIABLE] = json.dumps(vars(args))
+        uvicorn.run(
+            "bench.web.server:app_from_environment",
+            factory=True,
+            workers=args.workers,
+            host="127.0.0.1",
+            port=args.port,
+            log_level="warning",
+            access_log=False,
+        )
+        return
     serve(_app(args), args.port, args.profile)
 
 

@@ -136,6 +136,13 @@ def serve(
         Path | None,
         typer.Option(envvar="SESSIONDB_CONFIG", exists=True, dir_okay=False, help="TOML config file"),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            envvar="SESSIONDB_WORKERS",
+            help="Worker processes, each with its own connections to the same databases (default 1)",
+        ),
+    ] = None,
     app_ref: Annotated[
         str | None,
         typer.Option(
@@ -149,10 +156,13 @@ def serve(
     """Serve the AgentOS-compatible sessions API (auth is off unless a key or JWT is set)."""
     import uvicorn
 
-    from sessiondb.api import create_app
     from sessiondb.api.app import refuse_if_exposed, warn_if_exposed
-    from sessiondb.api.app_loader import load_app
-    from sessiondb.api.serve import open_stores
+    from sessiondb.api.served import (
+        WORKER_APP,
+        build_served_app,
+        export_settings,
+        refuse_per_process_stores,
+    )
 
     given = {
         "host": host,
@@ -172,35 +182,37 @@ def serve(
         "insecure": insecure or None,
         "auto_migrate": auto_migrate,
         "log_level": log_level,
+        "workers": workers,
     }
     if app_ref is not None and db:
         raise _fail("--db cannot be combined with --app: the app's create_app(...) names its databases", 2)
     try:
         settings = resolve_settings(given, config)
-        auth = settings.auth()
-        field_limits = settings.field_limits()
-        hosted = load_app(app_ref) if app_ref is not None else None
-        served_auth = auth if hosted is None or auth.enabled else hosted.state.auth
-        refuse_if_exposed(settings.host, served_auth, insecure=settings.insecure)
-        stores = open_stores(settings) if hosted is None else []
+        served = build_served_app(settings, app_ref)
     except (ValueError, OSError) as exc:
         raise _fail(str(exc), 2) from exc
-    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
-    if hosted is not None and auth.enabled:
-        hosted.state.auth = auth  # a key or JWT given to serve overrides the app's own auth
-    warn_if_exposed(settings.host, hosted.state.auth if hosted is not None else auth)
     try:
-        api = (
-            hosted
-            if hosted is not None
-            else create_app(
-                stores, auth=auth, max_body_bytes=settings.max_body_bytes, field_limits=field_limits
-            )
+        try:
+            refuse_if_exposed(settings.host, served.app.state.auth, insecure=settings.insecure)
+            refuse_per_process_stores(served, settings.workers)
+        except ValueError as exc:
+            raise _fail(str(exc), 2) from exc
+        logging.basicConfig(
+            level=settings.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s"
         )
-        uvicorn.run(api, host=settings.host, port=settings.port, log_level=settings.log_level.lower())
+        warn_if_exposed(settings.host, served.app.state.auth)
+        host, port, level = settings.host, settings.port, settings.log_level.lower()
+        if settings.workers == 1:
+            uvicorn.run(served.app, host=host, port=port, log_level=level)
+            return
+        # Each worker builds its own app (and connections) from the same settings; this
+        # process only supervises them, so it lets go of its stores first.
+        served.close()
+        export_settings(settings, app_ref)
+        _console.print(f"serving with {settings.workers} worker processes", highlight=False)
+        uvicorn.run(WORKER_APP, factory=True, workers=settings.workers, host=host, port=port, log_level=level)
     finally:
-        for store in stores:
-            store.close()
+        served.close()
 
 
 @app.command()

@@ -51,6 +51,27 @@ def test_quick_run_writes_a_ratio_for_every_workload(tmp_path: Path) -> None:
         assert f"| {workload} |" in section
 
 
+def test_http_with_workers_serves_both_sides_from_several_processes_without_a_verdict(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+
+    code = main(
+        ["run", "--quick", "--backends", "sqlite", "--only", "http", "--http-workers", "2", "--out", str(out)]
+    )
+
+    assert code == 0
+    [written] = list(out.glob("*.json"))
+    _, results = report.read_json(written)
+    assert {result.workload for result in results} == {"http_list", "http_detail", "http_runs"}
+    for result in results:
+        assert result.params == {"concurrency": 8, "workers": 2}
+        # The target is for one process: these rows report numbers, not a verdict.
+        assert result.passed is None and result.target
+        assert result.sessiondb.n > 0 and result.baseline.n > 0
+        # The RSS counts the workers: one process serving the app holds ~100 MiB here, so the
+        # supervisor alone (~30 MiB) or a single worker would stay well under this.
+        assert min(result.extra["rss_mb"]) > 150, result.extra["rss_mb"]
+
+
 def test_raw_append_writes_the_row_sessiondb_writes() -> None:
     # The baselines (and the seeding of big sessions) write runs with raw SQL; they are only a
     # fair baseline if the row is the one sessiondb itself writes.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -271,3 +272,39 @@ def test_postgres_url_schema_parameter_is_used() -> None:
         engine.dispose()
 
     assert "sessiondb_sessions" in tables
+
+
+def test_serve_with_workers_hands_the_settings_to_uvicorn_workers(
+    tmp_path: Path, served: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sessiondb.api.served import SETTINGS_VARIABLE, WORKER_APP
+
+    monkeypatch.setenv(SETTINGS_VARIABLE, "")  # restored (removed) after the test
+    db = f"main={tmp_path / 'w.db'}"
+
+    result = runner.invoke(app, ["serve", "--workers", "2", "--db", db, "--security-key", "k"])
+
+    assert result.exit_code == 0, result.output
+    assert (served["app"], served["factory"], served["workers"]) == (WORKER_APP, True, 2)
+    exported = json.loads(os.environ[SETTINGS_VARIABLE])
+    assert exported["settings"]["db"] == [db] and exported["settings"]["security_key"] == "k"
+
+
+def test_serve_with_workers_over_memory_exits_2(served: dict[str, Any]) -> None:
+    result = runner.invoke(app, ["serve", "--workers", "2", "--db", "memory"])
+
+    assert result.exit_code == 2
+    said = " ".join(result.output.split())  # the console wraps long lines
+    assert "['memory'] is in memory" in said and "use --workers 1" in said
+    assert "app" not in served
+
+
+def test_serve_with_zero_workers_in_the_config_file_exits_2(tmp_path: Path, served: dict[str, Any]) -> None:
+    config = tmp_path / "sessiondb.toml"
+    config.write_text("workers = 0\n")
+
+    result = runner.invoke(app, ["serve", "--config", str(config), "--db", "memory"])
+
+    assert result.exit_code == 2
+    assert "workers (--workers) must be a whole number, at least 1, not 0" in " ".join(result.output.split())
+    assert "app" not in served

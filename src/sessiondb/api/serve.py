@@ -11,6 +11,7 @@ A config file uses the flag names with underscores::
     jwt_public_key_file = "/etc/sessiondb/jwt.pem"
     jwt_algorithms = ["RS256"]
     jwt_audience = "sessiondb"
+    workers = 4
 """
 
 from __future__ import annotations
@@ -63,6 +64,11 @@ class ServeSettings:
     insecure: bool = False
     auto_migrate: bool = True
     log_level: str = "info"
+    workers: int = 1
+
+    def __post_init__(self) -> None:
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
+            raise ValueError(f"workers (--workers) must be a whole number, at least 1, not {self.workers!r}")
 
     def field_limits(self) -> FieldLimits:
         """The JSON field caps the settings ask for.

@@ -1,0 +1,115 @@
+"""The app ``sessiondb serve`` runs, built from its settings, in one process or in each worker.
+
+With ``--workers N`` (N > 1) uvicorn starts every worker in a fresh interpreter (``spawn``) and
+has it import the app by name. The parent therefore hands the resolved settings down in an
+environment variable (:func:`export_settings`), and each worker builds the very app a single
+process would (:func:`worker_app`), with its own connections to the same databases.
+"""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import logging
+import os
+from dataclasses import dataclass, field
+
+import orjson
+from fastapi import FastAPI
+
+from sessiondb.api.serve import ServeSettings, open_stores
+from sessiondb.db.base import SessionStore
+from sessiondb.db.memory import InMemoryDb
+
+SETTINGS_VARIABLE = "SESSIONDB_WORKER_SETTINGS"
+"""The environment variable that carries the resolved settings from ``serve`` to its workers.
+
+It holds what the flags, the ``SESSIONDB_*`` variables and the config file said, secrets
+included, so it is as private as they are: only the same user's processes can read it.
+"""
+
+WORKER_APP = f"{__name__}:worker_app"
+"""The import string uvicorn gives each worker (a factory: it is called once per worker)."""
+
+
+@dataclass
+class ServedApp:
+    """An app ready to serve, and the stores ``serve`` opened for it (none for ``--app``)."""
+
+    app: FastAPI
+    stores: list[SessionStore] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Close the stores ``serve`` opened; an ``--app`` app's own stores are its business."""
+        for store in self.stores:
+            store.close()
+
+
+def build_served_app(settings: ServeSettings, app_ref: str | None) -> ServedApp:
+    """The app of ``settings``: the sessions API over ``settings.db``, or the ``--app`` app.
+
+    A key or JWT given to ``serve`` overrides an ``--app`` app's own auth.
+
+    Raises:
+        ValueError: a setting is invalid, a URL is not supported, or ``app_ref`` does not name
+            an app made by ``create_app``.
+        OSError: the JWT public key file cannot be read.
+    """
+    from sessiondb.api import create_app
+    from sessiondb.api.app_loader import load_app
+
+    auth = settings.auth()
+    field_limits = settings.field_limits()
+    if app_ref is not None:
+        hosted = load_app(app_ref)
+        if auth.enabled:
+            hosted.state.auth = auth
+        return ServedApp(hosted)
+    stores = open_stores(settings)
+    app = create_app(stores, auth=auth, max_body_bytes=settings.max_body_bytes, field_limits=field_limits)
+    return ServedApp(app, stores)
+
+
+def refuse_per_process_stores(served: ServedApp, workers: int) -> None:
+    """Refuse several workers over a store that lives in one process's memory.
+
+    Each worker would hold its own empty copy, and a client would see whichever one its
+    connection landed on.
+
+    Raises:
+        ValueError: ``workers`` > 1 and the app serves an in-memory store.
+    """
+    if workers <= 1:
+        return
+    in_memory = [db_id for db_id, store in served.app.state.registry.items() if isinstance(store, InMemoryDb)]
+    if in_memory:
+        raise ValueError(
+            f"--workers {workers} needs databases the worker processes share, but {in_memory} "
+            "is in memory (one copy per process): serve a SQLite file or PostgreSQL, or use --workers 1"
+        )
+
+
+def export_settings(settings: ServeSettings, app_ref: str | None) -> None:
+    """Put the settings where the workers :func:`worker_app` starts will read them."""
+    payload = {"settings": dataclasses.asdict(settings), "app": app_ref}
+    os.environ[SETTINGS_VARIABLE] = orjson.dumps(payload).decode()
+
+
+def worker_app() -> FastAPI:
+    """Build one worker's app from the settings its parent exported (uvicorn's app factory).
+
+    Raises:
+        RuntimeError: the process was not started by ``sessiondb serve --workers``.
+    """
+    exported = os.environ.get(SETTINGS_VARIABLE)
+    if exported is None:
+        raise RuntimeError(
+            f"{WORKER_APP} is started by 'sessiondb serve --workers N', which sets {SETTINGS_VARIABLE}"
+        )
+    payload = orjson.loads(exported)
+    settings = ServeSettings(**payload["settings"])
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
+    served = build_served_app(settings, payload["app"])
+    # uvicorn returns from a worker's serve loop and lets the process exit normally.
+    atexit.register(served.close)
+    return served.app
