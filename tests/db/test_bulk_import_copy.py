@@ -16,6 +16,7 @@ import orjson
 import pytest
 from bulk_probes import run_concurrently, run_indexes, statements_sent
 from db_builders import agent_run, agent_session
+from sqlalchemy import event
 
 from sessiondb.db._sql import SqlStore, bulk, writes
 from sessiondb.db._sql.store import DEFER_ENCODING_FROM
@@ -198,7 +199,11 @@ def test_sqlite_encodes_a_big_new_batch_before_its_write_lock(sql_store: SqlStor
     if isinstance(sql_store, PostgresDb):
         assert sql_store._all_new_for_copy(_big_new_batch())
         return
+    checkouts: list[object] = []
+    event.listen(sql_store._engine, "checkout", lambda *args: checkouts.append(args))
     assert not sql_store._all_new_for_copy(_big_new_batch())
+    # The driver alone says no COPY: no connection is checked out to learn it.
+    assert checkouts == []
 
 
 def test_a_run_that_cannot_be_encoded_fails_a_big_new_batch_cleanly(store: SessionStore) -> None:

@@ -30,9 +30,14 @@ from sessiondb.db._sql.compiled import driver_cursor, fetch, may_bypass
 from sessiondb.db.errors import InvalidQuery
 
 
+def driver_can_copy(dialect: Dialect) -> bool:
+    """Whether the driver behind ``dialect`` has ``COPY`` at all (psycopg); SQLite's has not."""
+    return dialect.driver == "psycopg"
+
+
 def can_copy(conn: Connection) -> bool:
     """Whether runs may go through ``COPY`` on ``conn`` (see the module docstring)."""
-    return conn.dialect.driver == "psycopg" and may_bypass(conn.engine, conn.get_execution_options())
+    return driver_can_copy(conn.dialect) and may_bypass(conn.engine, conn.get_execution_options())
 
 
 def stored_ids(conn: Connection, key: Column[str], ids: Sequence[str]) -> set[str]:

@@ -35,7 +35,7 @@ from sessiondb.db._sql import migrate as migrations
 from sessiondb.db._sql.bulk import save_sessions
 from sessiondb.db._sql.codec import decode_run, decode_session_runs, listed_page, session_from_row
 from sessiondb.db._sql.compiled import fetch
-from sessiondb.db._sql.copy import can_copy, stored_ids
+from sessiondb.db._sql.copy import can_copy, driver_can_copy, stored_ids
 from sessiondb.db._sql.errors import MIGRATE_HINT, translated_errors
 from sessiondb.db._sql.listing import ListingStatements
 from sessiondb.db._sql.names import Names, settle_names
@@ -234,6 +234,8 @@ class SqlStore(SessionStore):
         correctly; its runs are then encoded inside the transaction. A small batch is not worth
         the extra round trip.
         """
+        if not driver_can_copy(self._engine.dialect):
+            return False  # SQLite: no need to check out a connection to learn that
         if sum(len(session.runs or ()) for session in sessions) < DEFER_ENCODING_FROM:
             return False
         with self._one_statement() as conn:
