@@ -1,4 +1,4 @@
-"""The ``python -m bench`` command line: ``run``, ``profile`` and ``show``."""
+"""The ``python -m bench`` command line: ``run``, ``ab``, ``profile``, ``memory`` and ``show``."""
 
 from __future__ import annotations
 
@@ -114,6 +114,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ab(args: argparse.Namespace) -> int:
+    """Before/after against an earlier commit (see :mod:`bench.ab`)."""
+    from bench import ab
+
+    if args.pairs < 1:
+        raise SystemExit("--pairs must be at least 1")
+    run_args = ["--backends", args.backends, "--only", args.only, "--pg-url", args.pg_url]
+    if args.quick or args.full:
+        run_args.append("--quick" if args.quick else "--full")
+    if args.rounds:
+        run_args += ["--rounds", str(args.rounds)]
+    out = ab.run(args.rev, run_args, pairs=args.pairs, out_dir=Path(args.out), markdown=args.markdown)
+    print(f"results: {out}", file=sys.stderr)
+    return 0
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     """Print a results file again (and rewrite the docs section from it with ``--markdown``)."""
     meta, results = report.read_json(Path(args.file))
@@ -147,7 +163,11 @@ def parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m bench``."""
     main = argparse.ArgumentParser(prog="python -m bench", description="sessiondb benchmarks")
     commands = main.add_subparsers(dest="command", required=True)
-    for name, helptext in (("run", "run the suite"), ("profile", "profile sessiondb on one workload")):
+    for name, helptext in (
+        ("run", "run the suite"),
+        ("profile", "profile sessiondb on one workload"),
+        ("ab", "before/after: an earlier commit against this checkout, alternating processes"),
+    ):
         sub = commands.add_parser(name, help=helptext)
         size = sub.add_mutually_exclusive_group()
         size.add_argument("--quick", action="store_true", help="tiny sizes (the smoke test)")
@@ -170,6 +190,14 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--docs", default=str(DOCS))
     run.add_argument("--out", default=str(RESULTS_DIR), help="directory for the JSON results")
     run.set_defaults(handler=cmd_run)
+    ab = commands.choices["ab"]
+    ab.add_argument("rev", help="the commit to compare against (a hash, a branch, HEAD~1 ...)")
+    ab.add_argument("--pairs", type=int, default=3, help="before/after process pairs (default 3)")
+    ab.add_argument("--backends", default="sqlite")
+    ab.add_argument("--only", default="runs", help=f"families: {','.join(ALL_FAMILIES)} (default runs)")
+    ab.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    ab.add_argument("--out", default=str(RESULTS_DIR), help="directory for the JSON results")
+    ab.set_defaults(handler=cmd_ab)
     prof = commands.choices["profile"]
     prof.add_argument("workload", choices=("append", "history", "session", "list", "http"))
     prof.add_argument("--backend", default="sqlite", choices=("sqlite", "postgres"))

@@ -45,6 +45,8 @@ def describe() -> dict[str, Any]:
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "sessiondb": sessiondb.__version__,
+        # Where it was imported from: ``bench ab`` checks each side measured the tree it meant.
+        "sessiondb_from": str(Path(sessiondb.__file__).parent.resolve()),
         "commit": _git_commit(),
     }
 
