@@ -156,13 +156,8 @@ def serve(
     """Serve the AgentOS-compatible sessions API (auth is off unless a key or JWT is set)."""
     import uvicorn
 
-    from sessiondb.api.app import refuse_if_exposed, warn_if_exposed
-    from sessiondb.api.served import (
-        WORKER_APP,
-        build_served_app,
-        export_settings,
-        refuse_per_process_stores,
-    )
+    from sessiondb.api.app import warn_if_exposed
+    from sessiondb.api.served import WORKER_APP, build_served_app, export_settings
 
     given = {
         "host": host,
@@ -192,11 +187,6 @@ def serve(
     except (ValueError, OSError) as exc:
         raise _fail(str(exc), 2) from exc
     try:
-        try:
-            refuse_if_exposed(settings.host, served.app.state.auth, insecure=settings.insecure)
-            refuse_per_process_stores(served, settings.workers)
-        except ValueError as exc:
-            raise _fail(str(exc), 2) from exc
         logging.basicConfig(
             level=settings.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s"
         )

@@ -40,6 +40,16 @@ def test_exposed_without_auth_is_refused(served: dict[str, Any], host: str) -> N
     assert served == {}
 
 
+def test_a_refused_serve_opens_no_database(served: dict[str, Any], tmp_path: Path) -> None:
+    # A SQLite store creates its file's directory when opened: a refusal must come first.
+    database = tmp_path / "not" / "yet" / "sessions.db"
+
+    result = runner.invoke(cli, ["serve", "--db", str(database), "--host", "0.0.0.0"])
+
+    assert result.exit_code == 2
+    assert not (tmp_path / "not").exists()
+
+
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "127.0.0.2"])
 def test_loopback_needs_no_auth(served: dict[str, Any], host: str) -> None:
     result = runner.invoke(cli, ["serve", "--db", "memory", "--host", host])

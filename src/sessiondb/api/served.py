@@ -48,14 +48,18 @@ class ServedApp:
 def build_served_app(settings: ServeSettings, app_ref: str | None) -> ServedApp:
     """The app of ``settings``: the sessions API over ``settings.db``, or the ``--app`` app.
 
-    A key or JWT given to ``serve`` overrides an ``--app`` app's own auth.
+    A key or JWT given to ``serve`` overrides an ``--app`` app's own auth. Settings that must
+    not be served are refused before any database is opened (a SQLite store creates its
+    file's directory) where that is known up front, and otherwise before returning.
 
     Raises:
-        ValueError: a setting is invalid, a URL is not supported, or ``app_ref`` does not name
-            an app made by ``create_app``.
+        ValueError: a setting is invalid, a URL is not supported, ``app_ref`` does not name an
+            app made by ``create_app``, the host is beyond loopback with auth off (without
+            ``insecure``), or several workers would each hold their own in-memory store.
         OSError: the JWT public key file cannot be read.
     """
     from sessiondb.api import create_app
+    from sessiondb.api.app import refuse_if_exposed
     from sessiondb.api.app_loader import load_app
 
     auth = settings.auth()
@@ -64,10 +68,20 @@ def build_served_app(settings: ServeSettings, app_ref: str | None) -> ServedApp:
         hosted = load_app(app_ref)
         if auth.enabled:
             hosted.state.auth = auth
-        return ServedApp(hosted)
-    stores = open_stores(settings)
-    app = create_app(stores, auth=auth, max_body_bytes=settings.max_body_bytes, field_limits=field_limits)
-    return ServedApp(app, stores)
+        # Only the loaded app knows its own auth.
+        refuse_if_exposed(settings.host, hosted.state.auth, insecure=settings.insecure)
+        served = ServedApp(hosted)
+    else:
+        refuse_if_exposed(settings.host, auth, insecure=settings.insecure)
+        stores = open_stores(settings)
+        app = create_app(stores, auth=auth, max_body_bytes=settings.max_body_bytes, field_limits=field_limits)
+        served = ServedApp(app, stores)
+    try:
+        refuse_per_process_stores(served, settings.workers)
+    except ValueError:
+        served.close()
+        raise
+    return served
 
 
 def refuse_per_process_stores(served: ServedApp, workers: int) -> None:
