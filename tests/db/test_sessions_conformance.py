@@ -58,6 +58,21 @@ def test_a_session_nested_too_deep_is_an_invalid_query_and_stores_nothing(
     assert store.get_session("s1").metadata is None
 
 
+def test_non_string_keys_are_stored_as_strings_by_every_write(store: SessionStore) -> None:
+    # A save goes through to_dict, which writes JSON keys as strings; an update writes the
+    # given values itself and must store them the same way on every backend (InMemoryDb
+    # refused them while the SQL stores accepted them).
+    store.upsert_session(agent_session(session_data={"session_state": {1: "saved"}}))
+    assert store.get_session("s1").session_data == {"session_state": {"1": "saved"}}
+
+    store.update_session("s1", session_state={2: "updated"}, metadata={"nested": {3: [4]}})
+
+    loaded = store.get_session("s1")
+    assert loaded.session_data is not None
+    assert loaded.session_data["session_state"] == {"2": "updated"}
+    assert loaded.metadata == {"nested": {"3": [4]}}
+
+
 def test_an_upserted_session_loads_back_equal_for_every_type(store: SessionStore) -> None:
     agent = agent_session(
         "a1",

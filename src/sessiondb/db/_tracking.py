@@ -26,6 +26,20 @@ HISTORY_SKIP_VALUES: frozenset[str] = frozenset(status.value for status in HISTO
 """The stored status strings that history (``runs_limit``, ``history_only``) leaves out."""
 
 
+def encode_json(value: Any) -> str:
+    """The text every store keeps for a JSON value (a session field): orjson, with non-string
+    dict keys written as strings, as ``to_dict`` and the JSON columns write them.
+
+    Raises:
+        InvalidQuery: the value cannot be encoded (nested more than 254 levels deep, or not
+            JSON at all).
+    """
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError as error:
+        raise InvalidQuery("data", f"a value cannot be stored as JSON: {error}") from error
+
+
 def encode_run(run: AnyRun) -> str:
     """The JSON text a store keeps for a run: ``run.to_dict()`` dumped by orjson.
 

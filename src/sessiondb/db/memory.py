@@ -20,6 +20,7 @@ import orjson
 from sessiondb.db._mem_listing import select_page
 from sessiondb.db._mem_rows import MemTables, StoredRun, StoredSession, decode_runs, now
 from sessiondb.db._tracking import (
+    encode_json,
     encode_run,
     is_history_run,
     mark_loaded,
@@ -64,15 +65,13 @@ def _encode_fields(fields: dict[str, Any]) -> bytes:
     """A session's stored fields as one JSON document, each field encoded on its own.
 
     The SQL stores keep each field in its own column, so a value may nest as deep there as
-    the encoder allows from that value down; encoding each here keeps the same limit.
+    the encoder allows from that value down; encoding each here with the same function keeps
+    the same limit and the same text (non-string keys become strings there too).
 
     Raises:
         InvalidQuery: a value cannot be encoded (nested too deeply), as the SQL stores say it.
     """
-    try:
-        return orjson.dumps({name: orjson.Fragment(orjson.dumps(value)) for name, value in fields.items()})
-    except orjson.JSONEncodeError as error:
-        raise InvalidQuery("data", f"a value cannot be stored as JSON: {error}") from error
+    return orjson.dumps({name: orjson.Fragment(encode_json(value)) for name, value in fields.items()})
 
 
 def _build(

@@ -11,8 +11,7 @@ import orjson
 from sqlalchemy import RowMapping
 
 from sessiondb.db._sql.listing import Listing
-from sessiondb.db._tracking import mark_loaded, session_fields
-from sessiondb.db.errors import InvalidQuery
+from sessiondb.db._tracking import encode_json, mark_loaded, session_fields
 from sessiondb.db.query import Page, SessionQuery
 from sessiondb.run.agent import RunOutput
 from sessiondb.run.team import TeamRunOutput
@@ -43,16 +42,13 @@ RUN_CLASSES: dict[str, type[RunOutput] | type[TeamRunOutput] | type[WorkflowRunO
 
 
 def dumps(value: Any) -> str:
-    """The JSON serialiser of the engines the backends create (orjson, as text).
+    """The JSON serialiser of the engines the backends create: :func:`encode_json`.
 
     Raises:
         InvalidQuery: the value cannot be encoded (nested more than 254 levels deep). It is
             raised from inside the driver or SQLAlchemy; ``translated_errors`` passes it on.
     """
-    try:
-        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-    except orjson.JSONEncodeError as error:
-        raise InvalidQuery("data", f"a value cannot be stored as JSON: {error}") from error
+    return encode_json(value)
 
 
 def session_columns(session: Session) -> dict[str, Any]:
