@@ -67,6 +67,15 @@ def test_several_workers_over_an_in_memory_store_are_refused(tmp_path: Path) -> 
     assert any(isinstance(store, InMemoryDb) for _, store in served.app.state.registry.items())
 
 
+def test_several_workers_over_an_in_memory_sqlite_database_are_refused(tmp_path: Path) -> None:
+    served = build_served_app(ServeSettings(db=("mem=sqlite://", f"disk={tmp_path / 'a.db'}")), None)
+    try:
+        with pytest.raises(ValueError, match=r"\['mem'\] is in memory"):
+            refuse_per_process_stores(served, 4)
+    finally:
+        served.close()
+
+
 @pytest.mark.parametrize("workers", [0, -1, True, 1.5])
 def test_workers_below_one_or_not_whole_are_refused(workers: object) -> None:
     with pytest.raises(ValueError, match=r"workers \(--workers\) must be a whole number, at least 1"):

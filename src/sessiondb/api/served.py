@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from sessiondb.api.serve import ServeSettings, open_stores
 from sessiondb.db.base import SessionStore
 from sessiondb.db.memory import InMemoryDb
+from sessiondb.db.sqlite import SqliteDb
 
 SETTINGS_VARIABLE = "SESSIONDB_WORKER_SETTINGS"
 """The environment variable that carries the resolved settings from ``serve`` to its workers.
@@ -84,18 +85,22 @@ def build_served_app(settings: ServeSettings, app_ref: str | None) -> ServedApp:
     return served
 
 
+def _per_process(store: SessionStore) -> bool:
+    return isinstance(store, InMemoryDb) or (isinstance(store, SqliteDb) and store.in_memory)
+
+
 def refuse_per_process_stores(served: ServedApp, workers: int) -> None:
     """Refuse several workers over a store that lives in one process's memory.
 
     Each worker would hold its own empty copy, and a client would see whichever one its
-    connection landed on.
+    connection landed on: ``InMemoryDb``, and SQLite's in-memory databases.
 
     Raises:
         ValueError: ``workers`` > 1 and the app serves an in-memory store.
     """
     if workers <= 1:
         return
-    in_memory = [db_id for db_id, store in served.app.state.registry.items() if isinstance(store, InMemoryDb)]
+    in_memory = [db_id for db_id, store in served.app.state.registry.items() if _per_process(store)]
     if in_memory:
         raise ValueError(
             f"--workers {workers} needs databases the worker processes share, but {in_memory} "

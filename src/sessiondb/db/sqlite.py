@@ -289,6 +289,12 @@ class SqliteDb(SqlStore):
     def _insert(self, table: Table) -> sqlite.Insert:
         return sqlite.insert(table)
 
+    @property
+    def in_memory(self) -> bool:
+        """Whether the database lives in this process's memory (``sqlite://``, ``:memory:``):
+        gone when the store closes, and invisible to any other process."""
+        return _in_memory(self._engine.url)
+
     def event_loop_reader(self) -> SqliteDb | None:
         """A view of this store for reads on the calling thread, once the schema is ready.
 
