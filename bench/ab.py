@@ -89,10 +89,20 @@ class Side:
 
 
 def run_side(source: Path, run_args: Sequence[str], out: Path) -> tuple[dict[str, Any], list[Result]]:
-    """One ``bench run`` in a child process that imports sessiondb from ``source``."""
+    """One ``bench run`` in a child process that imports sessiondb from ``source``.
+
+    Raises:
+        SystemExit: the child failed (its error output is above; an old enough commit may
+            lack what this checkout's bench calls).
+    """
     out.mkdir(parents=True)
     argv = [sys.executable, "-m", "bench", "run", *run_args, "--out", str(out)]
-    subprocess.run(argv, cwd=REPO, env=side_env(source), check=True, stdout=subprocess.DEVNULL)
+    done = subprocess.run(argv, cwd=REPO, env=side_env(source), stdout=subprocess.DEVNULL)
+    if done.returncode != 0:
+        raise SystemExit(
+            f"bench ab: 'bench run' against the sessiondb of {source} exited with {done.returncode} "
+            "(its errors are above)"
+        )
     [written] = out.glob("*.json")
     return report.read_json(written)
 

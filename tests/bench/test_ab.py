@@ -57,3 +57,14 @@ def test_ab_refuses_a_side_that_imported_the_wrong_sessiondb(
 def test_ab_of_an_unknown_revision_says_so() -> None:
     with pytest.raises(SystemExit, match="names no commit"):
         main(["ab", "no-such-revision-anywhere", "--pairs", "1"])
+
+
+def test_ab_says_which_side_failed_and_removes_its_worktree(tmp_path: Path) -> None:
+    before = _worktrees()
+
+    # --pg-url pointing nowhere makes the child's PostgreSQL run fail at once.
+    argv = ["ab", "HEAD", "--quick", "--pairs", "1", "--backends", "postgres", "--out", str(tmp_path)]
+    with pytest.raises(SystemExit, match=r"'bench run' against the sessiondb of .* exited with"):
+        main([*argv, "--pg-url", "postgresql+psycopg://nobody@127.0.0.1:1/none"])
+
+    assert _worktrees() == before
