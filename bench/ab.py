@@ -131,10 +131,11 @@ def compare(before: Side, after: Side) -> list[dict[str, Any]]:
     return rows
 
 
-def table(commit: str, rows: Sequence[dict[str, Any]], *, markdown: bool) -> str | Table:
-    """The comparison as a rich table, or as Markdown (for a commit message or the docs)."""
-    header = ["workload", "before", "after", "after/before", "before vs raw", "after vs raw"]
-    cells = [
+HEADER = ["workload", "before", "after", "after/before", "before vs raw", "after vs raw"]
+
+
+def _cells(rows: Sequence[dict[str, Any]]) -> list[list[str]]:
+    return [
         [
             row["key"],
             report.fmt(row["before"], row["unit"]),
@@ -145,16 +146,23 @@ def table(commit: str, rows: Sequence[dict[str, Any]], *, markdown: bool) -> str
         ]
         for row in rows
     ]
-    if markdown:
-        lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-        lines += ["| " + " | ".join(line) + " |" for line in cells]
-        return "\n".join(lines)
-    rich_table = Table(title=f"before = {commit[:12]}, after = this checkout (medians over processes)")
-    for name in header:
-        rich_table.add_column(name, no_wrap=name == "workload")
-    for line in cells:
-        rich_table.add_row(*line)
-    return rich_table
+
+
+def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
+    """The comparison as Markdown (for a commit message or the docs)."""
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + " --- |" * len(HEADER)]
+    lines += ["| " + " | ".join(line) + " |" for line in _cells(rows)]
+    return "\n".join(lines)
+
+
+def rich_table(commit: str, rows: Sequence[dict[str, Any]]) -> Table:
+    """The comparison as a terminal table."""
+    table = Table(title=f"before = {commit[:12]}, after = this checkout (medians over processes)")
+    for name in HEADER:
+        table.add_column(name, no_wrap=name == "workload")
+    for line in _cells(rows):
+        table.add_row(*line)
+    return table
 
 
 def run(rev: str, run_args: Sequence[str], *, pairs: int, out_dir: Path, markdown: bool) -> Path:
@@ -190,9 +198,8 @@ def run(rev: str, run_args: Sequence[str], *, pairs: int, out_dir: Path, markdow
         "rows": rows,
     }
     out.write_bytes(orjson.dumps(document, option=orjson.OPT_INDENT_2))
-    shown = table(commit, rows, markdown=markdown)
-    if isinstance(shown, str):
-        print(shown)
+    if markdown:
+        print(markdown_table(rows))
     else:
-        Console().print(shown)
+        Console().print(rich_table(commit, rows))
     return out
