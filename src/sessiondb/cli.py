@@ -186,23 +186,21 @@ def serve(
         served = build_served_app(settings, app_ref)
     except (ValueError, OSError) as exc:
         raise _fail(str(exc), 2) from exc
-    try:
-        logging.basicConfig(
-            level=settings.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s"
-        )
-        warn_if_exposed(settings.host, served.app.state.auth)
-        host, port, level = settings.host, settings.port, settings.log_level.lower()
-        if settings.workers == 1:
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
+    warn_if_exposed(settings.host, served.app.state.auth)
+    host, port, level = settings.host, settings.port, settings.log_level.lower()
+    if settings.workers == 1:
+        try:
             uvicorn.run(served.app, host=host, port=port, log_level=level)
-            return
-        # Each worker builds its own app (and connections) from the same settings; this
-        # process only supervises them, so it lets go of its stores first.
-        served.close()
-        export_settings(settings, app_ref)
-        _console.print(f"serving with {settings.workers} worker processes", highlight=False)
-        uvicorn.run(WORKER_APP, factory=True, workers=settings.workers, host=host, port=port, log_level=level)
-    finally:
-        served.close()
+        finally:
+            served.close()
+        return
+    # Each worker builds its own app (and connections) from the same settings; this process
+    # only supervises them, so it lets go of its stores before they start.
+    served.close()
+    export_settings(settings, app_ref)
+    _console.print(f"serving with {settings.workers} worker processes", highlight=False)
+    uvicorn.run(WORKER_APP, factory=True, workers=settings.workers, host=host, port=port, log_level=level)
 
 
 @app.command()
