@@ -94,11 +94,11 @@ def _database(backend: str, tmp_path: Path) -> Iterator[str]:
 def _worker_pids(server_pid: int) -> list[int]:
     """The server's child processes that run the app (uvicorn spawns them with multiprocessing)."""
     children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
+    command_lines = {int(pid): Path(f"/proc/{pid}/cmdline").read_bytes() for pid in children}
     return [
-        int(pid)
-        for pid in children
-        if b"multiprocessing.spawn" in Path(f"/proc/{pid}/cmdline").read_bytes()
-        and b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+        pid
+        for pid, command in command_lines.items()
+        if b"multiprocessing.spawn" in command and b"resource_tracker" not in command
     ]
 
 
