@@ -1,0 +1,156 @@
+"""``sessiondb serve`` and ``sessiondb migrate``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sessiondb.api.serve import DEFAULT_DB, resolve_settings
+from sessiondb.cli._common import console, fail, open_store
+
+
+def serve(
+    host: Annotated[
+        str | None, typer.Option(envvar="SESSIONDB_HOST", help="Interface (default 127.0.0.1)")
+    ] = None,
+    port: Annotated[int | None, typer.Option(envvar="SESSIONDB_PORT", help="Port (default 7777)")] = None,
+    db: Annotated[
+        list[str] | None,
+        typer.Option("--db", envvar="SESSIONDB_DB", help="Database URL or id=URL; repeat to serve several"),
+    ] = None,
+    security_key: Annotated[
+        str | None,
+        typer.Option(envvar=["SESSIONDB_SECURITY_KEY", "OS_SECURITY_KEY"], help="Require this bearer token"),
+    ] = None,
+    jwt_secret: Annotated[
+        str | None, typer.Option(envvar="SESSIONDB_JWT_SECRET", help="Verify HS256 JWTs with this secret")
+    ] = None,
+    jwt_public_key: Annotated[
+        str | None,
+        typer.Option(envvar="SESSIONDB_JWT_PUBLIC_KEY_FILE", help="Verify RS256 JWTs with this PEM file"),
+    ] = None,
+    jwt_algorithm: Annotated[
+        list[str] | None, typer.Option(envvar="SESSIONDB_JWT_ALGORITHMS", help="Accepted JWT algorithms")
+    ] = None,
+    jwt_audience: Annotated[
+        str | None, typer.Option(envvar="SESSIONDB_JWT_AUDIENCE", help="Required JWT audience")
+    ] = None,
+    jwt_issuer: Annotated[
+        str | None, typer.Option(envvar="SESSIONDB_JWT_ISSUER", help="Required issuer")
+    ] = None,
+    admin_scope: Annotated[
+        list[str] | None,
+        typer.Option(help="Scopes that see every user's sessions (default agent_os:admin, sessions:admin)"),
+    ] = None,
+    max_body_bytes: Annotated[
+        int | None, typer.Option(help="Larger request bodies get a 413 (default 10 MiB)")
+    ] = None,
+    max_name_chars: Annotated[
+        int | None, typer.Option(help="Longer session names in a body get a 422 (default 512)")
+    ] = None,
+    max_id_chars: Annotated[
+        int | None, typer.Option(help="Longer ids in a body get a 422 (default 255)")
+    ] = None,
+    max_json_depth: Annotated[
+        int | None, typer.Option(help="JSON bodies nested deeper get a 422 (default 64, at most 200)")
+    ] = None,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            "--insecure",
+            envvar="SESSIONDB_INSECURE",
+            help="Serve beyond loopback with auth off (refused without this flag)",
+        ),
+    ] = False,
+    auto_migrate: Annotated[
+        bool | None,
+        typer.Option("--auto-migrate/--no-auto-migrate", help="Create the schema on first use (default on)"),
+    ] = None,
+    log_level: Annotated[
+        str | None, typer.Option(envvar="SESSIONDB_LOG_LEVEL", help="Log level (default info)")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(envvar="SESSIONDB_CONFIG", exists=True, dir_okay=False, help="TOML config file"),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            envvar="SESSIONDB_WORKERS",
+            help="Worker processes, each with its own connections to the same databases (default 1)",
+        ),
+    ] = None,
+    app_ref: Annotated[
+        str | None,
+        typer.Option(
+            "--app",
+            envvar="SESSIONDB_APP",
+            help="Serve module:attr, an app made by create_app(agents=...) or a callable returning one; "
+            "its databases come from create_app, so --db and --max-body-bytes do not apply",
+        ),
+    ] = None,
+) -> None:
+    """Serve the AgentOS-compatible sessions API (auth is off unless a key or JWT is set)."""
+    import uvicorn
+
+    from sessiondb.api.app import warn_if_exposed
+    from sessiondb.api.served import WORKER_APP, build_served_app, export_settings
+
+    given = {
+        "host": host,
+        "port": port,
+        "db": db,
+        "security_key": security_key,
+        "jwt_secret": jwt_secret,
+        "jwt_public_key_file": jwt_public_key,
+        "jwt_algorithms": jwt_algorithm,
+        "jwt_audience": jwt_audience,
+        "jwt_issuer": jwt_issuer,
+        "admin_scopes": admin_scope,
+        "max_body_bytes": max_body_bytes,
+        "max_name_chars": max_name_chars,
+        "max_id_chars": max_id_chars,
+        "max_json_depth": max_json_depth,
+        "insecure": insecure or None,
+        "auto_migrate": auto_migrate,
+        "log_level": log_level,
+        "workers": workers,
+    }
+    if app_ref is not None and db:
+        raise fail("--db cannot be combined with --app: the app's create_app(...) names its databases", 2)
+    try:
+        settings = resolve_settings(given, config)
+        served = build_served_app(settings, app_ref)
+    except (ValueError, OSError) as exc:
+        raise fail(str(exc), 2) from exc
+    logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
+    warn_if_exposed(settings.host, served.app.state.auth)
+    host, port, level = settings.host, settings.port, settings.log_level.lower()
+    if settings.workers == 1:
+        try:
+            uvicorn.run(served.app, host=host, port=port, log_level=level)
+        finally:
+            served.close()
+        return
+    # Each worker builds its own app (and connections) from the same settings; this process
+    # only supervises them, so it lets go of its stores before they start.
+    served.close()
+    export_settings(settings, app_ref)
+    console.print(f"serving with {settings.workers} worker processes", highlight=False)
+    uvicorn.run(WORKER_APP, factory=True, workers=settings.workers, host=host, port=port, log_level=level)
+
+
+def migrate(
+    db: Annotated[
+        list[str] | None,
+        typer.Option("--db", envvar="SESSIONDB_DB", help="Database URL or id=URL; repeatable"),
+    ] = None,
+) -> None:
+    """Create the schema, or upgrade it to this version. Safe to repeat."""
+    for value in db or [DEFAULT_DB]:
+        with open_store(value) as store:
+            store.migrate()
+            console.print(f"[green]migrated[/green] {store.id}")
