@@ -32,10 +32,13 @@ from sessiondb.models import TestModel
 SECRET = "isolation-matrix-secret-long-enough-for-hs256"
 SCOPES = ["sessions:read", "sessions:write", "sessions:delete", "agents:read", "agents:run"]
 BOB_SECRET = "bob's secret plans"
+TOKEN_LIFETIME_S = 6 * 3600
+"""Long enough for any run of the suite: ``ALICE`` is made once, when the module is collected,
+and a loaded machine once took 24 minutes to reach these tests (a 10-minute token expired)."""
 
 
 def bearer(sub: str, scopes: list[str] | None = None) -> dict[str, str]:
-    claims = {"sub": sub, "scopes": scopes or SCOPES, "exp": int(time.time()) + 600}
+    claims = {"sub": sub, "scopes": scopes or SCOPES, "exp": int(time.time()) + TOKEN_LIFETIME_S}
     return {"Authorization": f"Bearer {jwt.encode(claims, SECRET, algorithm='HS256')}"}
 
 
