@@ -28,11 +28,12 @@ from sqlalchemy import (
     Table,
     cast,
     create_engine,
+    event,
     func,
     select,
 )
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.schema import CreateSchema
 from sqlalchemy.sql.expression import ClauseElement
 
@@ -59,19 +60,48 @@ POOL_RECYCLE_S = 1800
 """Pooled connections older than this (seconds) are replaced when next checked out."""
 
 
+def _names_several_hosts(url: URL) -> bool:
+    hosts = url.query.get("host")
+    if isinstance(hosts, tuple):
+        return len(hosts) > 1
+    return isinstance(hosts, str) and "," in hosts
+
+
 def _engine_for(db_url: str) -> Engine:
     url = make_url(db_url)
     if url.drivername == "postgresql":
         # A bare postgresql:// URL would pick psycopg2; sessiondb ships with psycopg 3.
         url = url.set(drivername="postgresql+psycopg")
+    if _names_several_hosts(url) and "target_session_attrs" not in url.query:
+        # libpq's default ("any") takes the first host that answers, which after a failover
+        # may be a replica: every write would then fail for good. A store writes, so it asks
+        # for the primary unless the URL says otherwise.
+        url = url.update_query_dict({"target_session_attrs": "read-write"})
     # No pool_pre_ping: it costs a round trip at the start of every transaction. A pooled
     # connection the server dropped instead fails the call it is used for, which surfaces as
     # StoreUnavailable (as any outage does); SQLAlchemy then discards the whole pool, so the
     # next call connects afresh. pool_recycle replaces connections before idle-timeouts in
     # proxies and firewalls between here and the server would silently cut them.
-    return create_engine(
+    engine = create_engine(
         url, pool_recycle=POOL_RECYCLE_S, json_serializer=dumps, json_deserializer=orjson.loads
     )
+    event.listen(engine, "handle_error", _demoted_server_is_a_disconnect)
+    return engine
+
+
+READ_ONLY_SQL_TRANSACTION = "25006"
+
+
+def _demoted_server_is_a_disconnect(context: ExceptionContext) -> None:
+    """Treat "cannot execute ... in a read-only transaction" as a lost connection.
+
+    A primary demoted to a replica under a failover or switchover keeps the connections it
+    had, and refuses every write on them. Marked as a disconnect, SQLAlchemy discards the
+    connection and the pool, the call fails with ``StoreUnavailable`` (a 503), and the next
+    call connects afresh, to the new primary (through HAProxy, or ``target_session_attrs``).
+    """
+    if getattr(context.original_exception, "sqlstate", None) == READ_ONLY_SQL_TRANSACTION:
+        context.is_disconnect = True
 
 
 class PostgresDb(SqlStore):

@@ -53,6 +53,12 @@ def translated_errors(where: str) -> Iterator[None]:
             message = str(error.orig).splitlines()[0]
             raise InvalidQuery("data", f"a value is too large for the database: {message}") from error
         raise StoreUnavailable(f"{where}: {error.orig}") from error
+    except sa_exc.InternalError as error:
+        # A connection the engine marked as lost (e.g. a primary demoted under us, see
+        # PostgresDb) is an outage the next call recovers from, not a bug.
+        if error.connection_invalidated:
+            raise StoreUnavailable(f"{where}: {error.orig}") from error
+        raise
     except sa_exc.DataError as error:
         raise InvalidQuery("data", f"the database refused a value: {error.orig}") from error
     except (sa_exc.InterfaceError, sa_exc.DisconnectionError) as error:
