@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI
 import sessiondb
 from sessiondb.agent import Agent
 from sessiondb.api.auth import AuthConfig
+from sessiondb.api.consistency import ConsistencyMiddleware
 from sessiondb.api.errors import install_error_handlers
 from sessiondb.api.field_limits import FieldLimits, screen_request
 from sessiondb.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimitMiddleware
@@ -81,6 +82,8 @@ def create_app(
     app.state.field_limits = field_limits or FieldLimits()
     app.state.started_at = time.time()
     install_error_handlers(app)
+    if any(store.reads_from_replicas for _db_id, store in app.state.registry.items()):
+        app.add_middleware(ConsistencyMiddleware)
     # Added last so it runs first: an oversized body is refused before anything reads it.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes)
     app.include_router(sessions.router)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from sessiondb.api.auth import DEFAULT_ADMIN_SCOPES, AuthConfig, JwtConfig
@@ -50,6 +50,7 @@ class ServeSettings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     db: Sequence[str] = (DEFAULT_DB,)
+    read_replica: Sequence[str] = ()
     security_key: str | None = None
     jwt_secret: str | None = None
     jwt_public_key_file: str | None = None
@@ -116,8 +117,9 @@ def load_config_file(path: Path) -> dict[str, Any]:
     unknown = sorted(set(data) - known)
     if unknown:
         raise ValueError(f"{path}: unknown setting(s) {unknown}; known: {sorted(known)}")
-    if isinstance(data.get("db"), str):
-        data["db"] = [data["db"]]
+    for key in ("db", "read_replica"):
+        if isinstance(data.get(key), str):
+            data[key] = [data[key]]
     return data
 
 
@@ -142,14 +144,16 @@ def split_db_arg(value: str) -> tuple[str | None, str]:
     return None, value
 
 
-def store_from_url(url: str, *, db_id: str | None = None, auto_migrate: bool = True) -> SessionStore:
+def store_from_url(
+    url: str, *, db_id: str | None = None, auto_migrate: bool = True, read_replicas: Sequence[str] = ()
+) -> SessionStore:
     """Open the store a URL names.
 
     * ``memory`` (or ``memory://``): an :class:`~sessiondb.db.memory.InMemoryDb`;
     * ``sqlite:///path`` or a plain file path: a :class:`~sessiondb.db.sqlite.SqliteDb`;
     * ``postgresql[+psycopg]://...`` (or ``postgres://``): a
       :class:`~sessiondb.db.postgres.PostgresDb`; a ``schema`` query parameter picks the
-      database schema (default ``ai``).
+      database schema (default ``ai``); ``read_replicas`` are URLs of its streaming replicas.
 
     Raises:
         ValueError: the URL cannot be parsed or its scheme is not one of these. The message
@@ -157,29 +161,27 @@ def store_from_url(url: str, *, db_id: str | None = None, auto_migrate: bool = T
     """
     from sessiondb.db import InMemoryDb, PostgresDb, SqliteDb
 
-    if url in ("memory", "memory://"):
+    if url in ("memory", "memory://") and not read_replicas:
         return InMemoryDb(id=db_id)
-    if "://" not in url:
+    if "://" not in url and not read_replicas:
         return SqliteDb(db_file=url, id=db_id, auto_migrate=auto_migrate)
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        # Not chained: the parser's own messages may quote the URL, password included.
-        raise ValueError(
-            "not a database URL: expected a file path, sqlite:///..., postgresql://... or memory"
-        ) from None
+    parsed = _parse(url, "a file path, sqlite:///..., postgresql://... or memory")
     backend = parsed.get_backend_name()
-    if backend == "sqlite":
+    if backend == "sqlite" and not read_replicas:
         return SqliteDb(db_url=url, id=db_id, auto_migrate=auto_migrate)
     if backend in ("postgresql", "postgres"):
         schema = parsed.query.get("schema")
-        parsed = parsed.difference_update_query(["schema"]).set(drivername="postgresql+psycopg")
         return PostgresDb(
-            db_url=parsed.render_as_string(hide_password=False),
+            db_url=_psycopg_url(parsed),
             db_schema=schema if isinstance(schema, str) else None,
             id=db_id,
             auto_migrate=auto_migrate,
+            read_replica_urls=[
+                _psycopg_url(_parse(replica, "postgresql://...")) for replica in read_replicas
+            ],
         )
+    if read_replicas:
+        raise ValueError("read replicas (--read-replica) need a PostgreSQL database (--db postgresql://...)")
     # The password is masked: this message is printed, and may be logged.
     shown = parsed.render_as_string(hide_password=True)
     raise ValueError(
@@ -187,14 +189,47 @@ def store_from_url(url: str, *, db_id: str | None = None, auto_migrate: bool = T
     )
 
 
+def _parse(url: str, expected: str) -> URL:
+    try:
+        return make_url(url)
+    except (ArgumentError, ValueError):
+        # Not chained: the parser's own messages may quote the URL, password included.
+        raise ValueError(f"not a database URL: expected {expected}") from None
+
+
+def _psycopg_url(parsed: URL) -> str:
+    """A PostgreSQL URL for psycopg 3, without sessiondb's own ``schema`` parameter."""
+    parsed = parsed.difference_update_query(["schema"]).set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _replicas_by_db(settings: ServeSettings) -> dict[str | None, list[str]]:
+    ids = [split_db_arg(value)[0] for value in settings.db]
+    replicas: dict[str | None, list[str]] = {}
+    for value in settings.read_replica:
+        db_id, url = split_db_arg(value)
+        if db_id is None and len(ids) > 1:
+            raise ValueError("with several --db, name the database of each --read-replica: db_id=URL")
+        if db_id is not None and db_id not in ids:
+            raise ValueError(f"--read-replica names db_id {db_id!r}, but no --db has that id")
+        replicas.setdefault(db_id if db_id is not None else ids[0], []).append(url)
+    return replicas
+
+
 def open_stores(settings: ServeSettings) -> list[SessionStore]:
-    """The stores ``settings.db`` names, in order.
+    """The stores ``settings.db`` names, in order, with their read replicas.
 
     Raises:
-        ValueError: a URL is not supported.
+        ValueError: a URL is not supported, or a read replica names no served database or a
+            database that is not PostgreSQL.
     """
+    replicas = _replicas_by_db(settings)
     stores = []
     for value in settings.db:
         db_id, url = split_db_arg(value)
-        stores.append(store_from_url(url, db_id=db_id, auto_migrate=settings.auto_migrate))
+        stores.append(
+            store_from_url(
+                url, db_id=db_id, auto_migrate=settings.auto_migrate, read_replicas=replicas.get(db_id, [])
+            )
+        )
     return stores

@@ -21,6 +21,14 @@ def serve(
         list[str] | None,
         typer.Option("--db", envvar="SESSIONDB_DB", help="Database URL or id=URL; repeat to serve several"),
     ] = None,
+    read_replica: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--read-replica",
+            envvar="SESSIONDB_READ_REPLICA",
+            help="A PostgreSQL replica URL (or db_id=URL) to serve reads from; repeatable",
+        ),
+    ] = None,
     security_key: Annotated[
         str | None,
         typer.Option(envvar=["SESSIONDB_SECURITY_KEY", "OS_SECURITY_KEY"], help="Require this bearer token"),
@@ -103,6 +111,7 @@ def serve(
         "host": host,
         "port": port,
         "db": db,
+        "read_replica": read_replica,
         "security_key": security_key,
         "jwt_secret": jwt_secret,
         "jwt_public_key_file": jwt_public_key,

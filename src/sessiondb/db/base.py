@@ -257,6 +257,21 @@ class SessionStore(abc.ABC):
         """
         return None
 
+    @property
+    def reads_from_replicas(self) -> bool:
+        """Whether reads may be served by read replicas (then the HTTP API hands out and honours
+        consistency tokens, see :mod:`sessiondb.db.consistency`)."""
+        return False
+
+    def health_details(self) -> dict[str, Any]:
+        """What ``/health`` shows of this store beyond "ok": e.g. read replicas' lag and
+        routing. Empty (the default) for a store with nothing more to say.
+
+        Raises:
+            StoreUnavailable: the database does not answer.
+        """
+        return {}
+
     def close(self) -> None:  # noqa: B027 - a no-op default is right for stores without connections
         """Release connections. The store must not be used afterwards."""
 

@@ -48,6 +48,7 @@ from sessiondb.db._sql.reads import (
     window_query,
     window_result,
 )
+from sessiondb.db._sql.replicas import ReplicaSet, primary_position
 from sessiondb.db._sql.run_reads import RunsFilter, one_run_result, runs_result
 from sessiondb.db._sql.store import SqlStore
 from sessiondb.db._sql.tables import TableNames
@@ -117,6 +118,12 @@ class PostgresDb(SqlStore):
         id: the ``db_id`` the HTTP API serves this store under (default ``"postgres"``).
         auto_migrate: create or upgrade the schema on first use (logged at INFO); when False,
             a missing or old schema raises :class:`~sessiondb.db.errors.SchemaNotReady`.
+        read_replica_urls: streaming replicas of the same database to serve reads
+            (``get_session``, ``get_sessions``, ``get_run``, ``get_runs``) in turn; writes and
+            the reads a write depends on stay on the primary. A read is served by a replica
+            only when that replica has replayed the request's consistency floor (see
+            :mod:`sessiondb.db.consistency`), else by the primary; a replica that does not
+            answer is skipped. With replicas, reads run in worker threads, not on the event loop.
 
     Raises:
         ValueError: neither ``db_url`` nor ``db_engine`` was given.
@@ -134,6 +141,7 @@ class PostgresDb(SqlStore):
         runs_table: str | None = None,
         id: str | None = None,
         auto_migrate: bool = True,
+        read_replica_urls: Sequence[str] = (),
     ) -> None:
         owns_engine = db_engine is None
         if db_engine is None:
@@ -149,8 +157,10 @@ class PostgresDb(SqlStore):
         )
         # Async reads open connections as the engine does; an engine the caller passed in may
         # connect in ways its URL does not say (a creator, connect events), so it gets none.
+        if read_replica_urls:
+            self._replicas = ReplicaSet.of([_engine_for(url) for url in read_replica_urls])
         self._async_reads: AsyncReadPool | None = None
-        if owns_engine:
+        if owns_engine and not read_replica_urls:
             _args, connect_args = db_engine.dialect.create_connect_args(db_engine.url)
             self._async_reads = AsyncReadPool(connect_args, recycle_s=POOL_RECYCLE_S)
 
@@ -277,8 +287,20 @@ class PostgresDb(SqlStore):
         rows = await self._fetch_on_loop(pool, statement, values)
         return decode_session_runs(*runs_result(session_id, rows))
 
+    def health_details(self) -> dict[str, Any]:
+        """With read replicas: each replica's replayed position, its lag behind the primary in
+        bytes (both read now) and how many reads went to it and to the primary."""
+        if self._replicas is None:
+            return {}
+        self._replicas.probe()
+        with translated_errors(self._where), self._engine.connect() as conn:
+            position = primary_position(conn)
+        return self._replicas.describe(position)
+
     def close(self) -> None:
-        """Close the event-loop read connections, then as :meth:`SqlStore.close`."""
+        """Close the event-loop read connections and the replicas', then as :meth:`SqlStore.close`."""
         if self._async_reads is not None:
             self._async_reads.close()
+        if self._replicas is not None:
+            self._replicas.dispose()
         super().close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from sessiondb.api.auth import Principal
@@ -36,19 +37,24 @@ CONFIG_RUNTIME_FIELDS = ("id", "name", "description", "db_id")
 async def health_check(request: Request, registry: RegistryDep) -> Response:
     """Ping every database."""
     databases: dict[str, str] = {}
+    details: dict[str, dict[str, Any]] = {}
     for db_id, store in registry.items():
         try:
             await store.aping()
+            if found := await anyio.to_thread.run_sync(store.health_details):
+                details[db_id] = found
         except StoreError as exc:
             databases[db_id] = f"unavailable: {exc}"
         else:
             databases.setdefault(db_id, "ok")
     healthy = all(state == "ok" for state in databases.values())
-    body = {
+    body: dict[str, Any] = {
         "status": "ok" if healthy else "unavailable",
         "instantiated_at": iso_utc(request.app.state.started_at),
         "databases": databases,
     }
+    if details:
+        body["details"] = details
     return JsonResponse(
         body, status_code=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE
     )

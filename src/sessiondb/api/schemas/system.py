@@ -76,6 +76,14 @@ class HealthResponse(BaseModel):
     status: str = Field(description="ok, or unavailable when a database does not answer")
     instantiated_at: datetime = Field(description="When the server started")
     databases: dict[str, str] = Field(description="Each db_id and whether it answers")
+    details: dict[str, dict[str, Any]] | None = Field(
+        None,
+        description=(
+            "Per db_id, what a store says beyond ok; with read replicas: each replica's url, "
+            "replayed WAL position, lag_bytes behind the primary, reads served, error, and "
+            "primary_reads. Absent when no store has anything to add."
+        ),
+    )
 
 
 class DatabaseConfig(BaseModel):

@@ -31,6 +31,7 @@ from sqlalchemy import (
     update,
 )
 
+from sessiondb.db import consistency
 from sessiondb.db._sql import migrate as migrations
 from sessiondb.db._sql.bulk import save_sessions
 from sessiondb.db._sql.codec import decode_run, decode_session_runs, listed_page, session_from_row
@@ -45,6 +46,7 @@ from sessiondb.db._sql.reads import (
     session_with_window,
     whole_session,
 )
+from sessiondb.db._sql.replicas import ReplicaSet, primary_position
 from sessiondb.db._sql.run_reads import RunReads, RunsFilter, one_run_result, runs_result
 from sessiondb.db._sql.tables import TableNames, build_tables
 from sessiondb.db._sql.writes import (
@@ -127,11 +129,18 @@ class SqlStore(SessionStore):
         self._schema_ready = False
         self._schema_lock = threading.Lock()
         self._where = engine.url.render_as_string(hide_password=True)
+        self._replicas: ReplicaSet | None = None
+        """Read replicas (PostgreSQL only; set by the backend), or ``None``: every read on ``engine``."""
 
     @property
     def session_table_name(self) -> str:
         """The sessions table (Agno's attribute name); the HTTP API's ``table`` parameter matches it."""
         return self._tables.names.sessions
+
+    @property
+    def reads_from_replicas(self) -> bool:
+        """See :attr:`SessionStore.reads_from_replicas`."""
+        return self._replicas is not None
 
     # -- dialect hooks -----------------------------------------------------------------------
 
@@ -158,19 +167,39 @@ class SqlStore(SessionStore):
                 conn.execution_options(**options)
             with conn.begin():
                 yield conn
+            if write:
+                self._note_write(conn)
+
+    def _note_write(self, conn: Connection) -> None:
+        # With replicas, the request's later reads (and the client's, through the token the
+        # API hands out) must see this commit: record the primary's position after it.
+        state = consistency.current.get()
+        if self._replicas is not None and state is not None:
+            state.wrote(primary_position(conn))
 
     @contextmanager
-    def _one_statement(self) -> Iterator[Connection]:
+    def _one_statement(self, *, replica: bool = False) -> Iterator[Connection]:
         """A connection for a read made of a single statement, outside any transaction.
 
         One statement reads one snapshot on every backend, so such a read needs no
         transaction at all; running it without one saves the BEGIN and the COMMIT (two
         round trips on PostgreSQL).
+
+        Args:
+            replica: the read may be served by a read replica that has caught up with the
+                request's consistency floor (see :mod:`sessiondb.db._sql.replicas`). Only the
+                contract's reads ask for it, never a read that a write depends on.
         """
         self._ensure_schema()
-        with translated_errors(self._where), self._engine.connect() as conn:
-            conn.execution_options(**self._statement_options)
-            yield conn
+        with translated_errors(self._where):
+            if replica and self._replicas is not None:
+                with self._replicas.connection(self._statement_options) as replica_conn:
+                    if replica_conn is not None:
+                        yield replica_conn
+                        return
+            with self._engine.connect() as conn:
+                conn.execution_options(**self._statement_options)
+                yield conn
 
     def _ensure_schema(self) -> None:
         if self._schema_ready:
@@ -262,16 +291,16 @@ class SqlStore(SessionStore):
         """See :meth:`SessionStore.get_session`."""
         if runs_limit is not None:
             # An agent turn's read: the row and a small window, one statement.
-            with self._one_statement() as conn:
+            with self._one_statement(replica=True) as conn:
                 row, loaded = session_with_window(conn, self._reads, session_id, user_id, runs_limit)
             return session_from_row(row, session_type=session_type, runs=loaded, complete=False)
-        with self._one_statement() as conn:
+        with self._one_statement(replica=True) as conn:
             row, loaded = whole_session(conn, self._reads, session_id, user_id)
         return session_from_row(row, session_type=session_type, runs=loaded, complete=True)
 
     def get_sessions(self, query: SessionQuery) -> Page[Session]:
         """See :meth:`SessionStore.get_sessions`."""
-        with self._one_statement() as conn:
+        with self._one_statement(replica=True) as conn:
             listing = self._listing.select_page(conn, query)
         return listed_page(query, listing)
 
@@ -396,7 +425,7 @@ class SqlStore(SessionStore):
     def get_run(self, run_id: str, *, session_id: str | None = None, user_id: str | None = None) -> AnyRun:
         """See :meth:`SessionStore.get_run`."""
         statement, values = self._run_reads.one_run_query(run_id, session_id, user_id)
-        with self._one_statement() as conn:
+        with self._one_statement(replica=True) as conn:
             rows = fetch(conn, statement, values)
         return decode_run(*one_run_result(run_id, session_id, rows))
 
@@ -420,7 +449,7 @@ class SqlStore(SessionStore):
             history=history_only,
         )
         statement, values = self._run_reads.runs_query(session_id, user_id, filters)
-        with self._one_statement() as conn:
+        with self._one_statement(replica=True) as conn:
             rows = fetch(conn, statement, values)
         return decode_session_runs(*runs_result(session_id, rows))
 
