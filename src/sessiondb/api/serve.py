@@ -41,6 +41,7 @@ DEFAULT_PORT = 7777
 DEFAULT_DB = "sessiondb.db"
 
 _DB_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
+_POSTGRES_URL = re.compile(r"^postgres(ql)?(\+\w+)?://")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -161,13 +162,15 @@ def store_from_url(
     """
     from sessiondb.db import InMemoryDb, PostgresDb, SqliteDb
 
-    if url in ("memory", "memory://") and not read_replicas:
+    if read_replicas and not _POSTGRES_URL.match(url):
+        raise ValueError("read replicas (--read-replica) need a PostgreSQL database (--db postgresql://...)")
+    if url in ("memory", "memory://"):
         return InMemoryDb(id=db_id)
-    if "://" not in url and not read_replicas:
+    if "://" not in url:
         return SqliteDb(db_file=url, id=db_id, auto_migrate=auto_migrate)
     parsed = _parse(url, "a file path, sqlite:///..., postgresql://... or memory")
     backend = parsed.get_backend_name()
-    if backend == "sqlite" and not read_replicas:
+    if backend == "sqlite":
         return SqliteDb(db_url=url, id=db_id, auto_migrate=auto_migrate)
     if backend in ("postgresql", "postgres"):
         schema = parsed.query.get("schema")
@@ -180,8 +183,6 @@ def store_from_url(
                 _psycopg_url(_parse(replica, "postgresql://...")) for replica in read_replicas
             ],
         )
-    if read_replicas:
-        raise ValueError("read replicas (--read-replica) need a PostgreSQL database (--db postgresql://...)")
     # The password is masked: this message is printed, and may be logged.
     shown = parsed.render_as_string(hide_password=True)
     raise ValueError(

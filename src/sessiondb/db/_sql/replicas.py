@@ -77,6 +77,8 @@ class ReplicaSet:
                 replica.error = str(error.orig).splitlines()[0]
                 continue
             try:
+                if options:
+                    conn.execution_options(**options)
                 replica.replayed = consistency.parse_position(str(conn.execute(_REPLAYED).scalar_one()))
                 replica.error = None
             except sa_exc.DBAPIError as error:
@@ -88,8 +90,6 @@ class ReplicaSet:
                 continue
             replica.reads += 1
             try:
-                if options:
-                    conn.execution_options(**options)
                 yield conn
             finally:
                 conn.close()
