@@ -13,6 +13,9 @@ from sessiondb.api import create_app
 from sessiondb.db.postgres import PostgresDb
 from sessiondb.models import TestModel
 
-db = PostgresDb(db_url=os.environ["SESSIONDB_CLUSTER_DB_URL"], id="main")
+replica = os.environ.get("SESSIONDB_CLUSTER_REPLICA_URL")
+db = PostgresDb(
+    db_url=os.environ["SESSIONDB_CLUSTER_DB_URL"], id="main", read_replica_urls=[replica] if replica else []
+)
 assistant = Agent(name="Assistant", model=TestModel(), db=db, add_history_to_context=True)
 app = create_app(agents=[assistant])

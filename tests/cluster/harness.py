@@ -118,6 +118,7 @@ class Cluster:
     root: Path
     nodes: int = 3
     servers: int = 3
+    read_replicas: bool = False
     pg: list[PgNode] = field(default_factory=list)
     procs: list[Proc] = field(default_factory=list)
     api_ports: list[int] = field(default_factory=list)
@@ -229,6 +230,10 @@ class Cluster:
         hosts = "&".join(f"host=127.0.0.1:{n.pg_port}" for n in self.pg)
         return f"postgresql+psycopg://postgres@/postgres?{hosts}&target_session_attrs=read-write"
 
+    def replicas_url(self) -> str:
+        """A read replica URL through HAProxy's replica front."""
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.replica_port}/postgres"
+
     def start_server(self, port: int, db_url: str) -> Proc:
         """One ``sessiondb serve`` on ``port`` running ``cluster_app`` (an agent and the
         sessions API) over ``db_url``."""
@@ -245,6 +250,7 @@ class Cluster:
         here = str(Path(__file__).parent)
         env = {
             "SESSIONDB_CLUSTER_DB_URL": db_url,
+            "SESSIONDB_CLUSTER_REPLICA_URL": self.replicas_url() if self.read_replicas else "",
             "PYTHONPATH": os.pathsep.join([here, os.environ.get("PYTHONPATH", "")]),
         }
         return self._spawn(f"sessiondb-{port}", args, env=env)

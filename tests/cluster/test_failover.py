@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -145,3 +146,59 @@ def test_primary_killed_with_multi_host_url_loses_no_acknowledged_write(multi_ho
     _check_answers(load)
     _check_nothing_lost(cluster, load)
     assert recovered_s < 15
+
+
+@pytest.fixture
+def with_replicas() -> Iterator[Cluster]:
+    root = Path(tempfile.mkdtemp(prefix="sessiondb-cluster-"))
+    cluster = Cluster(root=root, read_replicas=True)
+    try:
+        cluster.start()
+        yield cluster
+    except BaseException:
+        print(f"cluster files kept in {root}\n{cluster.logs()}")
+        raise
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+    finally:
+        cluster.stop()
+
+
+def _write_then_read(base_url: str, client_number: int, rounds: int) -> list[str]:
+    """One client: write a state, read the session back at once; the reads that missed it."""
+    stale = []
+    session_id = f"ryw-{client_number}"
+    # httpx keeps the consistency cookie each write hands out, as a browser would.
+    with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
+        assert (
+            client.post("/sessions", json={"session_id": session_id, "agent_id": "assistant"}).status_code
+            == 201
+        )
+        for step in range(rounds):
+            written = client.patch(f"/sessions/{session_id}", json={"session_state": {"step": step}})
+            assert written.status_code == 200, written.text
+            read = client.get(f"/sessions/{session_id}")
+            assert read.status_code == 200, read.text
+            if read.json()["session_state"] != {"step": step}:
+                stale.append(f"{session_id} step {step}: read {read.json()['session_state']}")
+    return stale
+
+
+def test_reads_from_replicas_are_never_older_than_the_clients_own_writes(with_replicas: Cluster) -> None:
+    cluster = with_replicas
+    base_url = f"http://127.0.0.1:{cluster.api_port}"
+    with ThreadPoolExecutor(16) as pool:
+        stale = [
+            miss
+            for found in pool.map(lambda n: _write_then_read(base_url, n, 25), range(16))
+            for miss in found
+        ]
+    assert stale == []
+    replica_reads = primary_reads = 0
+    for port in cluster.api_ports:
+        details = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).json()["details"]["main"]
+        replica_reads += sum(replica["reads"] for replica in details["replicas"])
+        primary_reads += details["primary_reads"]
+    print(f"\nreads served by replicas: {replica_reads}, by the primary: {primary_reads}")
+    # Reads with a token may go either way; but the replicas must serve some of them.
+    assert replica_reads > 0
