@@ -18,7 +18,7 @@ from sessiondb.api.field_limits import FieldLimits, screen_request
 from sessiondb.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimitMiddleware
 from sessiondb.api.registry import StoreRegistry, StoresArg
 from sessiondb.api.routers import agents as agent_routes
-from sessiondb.api.routers import runs, sessions, system
+from sessiondb.api.routers import runs, sessions, system, transfer
 from sessiondb.api.routers import teams as team_routes
 from sessiondb.api.routers import workflows as workflow_routes
 from sessiondb.api.runtimes import RuntimeRegistry, served_stores
@@ -53,7 +53,8 @@ def create_app(
             ``/workflows``, with ``POST /<kind>/{id}/runs`` to run them (ids must be unique
             per kind).
         auth: accepted credentials; ``None`` (the default) turns auth off.
-        max_body_bytes: larger request bodies get a 413.
+        max_body_bytes: larger request bodies get a 413 (for ``POST /import``, which streams
+            its body, larger lines).
         field_limits: caps on name and id lengths and nesting depth in JSON bodies (a 422
             naming the field); ``None`` means the defaults of :class:`FieldLimits`.
         os_id: the identifier ``GET /config`` reports.
@@ -80,18 +81,23 @@ def create_app(
     app.state.auth = auth or AuthConfig()
     app.state.os_id = os_id
     app.state.field_limits = field_limits or FieldLimits()
+    app.state.max_body_bytes = max_body_bytes
     app.state.started_at = time.time()
     install_error_handlers(app)
     if any(store.reads_from_replicas for _db_id, store in app.state.registry.items()):
         app.add_middleware(ConsistencyMiddleware)
     # Added last so it runs first: an oversized body is refused before anything reads it.
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=max_body_bytes)
+    # POST /import streams a body of any size and caps each line at max_body_bytes instead.
+    app.add_middleware(
+        BodySizeLimitMiddleware, max_bytes=max_body_bytes, streamed_paths=frozenset({"/import"})
+    )
     app.include_router(sessions.router)
     app.include_router(runs.router)
     app.include_router(system.router)
     app.include_router(agent_routes.router)
     app.include_router(team_routes.router)
     app.include_router(workflow_routes.router)
+    app.include_router(transfer.router)
     return app
 
 

@@ -165,10 +165,27 @@ def raw_query_access(scope: str) -> Callable[..., Awaitable[Access]]:
     return access
 
 
+async def admin_access(
+    request: Request, credentials: BearerDep, db_id: DbIdQuery = None, table: TableQuery = None
+) -> Access:
+    """:class:`Access` to every user's sessions, for the callers that hold an admin scope (or
+    any caller when auth is off or by security key); the 403 comes before the store is looked up.
+
+    Raises:
+        HTTPException: 401 (not authenticated), 403 (not an admin), 400 or 404 (no such store).
+    """
+    principal = _authenticate(request, credentials)
+    if not principal.admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "Insufficient permissions: requires an admin scope")
+    registry: StoreRegistry = request.app.state.registry
+    return Access(principal, registry.resolve(db_id, table), None)
+
+
 ReadAccess = Annotated[Access, Depends(session_access(READ_SCOPE))]
 WriteAccess = Annotated[Access, Depends(session_access(WRITE_SCOPE))]
 DeleteAccess = Annotated[Access, Depends(session_access(DELETE_SCOPE))]
 CreateAccess = Annotated[Access, Depends(create_access)]
+AdminAccess = Annotated[Access, Depends(admin_access)]
 ReadAccessFromRawQuery = Annotated[Access, Depends(raw_query_access(READ_SCOPE))]
 """``ReadAccess`` for the routes that parse their own query string (the two hot reads)."""
 

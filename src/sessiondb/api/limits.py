@@ -25,17 +25,25 @@ class BodySizeLimitMiddleware:
 
     A declared ``Content-Length`` over the limit is refused before anything is read; a body
     sent without one (chunked) is counted as it streams and refused as soon as it passes the
-    limit.
+    limit. Requests to ``streamed_paths`` are let through: their routes read the body as a
+    stream and bound what they hold themselves (``POST /import`` caps each line).
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
-        """Wrap ``app``, allowing bodies up to ``max_bytes``."""
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        streamed_paths: frozenset[str] = frozenset(),
+    ) -> None:
+        """Wrap ``app``, allowing bodies up to ``max_bytes`` except on ``streamed_paths``."""
         self.app = app
         self.max_bytes = max_bytes
+        self.streamed_paths = streamed_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve the request, or refuse it with 413."""
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] in self.streamed_paths:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")

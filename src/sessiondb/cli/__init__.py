@@ -5,6 +5,10 @@ sessiondb serve --db postgresql+psycopg://user@host/db --host 0.0.0.0 --jwt-secr
 sessiondb serve --app examples.serve_app:app     # agents, teams, workflows next to the sessions
 sessiondb migrate --db postgresql+psycopg://user@host/db
 sessiondb sessions list --user alice --json
+sessiondb export --db sessions.db -o backup.jsonl.gz
+sessiondb import --db postgresql+psycopg://user@host/db backup.jsonl.gz
+sessiondb copy --from sessions.db --to postgresql+psycopg://user@host/db
+sessiondb import --db sessions.db --from-agno agno.db
 
 Each group of commands lives in its own module; this one only assembles them.
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import typer
 
+from sessiondb.cli import data as _data
 from sessiondb.cli import serve as _serve
 from sessiondb.cli import sessions as _sessions
 
@@ -27,6 +32,9 @@ app.add_typer(sessions_app, name="sessions")
 
 app.command()(_serve.serve)
 app.command()(_serve.migrate)
+app.command()(_data.export)
+app.command("import")(_data.import_)
+app.command()(_data.copy)
 sessions_app.command("list")(_sessions.list_sessions)
 sessions_app.command("show")(_sessions.show_session)
 sessions_app.command("delete")(_sessions.delete_sessions)

@@ -22,6 +22,7 @@ from anyio import CapacityLimiter
 from anyio.lowlevel import RunVar
 
 from sessiondb.db.query import Page, SessionQuery
+from sessiondb.db.transfer import EXPORT_PAGE, ExportedSession, ExportFilter
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import Session, SessionSummary, SessionType
 
@@ -182,6 +183,27 @@ class SessionStore(abc.ABC):
     def delete_sessions(self, session_ids: Sequence[str], *, user_id: str | None = None) -> int:
         """Delete many sessions and their runs in one transaction; returns how many were deleted."""
 
+    @abc.abstractmethod
+    def export_sessions(
+        self, filter: ExportFilter, *, after: str | None = None, limit: int = EXPORT_PAGE
+    ) -> list[ExportedSession]:
+        """A page of the sessions matching ``filter``, each with the stored JSON text of its runs.
+
+        Sessions come in session-id order (code point order, as everywhere), starting after
+        ``after``; the next page starts after the last one's id. A page is read from one
+        snapshot. The runs' texts are the ones the store keeps, in the session's order (every
+        stored run, history-relevant or not): decoding each with its session's class gives the
+        runs :meth:`get_session` loads.
+
+        Args:
+            filter: which sessions.
+            after: only sessions whose id sorts after this one; ``None`` starts at the first.
+            limit: at most this many sessions (at least 1).
+
+        Raises:
+            InvalidQuery: ``limit`` is below 1.
+        """
+
     # -- runs ------------------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -331,6 +353,14 @@ class SessionStore(abc.ABC):
     async def adelete_sessions(self, session_ids: Sequence[str], **kwargs: Any) -> int:
         """Async twin of :meth:`delete_sessions`."""
         return await anyio.to_thread.run_sync(lambda: self.delete_sessions(session_ids, **kwargs))
+
+    async def aexport_sessions(
+        self, filter: ExportFilter, *, after: str | None = None, limit: int = EXPORT_PAGE
+    ) -> list[ExportedSession]:
+        """Async twin of :meth:`export_sessions` (always in a worker thread: a page is large)."""
+        return await anyio.to_thread.run_sync(
+            lambda: self.export_sessions(filter, after=after, limit=limit), limiter=read_limiter()
+        )
 
     async def aupsert_run(self, session_id: str, run: AnyRun) -> int:
         """Async twin of :meth:`upsert_run`."""

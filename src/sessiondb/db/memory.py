@@ -38,6 +38,7 @@ from sessiondb.db.errors import (
     VersionConflict,
 )
 from sessiondb.db.query import Page, SessionQuery, check_time_bounds
+from sessiondb.db.transfer import EXPORT_PAGE, ExportedSession, ExportFilter
 from sessiondb.run.status import status_value
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import SESSION_CLASSES, Session, SessionSummary, SessionType
@@ -237,6 +238,36 @@ class InMemoryDb(SessionStore):
             listing = select_page(self._tables.sessions.values(), query)
             items = [_build(row) for row in listing.rows]
         return Page.of(query, items, listing.total_count, listing.next_cursor)
+
+    def export_sessions(
+        self, filter: ExportFilter, *, after: str | None = None, limit: int = EXPORT_PAGE
+    ) -> list[ExportedSession]:
+        """A page of matching sessions in id order, each with its runs' stored texts (see the contract)."""
+        if limit < 1:
+            raise InvalidQuery("limit", f"must be at least 1, not {limit}")
+        with self._lock:
+            rows = sorted(
+                (
+                    row
+                    for row in self._tables.sessions.values()
+                    if (after is None or row.session_id > after)
+                    and filter.matches(
+                        session_id=row.session_id,
+                        session_type=row.session_type,
+                        user_id=row.user_id,
+                        component_ids={
+                            "agent": row.agent_id,
+                            "team": row.team_id,
+                            "workflow": row.workflow_id,
+                        },
+                        updated_at=row.updated_at,
+                    )
+                ),
+                key=lambda row: row.session_id,
+            )[:limit]
+            return [
+                ExportedSession(_build(row), [stored.text for stored in row.runs.values()]) for row in rows
+            ]
 
     def rename_session(
         self,

@@ -38,6 +38,7 @@ from sessiondb.db._sql.codec import decode_run, decode_session_runs, listed_page
 from sessiondb.db._sql.compiled import fetch
 from sessiondb.db._sql.copy import can_copy, driver_can_copy, stored_ids
 from sessiondb.db._sql.errors import MIGRATE_HINT, translated_errors
+from sessiondb.db._sql.export import export_page
 from sessiondb.db._sql.listing import ListingStatements
 from sessiondb.db._sql.names import Names, settle_names
 from sessiondb.db._sql.reads import (
@@ -63,6 +64,7 @@ from sessiondb.db._tracking import mark_saved
 from sessiondb.db.base import UNSET, SessionStore, Unset
 from sessiondb.db.errors import InvalidQuery, SchemaNotReady, SessionNotFound, VersionConflict
 from sessiondb.db.query import Page, SessionQuery
+from sessiondb.db.transfer import EXPORT_PAGE, ExportedSession, ExportFilter
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import Session, SessionSummary, SessionType
 
@@ -413,6 +415,15 @@ class SqlStore(SessionStore):
         runs, sessions = self._tables.runs, self._tables.sessions
         conn.execute(delete(runs).where(runs.c.session_id.in_(session_ids)))
         conn.execute(delete(sessions).where(sessions.c.session_id.in_(session_ids)))
+
+    def export_sessions(
+        self, filter: ExportFilter, *, after: str | None = None, limit: int = EXPORT_PAGE
+    ) -> list[ExportedSession]:
+        """See :meth:`SessionStore.export_sessions`."""
+        if limit < 1:
+            raise InvalidQuery("limit", f"must be at least 1, not {limit}")
+        with self._transaction(write=False) as conn:
+            return export_page(conn, self._tables, filter, after=after, limit=limit)
 
     # -- runs --------------------------------------------------------------------------------
 
