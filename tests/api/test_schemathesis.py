@@ -22,6 +22,14 @@ seed_agent_session(_store, "s1", runs=[agent_run("r1", "hello")])
 seed_team_session(_store, "t1")
 seed_workflow_session(_store, "w1")
 
+
+
+@schemathesis.serializer("application/x-ndjson")
+def _ndjson(ctx: object, value: object) -> bytes:
+    """``POST /import`` takes JSON Lines; the generated body (any string) is sent as its text."""
+    return value.encode() if isinstance(value, str) else repr(value).encode()
+
+
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(dbs=[_store]))
 
 

@@ -19,6 +19,7 @@ import sessiondb
 from sessiondb.api.deps import AdminAccess, offload
 from sessiondb.api.responses import JsonResponse
 from sessiondb.api.routers.common import ERROR_RESPONSES
+from sessiondb.api.schemas import ValidationErrorResponse
 from sessiondb.api.schemas.sessions import SessionTypeParam
 from sessiondb.api.schemas.transfer import ImportCounts, ImportRefused
 from sessiondb.db.transfer import ExportedSession, ExportFilter
@@ -137,7 +138,10 @@ async def _body_lines(request: Request, limit: int) -> AsyncIterator[list[tuple[
     openapi_extra={"requestBody": {"required": True, "content": {NDJSON: {"schema": {"type": "string"}}}}},
     responses={
         409: {"description": "on_conflict=fail and a session is stored already", "model": ImportRefused},
-        422: {"description": "A malformed line, or one the store refused", "model": ImportRefused},
+        422: {
+            "description": "A malformed line, or one the store refused; or a bad query parameter",
+            "model": ImportRefused | ValidationErrorResponse,
+        },
     },
 )
 async def import_sessions(
