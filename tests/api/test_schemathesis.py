@@ -23,7 +23,6 @@ seed_team_session(_store, "t1")
 seed_workflow_session(_store, "w1")
 
 
-
 @schemathesis.serializer("application/x-ndjson")
 def _ndjson(ctx: object, value: object) -> bytes:
     """``POST /import`` takes JSON Lines; the generated body (any string) is sent as its text."""
