@@ -17,7 +17,7 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from sessiondb.api.serve import DEFAULT_DB
-from sessiondb.cli._common import DbOption, JsonOption, console, errors, fail, open_store, print_json
+from sessiondb.cli._common import DbOption, JsonOption, errors, fail, open_store, print_json
 from sessiondb.db.base import SessionStore
 from sessiondb.db.errors import StoreError
 from sessiondb.db.transfer import ExportFilter
@@ -119,7 +119,8 @@ def _print_report(report: ImportReport, as_json: bool, **extra: int) -> None:
         print_json({**report.as_dict(), **extra})
         return
     parts = [f"{count} {name.replace('_', ' ')}" for name, count in {**report.as_dict(), **extra}.items()]
-    console.print(", ".join(parts))
+    # Plain echo: a console would wrap the line at the terminal's width.
+    typer.echo(", ".join(parts))
 
 
 def export(

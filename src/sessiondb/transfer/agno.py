@@ -100,8 +100,8 @@ def merged_runs(column: Any, table_runs: list[dict[str, Any]]) -> list[dict[str,
     for run in _json(column) or []:
         if isinstance(run, dict):
             merged.append(by_id.pop(run.get("run_id"), run))
-    taken = {id(run) for run in merged}
-    merged.extend(run for run in table_runs if id(run) not in taken and run.get("run_id") in by_id)
+    # What is left in by_id are the runs only in the table, still in the table's order.
+    merged.extend(by_id.values())
     return merged
 
 

@@ -112,7 +112,9 @@ class Importer:
         store: where to write.
         on_conflict: for a session stored already: ``"skip"`` it, ``"replace"`` it (the stored
             session becomes the one imported, runs included), or ``"fail"``. Under every
-            policy a session stored exactly as imported is left alone.
+            policy a session stored exactly as imported is left alone. A replace is the
+            batch's upsert, then the deletion of the stored runs the import lacks: if it stops
+            in between, those runs stay until the import is run again.
         on_batch: called with the report after each written batch (progress).
     """
 
