@@ -20,6 +20,7 @@ from sessiondb.run import Message, RunOutput
 from sessiondb.session import AgentSession
 
 SECRET = "test-secret-that-is-long-enough-for-hs256"
+NDJSON_TYPE = "application/x-ndjson; charset=utf-8"
 
 
 def _sessions(count: int = 5) -> list[AgentSession]:
@@ -132,23 +133,32 @@ async def test_a_malformed_line_is_a_422_naming_it_and_nothing_of_it_is_written(
         (b'{"session_id": "s"}\n', 422, "line 1: not a sessiondb export"),
         (b'{"format": "sessiondb-export", "format_version": 2}\n', 422, "line 1: format_version 2"),
         (b"x" * 2_000, 413, "line 1: longer than the limit of 1000 bytes"),
+        (b"x" * 900 + b"\n" + b"y" * 1_500, 413, "line 2: longer than the limit of 1000 bytes"),
     ],
 )
 async def test_hostile_bodies_are_4xx(
     memory_store: SessionStore, body: bytes, status: int, message: str
 ) -> None:
     async for client in asgi_client(create_app(dbs=[memory_store], max_body_bytes=1_000)):
-        response = await client.post("/import", content=body)
+        response = await client.post("/import", content=body, headers={"content-type": NDJSON_TYPE})
         assert response.status_code == status, response.text
         assert response.json()["detail"].startswith(message)
     assert _ids(memory_store) == []
 
 
-async def test_the_body_may_exceed_the_body_limit_when_each_line_fits(memory_store: SessionStore) -> None:
+async def test_an_ndjson_body_may_exceed_the_body_limit_when_each_line_fits(
+    memory_store: SessionStore,
+) -> None:
     body = await _export_body(20)
     assert len(body) > 8_000
     async for client in asgi_client(create_app(dbs=[memory_store], max_body_bytes=8_000)):
-        response = await client.post("/import", content=body)
+        # Any other media type keeps the cap: the app-wide JSON screening would read it whole.
+        for media_type in (None, "application/json", "text/plain"):
+            headers = {"content-type": media_type} if media_type else {}
+            capped = await client.post("/import", content=body, headers=headers)
+            assert capped.status_code == 413, media_type
+        assert _ids(memory_store) == []
+        response = await client.post("/import", content=body, headers={"content-type": NDJSON_TYPE})
         assert response.status_code == 200, response.text
     assert len(_ids(memory_store)) == 20
 

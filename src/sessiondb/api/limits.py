@@ -16,6 +16,17 @@ DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 """10 MiB: room for a large ``session_state``, far below what would strain the server."""
 
 
+STREAMED_MEDIA_TYPE = b"application/x-ndjson"
+"""The media type of a body a streamed path reads line by line (JSON Lines)."""
+
+
+def _streamed(scope: Scope, paths: frozenset[str]) -> bool:
+    if scope["path"] not in paths:
+        return False
+    content_type: bytes = dict(scope["headers"]).get(b"content-type", b"")
+    return content_type.split(b";", 1)[0].strip().lower() == STREAMED_MEDIA_TYPE
+
+
 def _too_large_detail(limit: int) -> str:
     return f"Request body too large: the limit is {limit} bytes"
 
@@ -25,8 +36,10 @@ class BodySizeLimitMiddleware:
 
     A declared ``Content-Length`` over the limit is refused before anything is read; a body
     sent without one (chunked) is counted as it streams and refused as soon as it passes the
-    limit. Requests to ``streamed_paths`` are let through: their routes read the body as a
-    stream and bound what they hold themselves (``POST /import`` caps each line).
+    limit. A request to one of ``streamed_paths`` with a body of media type
+    :data:`STREAMED_MEDIA_TYPE` is let through: its route reads the body as a stream and bounds
+    what it holds itself (``POST /import`` caps each line). Any other body there keeps the cap,
+    as the app-wide JSON screening reads a JSON (or untyped) body whole.
     """
 
     def __init__(
@@ -43,7 +56,7 @@ class BodySizeLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve the request, or refuse it with 413."""
-        if scope["type"] != "http" or scope["path"] in self.streamed_paths:
+        if scope["type"] != "http" or _streamed(scope, self.streamed_paths):
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")

@@ -2,9 +2,9 @@
 
 Both stream: the export is written page by page as the store reads it, and the import is read
 line by line as the body arrives and written batch by batch, so neither holds more than a page
-or a batch in memory. Each line of an import may be as large as the server's body limit
-(``max_body_bytes``); the body as a whole is not capped (see
-:class:`~sessiondb.api.limits.BodySizeLimitMiddleware`).
+or a batch in memory. An import sent as ``application/x-ndjson`` may have lines as large as the
+server's body limit (``max_body_bytes``) and is not capped as a whole; any other body is held to
+that limit (see :class:`~sessiondb.api.limits.BodySizeLimitMiddleware`).
 """
 
 from __future__ import annotations
@@ -105,23 +105,27 @@ def _too_long(number: int, limit: int) -> HTTPException:
 
 async def _body_lines(request: Request, limit: int) -> AsyncIterator[list[tuple[int, bytes]]]:
     """The body's lines, numbered from 1, in groups as they arrive; each at most ``limit`` bytes."""
-    pending = b""
+    # A bytearray, consumed from the front: a long line arriving in many chunks is not copied
+    # once per chunk, as repeated bytes concatenation would.
+    pending = bytearray()
     number = 0
     async for chunk in request.stream():
         pending += chunk
-        *complete, pending = pending.split(b"\n")
         group = []
-        for line in complete:
+        start = 0
+        while (end := pending.find(b"\n", start)) >= 0:
             number += 1
-            if len(line) > limit:
+            if end - start > limit:
                 raise _too_long(number, limit)
-            group.append((number, line))
+            group.append((number, bytes(pending[start:end])))
+            start = end + 1
+        del pending[:start]
         if len(pending) > limit:
             raise _too_long(number + 1, limit)
         if group:
             yield group
     if pending:
-        yield [(number + 1, pending)]
+        yield [(number + 1, bytes(pending))]
 
 
 @router.post(
