@@ -6,14 +6,16 @@ import gzip
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 from transfer_data import T0, agent_run, all_answers, mixed_sessions
 
 from sessiondb.db.base import SessionStore
-from sessiondb.db.transfer import ExportFilter
+from sessiondb.db.transfer import ExportedSession, ExportFilter
 from sessiondb.session import AgentSession
+from sessiondb.transfer import exporter as exporter_module
 from sessiondb.transfer import importer as importer_module
 from sessiondb.transfer.exporter import export_lines, exported_pages, open_input, open_output
 from sessiondb.transfer.importer import ImportFailed, import_lines
@@ -209,3 +211,31 @@ def test_a_run_stored_in_another_session_is_refused_by_name(target: SessionStore
     with pytest.raises(ImportFailed, match=r"^line 2: session 'agent-000' was refused"):
         import_lines(target, _lines_of([first]))
     assert [e.session.session_id for e in target.export_sessions(ExportFilter())] == ["zz-holder"]
+
+
+class _CountingPages:
+    """A store wrapper recording the export pages read (to see that an export streams)."""
+
+    def __init__(self, store: SessionStore) -> None:
+        self.store = store
+        self.pages: list[int] = []
+
+    def export_sessions(self, filter: ExportFilter, **kwargs: Any) -> list[ExportedSession]:
+        page = self.store.export_sessions(filter, **kwargs)
+        self.pages.append(len(page))
+        return page
+
+
+def test_an_export_reads_a_page_only_when_the_writer_wants_more(
+    target: SessionStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target.upsert_sessions(mixed_sessions())
+    monkeypatch.setattr(exporter_module, "EXPORT_PAGE", 3)
+    counting = _CountingPages(target)
+    lines = export_lines(counting, ExportFilter())  # type: ignore[arg-type]
+    next(lines)  # the header: nothing read yet
+    assert counting.pages == []
+    first = next(lines)
+    assert counting.pages == [3] and first.count(b"\n") == 3
+    rest = list(lines)
+    assert counting.pages == [3, 3, 2, 0] and len(rest) == 2

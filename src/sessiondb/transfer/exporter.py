@@ -14,9 +14,14 @@ from sessiondb.transfer.format import header_line, session_line
 
 
 def exported_pages(
-    store: SessionStore, filter: ExportFilter, *, page: int = EXPORT_PAGE
+    store: SessionStore, filter: ExportFilter, *, page: int | None = None
 ) -> Iterator[list[ExportedSession]]:
-    """Every session matching ``filter``, page by page in session-id order (keyset: flat memory)."""
+    """Every session matching ``filter``, page by page in session-id order (keyset: flat memory).
+
+    Args:
+        page: sessions per page; :data:`EXPORT_PAGE` by default.
+    """
+    page = page or EXPORT_PAGE
     after: str | None = None
     while True:
         found = store.export_sessions(filter, after=after, limit=page)
