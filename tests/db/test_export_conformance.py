@@ -127,3 +127,16 @@ def test_limit_below_one_is_refused(store: SessionStore) -> None:
 def test_filter_values_are_checked(fields: dict[str, object], field: str) -> None:
     with pytest.raises(InvalidQuery, match=field):
         ExportFilter(**fields)  # type: ignore[arg-type]
+
+
+def test_upsert_sessions_may_preserve_a_new_sessions_updated_at(store: SessionStore) -> None:
+    kept = agent_session("kept", runs=1, created_at=T0, updated_at=T0 + 50)
+    plain = agent_session("plain", runs=1, created_at=T0, updated_at=T0 + 50)
+    store.upsert_sessions([kept], preserve_updated_at=True)
+    store.upsert_sessions([plain])
+    assert store.get_session("kept").updated_at == T0 + 50
+    assert store.get_session("plain").updated_at == T0
+    # A stored session that is written again is updated now, preserved or not.
+    kept.metadata = {"again": True}
+    store.upsert_sessions([kept], preserve_updated_at=True)
+    assert (store.get_session("kept").updated_at or 0) > T0 + 50

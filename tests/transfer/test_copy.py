@@ -67,11 +67,11 @@ class _FailingAfter:
     def __getattr__(self, name: str) -> object:
         return getattr(self.store, name)
 
-    def upsert_sessions(self, sessions: Sequence[Session]) -> list[Session]:
+    def upsert_sessions(self, sessions: Sequence[Session], **options: bool) -> list[Session]:
         if self.allowed == 0:
             raise StoreUnavailable("connection lost")
         self.allowed -= 1
-        return self.store.upsert_sessions(sessions)
+        return self.store.upsert_sessions(sessions, **options)
 
 
 def test_an_interrupted_copy_resumes_where_it_stopped(

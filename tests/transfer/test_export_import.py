@@ -58,13 +58,17 @@ def test_export_then_import_into_another_backend_answers_the_same(
     source, target = pair
     sessions = mixed_sessions()
     source.upsert_sessions(sessions)
+    # A session updated after its creation: its updated_at must travel too.
+    source.update_session("agent-002", metadata={"edited": True})
     ids = [session.session_id for session in sessions]
     lines = _lines(source)
+    assert orjson.loads(lines[3])["updated_at"] > orjson.loads(lines[3])["created_at"]
     assert len(lines) == 1 + len(sessions)
     report = import_lines(target, lines)
     assert (report.created, report.runs_written) == (len(sessions), sum(len(s.runs or []) for s in sessions))
     assert all_answers(target, ids) == all_answers(source, ids)
-    # And the target exports what the source did (header aside; JSONB may reorder keys).
+    # And the target exports what the source did, updated_at included (header aside; JSONB
+    # may reorder keys).
     assert [orjson.loads(line) for line in _lines(target)[1:]] == [orjson.loads(line) for line in lines[1:]]
 
 

@@ -86,8 +86,16 @@ class SessionStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    def upsert_sessions(self, sessions: Sequence[Session]) -> list[Session]:
-        """:meth:`upsert_session` for many sessions in one transaction (all or nothing)."""
+    def upsert_sessions(
+        self, sessions: Sequence[Session], *, preserve_updated_at: bool = False
+    ) -> list[Session]:
+        """:meth:`upsert_session` for many sessions in one transaction (all or nothing).
+
+        Args:
+            preserve_updated_at: a session that is not stored yet keeps its own ``updated_at``
+                (when set) instead of taking its ``created_at``, as an import of exported
+                sessions needs; a stored session that is updated gets now, as always.
+        """
 
     @abc.abstractmethod
     def create_session(self, session: Session) -> Session:
@@ -303,9 +311,13 @@ class SessionStore(abc.ABC):
         """Async twin of :meth:`upsert_session`."""
         return await anyio.to_thread.run_sync(self.upsert_session, session)
 
-    async def aupsert_sessions(self, sessions: Sequence[Session]) -> list[Session]:
+    async def aupsert_sessions(
+        self, sessions: Sequence[Session], *, preserve_updated_at: bool = False
+    ) -> list[Session]:
         """Async twin of :meth:`upsert_sessions`."""
-        return await anyio.to_thread.run_sync(self.upsert_sessions, sessions)
+        return await anyio.to_thread.run_sync(
+            lambda: self.upsert_sessions(sessions, preserve_updated_at=preserve_updated_at)
+        )
 
     async def acreate_session(self, session: Session) -> Session:
         """Async twin of :meth:`create_session`."""

@@ -129,7 +129,7 @@ class InMemoryDb(SessionStore):
         self._lock = threading.Lock()
         self._tables = MemTables()
 
-    def _write(self, session: Session, *, create: bool) -> _Saved:
+    def _write(self, session: Session, *, create: bool, preserve_updated_at: bool = False) -> _Saved:
         """Insert or update ``session`` and its pending runs; raises before changing anything."""
         tables, session_id = self._tables, session.session_id
         row = tables.sessions.get(session_id)
@@ -145,8 +145,11 @@ class InMemoryDb(SessionStore):
         fields = _encode_fields(session_fields(session))
         if row is None:
             created = session.created_at if session.created_at is not None else now()
+            updated = created
+            if preserve_updated_at and session.updated_at is not None:
+                updated = session.updated_at
             row = StoredSession(
-                session_id, session.session_type, fields, created_at=created, updated_at=created
+                session_id, session.session_type, fields, created_at=created, updated_at=updated
             )
             tables.sessions[session_id] = row
         else:
@@ -189,7 +192,9 @@ class InMemoryDb(SessionStore):
         saved.apply()
         return session
 
-    def upsert_sessions(self, sessions: Sequence[Session]) -> list[Session]:
+    def upsert_sessions(
+        self, sessions: Sequence[Session], *, preserve_updated_at: bool = False
+    ) -> list[Session]:
         """Upsert many sessions, all or nothing: a failure restores every row it touched."""
         with self._lock:
             backup: dict[str, StoredSession | None] = {}
@@ -199,7 +204,7 @@ class InMemoryDb(SessionStore):
                     if session.session_id not in backup:
                         row = self._tables.sessions.get(session.session_id)
                         backup[session.session_id] = row.copy() if row is not None else None
-                    saves.append(self._write(session, create=False))
+                    saves.append(self._write(session, create=False, preserve_updated_at=preserve_updated_at))
             except BaseException:
                 # All or nothing: the sessions written before the failure are put back.
                 self._tables.restore(backup)

@@ -182,12 +182,13 @@ class Importer:
         if not batch:
             return
         try:
-            self.store.upsert_sessions([session for _, session, _ in batch])
+            # An imported session keeps the updated_at it was exported with.
+            self.store.upsert_sessions([session for _, session, _ in batch], preserve_updated_at=True)
         except (InvalidQuery, SessionOwnedByAnotherUser):
             # The batch is all or nothing: write it one session at a time to name the culprit.
             for line, session, before in batch:
                 try:
-                    self.store.upsert_session(session)
+                    self.store.upsert_sessions([session], preserve_updated_at=True)
                 except (InvalidQuery, SessionOwnedByAnotherUser) as error:
                     raise MalformedLine(
                         line, f"session {session.session_id!r} was refused: {error}"

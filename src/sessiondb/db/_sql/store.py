@@ -244,12 +244,17 @@ class SqlStore(SessionStore):
         _apply(saved)
         return session
 
-    def upsert_sessions(self, sessions: Sequence[Session]) -> list[Session]:
+    def upsert_sessions(
+        self, sessions: Sequence[Session], *, preserve_updated_at: bool = False
+    ) -> list[Session]:
         """See :meth:`SessionStore.upsert_sessions`."""
         # Rows are locked in session-id order so two concurrent batches cannot deadlock.
         in_order = sorted(sessions, key=lambda s: s.session_id)
         encode_runs = not self._all_new_for_copy(in_order)
-        ordered = [PreparedSave.of(session, encode_runs=encode_runs) for session in in_order]
+        ordered = [
+            PreparedSave.of(session, encode_runs=encode_runs, preserve_updated_at=preserve_updated_at)
+            for session in in_order
+        ]
         with self._transaction(write=True) as conn:
             saves = save_sessions(conn, self._tables, self._statements, ordered, now=_now())
         for saved in saves:

@@ -183,17 +183,22 @@ class PreparedSave:
     session: Session
     columns: dict[str, Any]
     runs: list[PreparedRun]
+    preserve_updated_at: bool = False
 
     @classmethod
-    def of(cls, session: Session, *, encode_runs: bool = True) -> PreparedSave:
+    def of(
+        cls, session: Session, *, encode_runs: bool = True, preserve_updated_at: bool = False
+    ) -> PreparedSave:
         """Serialise ``session``'s row and the runs a save must write (see ``runs_to_write``).
 
         Args:
             encode_runs: make the runs' JSON texts now; ``False`` defers them to the write
                 (see :class:`PreparedRun`).
+            preserve_updated_at: a new row takes the session's ``updated_at`` (when set)
+                rather than its ``created_at``.
         """
         runs = [PreparedRun(run, encode=encode_runs) for run in runs_to_write(session)]
-        return cls(session, session_columns(session), runs)
+        return cls(session, session_columns(session), runs, preserve_updated_at)
 
 
 @dataclass(frozen=True)
@@ -210,14 +215,18 @@ class Saved:
 
 def session_row_params(prepared: PreparedSave, names: Names, *, now: int) -> dict[str, Any]:
     """The values a session-row upsert binds: the row as new (version 1, created now unless the
-    session says when), with ``names`` in the naming columns and ``:reserve`` its run count."""
+    session says when, updated then unless ``preserve_updated_at`` and the session says when),
+    with ``names`` in the naming columns and ``:reserve`` its run count."""
     session, count = prepared.session, len(prepared.runs)
     created_at = session.created_at if session.created_at is not None else now
+    updated_at = created_at
+    if prepared.preserve_updated_at and session.updated_at is not None:
+        updated_at = session.updated_at
     return {
         **prepared.columns,
         **names.columns(),
         "created_at": created_at,
-        "updated_at": created_at,
+        "updated_at": updated_at,
         "version": 1,
         "next_run_index": count,
         "reserve": count,
