@@ -179,6 +179,19 @@ async def _run_into(w: World, p: dict[str, str]) -> list[httpx.Response]:
     ]
 
 
+async def _export_import(w: World, p: dict[str, str]) -> list[httpx.Response]:
+    # Export and import act on every user's sessions, so they are an admin's only (issue 18).
+    c = w.client
+    line = b'{"session_id":"s-bob","session_type":"agent","user_id":"bob","metadata":{"by":"alice"}}'
+    body = b'{"format":"sessiondb-export","format_version":1}\n' + line + b"\n"
+    ndjson = {**ALICE, "content-type": "application/x-ndjson"}
+    return [
+        await c.get("/export", params=p, headers=ALICE),
+        await c.get("/export", params={**p, "user_id": "bob"}, headers=ALICE),
+        await c.post("/import", params={**p, "on_conflict": "replace"}, content=body, headers=ndjson),
+    ]
+
+
 ATTEMPTS: dict[str, tuple[Attempt, set[int]]] = {
     "read": (_read, {404}),
     "list": (_list, {200}),
@@ -188,6 +201,7 @@ ATTEMPTS: dict[str, tuple[Attempt, set[int]]] = {
     "bulk-delete": (_bulk_delete, {204}),
     "create-over": (_create_over, {409}),
     "run-endpoint": (_run_into, {404}),
+    "export-import": (_export_import, {403}),
 }
 
 
