@@ -427,6 +427,8 @@ class SqlStore(SessionStore):
         """See :meth:`SessionStore.export_sessions`."""
         if limit < 1:
             raise InvalidQuery("limit", f"must be at least 1, not {limit}")
+        # Always the primary, never a read replica: an import checks what is stored right before
+        # it writes, and a copy checks its target, so a lagging copy would mislead both.
         with self._transaction(write=False) as conn:
             return export_page(conn, self._tables, filter, after=after, limit=limit)
 
