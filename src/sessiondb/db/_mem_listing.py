@@ -11,8 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from sessiondb.db._mem_rows import StoredSession
 from sessiondb.db.errors import InvalidQuery
+from sessiondb.db.metadata_filter import metadata_matches
 from sessiondb.db.query import Cursor, SessionQuery
 
 
@@ -37,7 +40,14 @@ def matches(row: StoredSession, query: SessionQuery) -> bool:
         return False
     if query.created_after is not None and row.created_at < query.created_after:
         return False
+    if query.metadata_leaves and not metadata_matches(_metadata(row), query.metadata_leaves):
+        return False
     return query.created_before is None or row.created_at <= query.created_before
+
+
+def _metadata(row: StoredSession) -> Any:
+    # A plain scan decodes the stored fields; InMemoryDb is the reference, not the fast path.
+    return orjson.loads(row.fields).get("metadata")
 
 
 def _component_matches(row: StoredSession, query: SessionQuery) -> bool:

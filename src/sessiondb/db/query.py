@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
 import orjson
 
 from sessiondb.db.errors import InvalidQuery
+from sessiondb.db.metadata_filter import Leaf, metadata_leaves
 from sessiondb.session.base import SessionType
 
 SortField = Literal["created_at", "updated_at", "session_name"]
@@ -57,6 +59,8 @@ class SessionQuery:
         page / limit: 1-based page of ``limit`` items.
         cursor: a ``next_cursor`` from an earlier page of the same query; when given, ``page``
             is ignored and the page starts right after the cursor's item (keyset pagination).
+        metadata: only sessions whose metadata contains this JSON object (see
+            :mod:`sessiondb.db.metadata_filter`); ``{}`` or ``None`` filters nothing.
     """
 
     session_type: SessionType | None = None
@@ -70,6 +74,7 @@ class SessionQuery:
     page: int = 1
     limit: int = 20
     cursor: str | None = None
+    metadata: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.session_type is not None and self.session_type not in SESSION_TYPES:
@@ -83,12 +88,22 @@ class SessionQuery:
         if not 1 <= self.limit <= MAX_LIMIT:
             raise InvalidQuery("limit", f"must be between 1 and {MAX_LIMIT}, not {self.limit}")
         check_time_bounds(self.created_after, self.created_before)
+        if self.metadata is not None and not isinstance(self.metadata, Mapping):
+            raise InvalidQuery("metadata", f"must be a JSON object, not {type(self.metadata).__name__}")
+        # Flattened once here, which also refuses a filter no backend can check.
+        object.__setattr__(self, "_metadata_leaves", metadata_leaves(self.metadata or {}))
         for name in ("component_id", "user_id", "session_name"):
             value = getattr(self, name)
             if value is not None and "\x00" in value:
                 # PostgreSQL refuses NUL in text, and SQLite's LIKE stops at one, so a name
                 # filter of "\x00" would match every session there: refused on every backend.
                 raise InvalidQuery(name, "must not contain a NUL character")
+
+    @property
+    def metadata_leaves(self) -> list[Leaf]:
+        """The metadata filter flattened (empty when there is none)."""
+        leaves: list[Leaf] = self.__dict__["_metadata_leaves"]
+        return leaves
 
     @property
     def offset(self) -> int:

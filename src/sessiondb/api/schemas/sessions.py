@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Json
 
 from sessiondb.db.query import MAX_LIMIT, MAX_PAGE, SQL_INT_MAX, SQL_INT_MIN, SortField, SortOrder
 
@@ -318,4 +318,12 @@ class ListSessionsQuery(BaseModel):
     )
     created_before: int | None = Field(
         None, ge=SQL_INT_MIN, le=SQL_INT_MAX, description="Created at or before (unix seconds)"
+    )
+    metadata: Json[dict[str, Any]] | None = Field(
+        None,
+        description=(
+            "A JSON object the session's metadata must contain: objects match key by key, "
+            "other values (arrays whole) must be equal"
+        ),
+        examples=['{"source": "web", "customer": {"tier": "gold"}}'],
     )

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 
 from sessiondb.db._sql.compiled import fetch_mappings
+from sessiondb.db._sql.metadata import MetadataContains, metadata_params
 from sessiondb.db._sql.tables import Tables
 from sessiondb.db.errors import InvalidQuery
 from sessiondb.db.query import Cursor, SessionQuery
@@ -59,6 +60,7 @@ def _shape(query: SessionQuery) -> _Shape:
         query.sort_by,
         query.sort_order,
         query.cursor is not None,
+        bool(query.metadata_leaves),
     )
 
 
@@ -90,6 +92,8 @@ def _filters(tables: Tables, query: SessionQuery) -> list[ColumnElement[bool]]:
         found.append(sessions.created_at >= bindparam("created_after"))
     if query.created_before is not None:
         found.append(sessions.created_at <= bindparam("created_before"))
+    if query.metadata_leaves:
+        found.append(MetadataContains(sessions.metadata))
     return found
 
 
@@ -102,6 +106,8 @@ def _params(query: SessionQuery) -> dict[str, Any]:
         "created_before": query.created_before,
         "limit": query.limit,
     }
+    if query.metadata_leaves:
+        params.update(metadata_params(dict(query.metadata or {}), query.metadata_leaves))
     if query.session_name is not None:
         params["name_pattern"] = _like_pattern(query.session_name.lower())
     if query.cursor is None:

@@ -121,7 +121,7 @@ class SqlStore(SessionStore):
     ) -> None:
         self.id = id
         self._engine = engine
-        self._tables = build_tables(names)
+        self._tables = build_tables(names, engine.dialect.name)
         self._statements = WriteStatements.build(self._tables, self._insert, self._json_text)
         self._reads = ReadStatements.build(self._tables)
         self._run_reads = RunReads(self._tables)

@@ -88,8 +88,11 @@ class Tables:
     runs: Table
 
 
-def build_tables(names: TableNames) -> Tables:
-    """Describe the sessions and runs tables under ``names``."""
+def build_tables(names: TableNames, dialect: str | None = None) -> Tables:
+    """Describe the sessions and runs tables under ``names``, as migrated on ``dialect``.
+
+    ``dialect`` (an engine's ``dialect.name``) adds the indexes only that dialect has.
+    """
     metadata = MetaData(schema=names.schema)
     s, r = names.sessions, names.runs
     sessions = Table(
@@ -136,6 +139,14 @@ def build_tables(names: TableNames) -> Tables:
         Index(f"idx_{s}_team_id", "team_id"),
         Index(f"idx_{s}_workflow_id", "workflow_id"),
     )
+    if dialect == "postgresql":
+        # The metadata filter's ``@>`` (migration 0008); SQLite has no index that serves it.
+        Index(
+            f"idx_{s}_metadata",
+            sessions.c.metadata,
+            postgresql_using="gin",
+            postgresql_ops={"metadata": "jsonb_path_ops"},
+        )
     session_fk = f"{names.schema}.{s}.session_id" if names.schema else f"{s}.session_id"
     runs = Table(
         r,
