@@ -212,6 +212,43 @@ class SessionStore(abc.ABC):
             InvalidQuery: ``limit`` is below 1.
         """
 
+    @abc.abstractmethod
+    def fork_session(
+        self,
+        session_id: str,
+        *,
+        at_run_id: str | None = None,
+        new_session_id: str | None = None,
+        session_name: str | None = None,
+        user_id: str | None = None,
+    ) -> Session:
+        """Copy a session, or its history up to one run, into a new session, in one transaction.
+
+        The fork holds a copy of every run up to and including the top-level run ``at_run_id``
+        belongs to (all runs when ``None``), member runs included, in the same order. Each copy
+        has a fresh ``run_id`` and the fork's ``session_id``; a member run's ``parent_run_id``
+        (and the ids inside a team run's ``member_responses``) point at the copies; each run
+        records the session it was first forked from in ``forked_from_session_id`` (kept when
+        it has one already). ``session_data`` (state, metrics, name), metadata, summary and the
+        component data are copied; ``session_data`` records the origin in
+        ``forked_from_session_id`` and, when cut, ``forked_from_run_id``. The source is not
+        changed. Runs are copied inside the database, never decoded.
+
+        Args:
+            at_run_id: the run to cut at (any run of the session, member runs included).
+            new_session_id: the fork's id (a fresh uuid4 when ``None``).
+            session_name: the fork's name (else the source's explicit name, if any).
+            user_id: when given, the source must belong to this user, and so does the fork.
+
+        Returns:
+            The fork, without its runs (``runs`` is ``None``).
+
+        Raises:
+            SessionNotFound: no such session (for this user).
+            RunNotFound: ``at_run_id`` is not a run of this session.
+            SessionAlreadyExists: ``new_session_id`` is taken.
+        """
+
     # -- runs ------------------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -373,6 +410,10 @@ class SessionStore(abc.ABC):
         return await anyio.to_thread.run_sync(
             lambda: self.export_sessions(filter, after=after, limit=limit), limiter=read_limiter()
         )
+
+    async def afork_session(self, session_id: str, **kwargs: Any) -> Session:
+        """Async twin of :meth:`fork_session`."""
+        return await anyio.to_thread.run_sync(lambda: self.fork_session(session_id, **kwargs))
 
     async def aupsert_run(self, session_id: str, run: AnyRun) -> int:
         """Async twin of :meth:`upsert_run`."""

@@ -11,12 +11,14 @@ that was passed in or handed out never changes the store, and every read builds 
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from sessiondb.db._mem_fork import forked_row
 from sessiondb.db._mem_listing import select_page
 from sessiondb.db._mem_rows import MemTables, StoredRun, StoredSession, decode_runs, now
 from sessiondb.db._tracking import (
@@ -342,6 +344,36 @@ class InMemoryDb(SessionStore):
             for row in deleted:
                 self._tables.drop(row)
             return len(deleted)
+
+    def fork_session(
+        self,
+        session_id: str,
+        *,
+        at_run_id: str | None = None,
+        new_session_id: str | None = None,
+        session_name: str | None = None,
+        user_id: str | None = None,
+    ) -> Session:
+        """See :meth:`SessionStore.fork_session` (the copies are made from the stored texts)."""
+        target_id = new_session_id if new_session_id is not None else str(uuid.uuid4())
+        with self._lock:
+            source = self._tables.visible(session_id, user_id)
+            if target_id in self._tables.sessions:
+                raise SessionAlreadyExists(target_id)
+            fields: dict[str, Any] = orjson.loads(source.fields)
+            row = forked_row(
+                source,
+                fields,
+                target_id=target_id,
+                at_run_id=at_run_id,
+                session_name=session_name,
+                user_id=user_id,
+                now=now(),
+            )
+            self._tables.sessions[target_id] = row
+            self._tables.run_sessions.update(dict.fromkeys(row.runs, target_id))
+            _refresh_name(row)
+            return _build(row)
 
     # -- runs --------------------------------------------------------------------------------
 

@@ -39,6 +39,8 @@ from sessiondb.db._sql.compiled import fetch
 from sessiondb.db._sql.copy import can_copy, driver_can_copy, stored_ids
 from sessiondb.db._sql.errors import MIGRATE_HINT, translated_errors
 from sessiondb.db._sql.export import export_page
+from sessiondb.db._sql.fork import ForkRequest, fork_session_rows
+from sessiondb.db._sql.fork import new_session_id as fresh_session_id
 from sessiondb.db._sql.listing import ListingStatements
 from sessiondb.db._sql.names import Names, settle_names
 from sessiondb.db._sql.reads import (
@@ -431,6 +433,23 @@ class SqlStore(SessionStore):
         # it writes, and a copy checks its target, so a lagging copy would mislead both.
         with self._transaction(write=False) as conn:
             return export_page(conn, self._tables, filter, after=after, limit=limit)
+
+    def fork_session(
+        self,
+        session_id: str,
+        *,
+        at_run_id: str | None = None,
+        new_session_id: str | None = None,
+        session_name: str | None = None,
+        user_id: str | None = None,
+    ) -> Session:
+        """See :meth:`SessionStore.fork_session`."""
+        target = new_session_id if new_session_id is not None else fresh_session_id()
+        request = ForkRequest(session_id, target, at_run_id, session_name, user_id)
+        with self._transaction(write=True) as conn:
+            source = session_row(conn, self._reads, session_id, user_id, lock=True)
+            row = fork_session_rows(conn, self._tables, self._insert, source, request, _now())
+        return session_from_row(row, session_type=None, runs=None, complete=False)
 
     # -- runs --------------------------------------------------------------------------------
 
