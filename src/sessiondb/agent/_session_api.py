@@ -198,6 +198,33 @@ class SessionAPI:
         self._cached_session = None
         return self.get_db().delete_session(self._sid(session_id), user_id=self.user_id)
 
+    def fork_session(
+        self,
+        *,
+        source_session_id: str | None = None,
+        user_id: str | None = None,
+        at_run_id: str | None = None,
+    ) -> str:
+        """Copy a session into a new, independent one; returns the new session's id.
+
+        Every run (or every run up to ``at_run_id``) is copied with a fresh ``run_id``, inside
+        the database (see :meth:`~sessiondb.db.base.SessionStore.fork_session`); the source is
+        untouched. The runtime's ``session_id`` does not change.
+
+        Args:
+            source_session_id: the session to fork; the runtime's current one by default.
+            user_id: the caller; when given, it must own the source, and owns the fork.
+            at_run_id: copy only the history up to and including this run.
+
+        Raises:
+            SessionNotFound: no such session (for this user).
+            ValueError: the session has no runs to fork (as Agno).
+        """
+        db, source = self.get_db(), self._sid(source_session_id)
+        if not db.get_runs(source, user_id=user_id, last_n=1):
+            raise ValueError("Source session has no runs to fork.")
+        return db.fork_session(source, at_run_id=at_run_id, user_id=user_id).session_id
+
     # -- async twins -----------------------------------------------------------------------
 
     async def aget_session(self, session_id: str | None = None, user_id: str | None = None) -> Session | None:
@@ -240,6 +267,18 @@ class SessionAPI:
     async def adelete_session(self, session_id: str | None = None) -> bool:
         """Async twin of :meth:`delete_session`."""
         return await self._in_thread(self.delete_session, session_id)
+
+    async def afork_session(
+        self,
+        *,
+        source_session_id: str | None = None,
+        user_id: str | None = None,
+        at_run_id: str | None = None,
+    ) -> str:
+        """Async twin of :meth:`fork_session`."""
+        return await self._in_thread(
+            self.fork_session, source_session_id=source_session_id, user_id=user_id, at_run_id=at_run_id
+        )
 
 
 __all__ = ["SessionAPI"]

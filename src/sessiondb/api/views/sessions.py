@@ -87,6 +87,15 @@ def _chat_fields(session: AgentSession | TeamSession) -> dict[str, Any]:
     }
 
 
+LINEAGE_KEYS = ("forked_from_session_id", "forked_from_run_id")
+"""The ``session_data`` keys a fork records (see ``SessionStore.fork_session``), shown when set."""
+
+
+def _lineage(session: Session) -> dict[str, Any]:
+    data = session.session_data or {}
+    return {key: data[key] for key in LINEAGE_KEYS if data.get(key) is not None}
+
+
 def session_detail(session: Session, *, include_nulls: bool = False) -> dict[str, Any]:
     """The agent, team or workflow detail schema of ``session``, chosen by its type.
 
@@ -98,6 +107,7 @@ def session_detail(session: Session, *, include_nulls: bool = False) -> dict[str
         "session_name": session.get_session_name(),
         "user_id": session.user_id,
         **_component_ids(session),
+        **_lineage(session),
     }
     if isinstance(session, AgentSession):
         data = {
