@@ -21,10 +21,13 @@ import anyio.to_thread
 from anyio import CapacityLimiter
 from anyio.lowlevel import RunVar
 
+from sessiondb.db.history import HistoryQuery
 from sessiondb.db.query import Page, SessionQuery
 from sessiondb.db.transfer import EXPORT_PAGE, ExportedSession, ExportFilter
+from sessiondb.run.status import RunStatus
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import Session, SessionSummary, SessionType
+from sessiondb.session.history_budget import History
 
 _T = TypeVar("_T")
 
@@ -249,6 +252,54 @@ class SessionStore(abc.ABC):
             SessionAlreadyExists: ``new_session_id`` is taken.
         """
 
+    def get_history(
+        self,
+        session_id: str,
+        *,
+        max_tokens: int,
+        agent_id: str | None = None,
+        team_id: str | None = None,
+        last_n_runs: int | None = None,
+        limit: int | None = None,
+        skip_roles: Sequence[str] | None = None,
+        skip_statuses: Sequence[RunStatus | str] | None = None,
+        skip_history_messages: bool = True,
+        user_id: str | None = None,
+    ) -> History:
+        """The newest history messages of a session that fit in ``max_tokens`` tokens.
+
+        The filters are ``get_messages``'s for agent and team sessions (top-level runs only).
+        Messages are never cut; the newest run is in whole or not at all; a tool result never
+        comes without its call; the system message kept is the newest run's (see
+        :mod:`sessiondb.session.history_budget`). Tokens are the model's own count where a
+        message has one, else ``cl100k_base`` (:mod:`sessiondb.session.tokens`). Runs are
+        read newest first, in growing batches, and reading stops once the budget is full:
+        never the whole session.
+
+        Returns:
+            The messages (oldest first), their token count, whether older history was left
+            out, and the session's summary.
+
+        Raises:
+            SessionNotFound: no such session (for this user).
+            InvalidQuery: ``max_tokens`` or ``limit`` is negative, or it is a workflow session.
+        """
+        query = HistoryQuery(
+            max_tokens=max_tokens,
+            agent_id=agent_id,
+            team_id=team_id,
+            last_n_runs=last_n_runs,
+            limit=limit,
+            skip_roles=tuple(skip_roles or ()),
+            skip_statuses=skip_statuses,
+            skip_history_messages=skip_history_messages,
+        )
+        return self._history(session_id, user_id, query)
+
+    @abc.abstractmethod
+    def _history(self, session_id: str, user_id: str | None, query: HistoryQuery) -> History:
+        """:meth:`get_history` for a normalised query (what each backend implements)."""
+
     # -- runs ------------------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -414,6 +465,12 @@ class SessionStore(abc.ABC):
     async def afork_session(self, session_id: str, **kwargs: Any) -> Session:
         """Async twin of :meth:`fork_session`."""
         return await anyio.to_thread.run_sync(lambda: self.fork_session(session_id, **kwargs))
+
+    async def aget_history(self, session_id: str, **kwargs: Any) -> History:
+        """Async twin of :meth:`get_history`."""
+        return await anyio.to_thread.run_sync(
+            lambda: self.get_history(session_id, **kwargs), limiter=read_limiter()
+        )
 
     async def aupsert_run(self, session_id: str, run: AnyRun) -> int:
         """Async twin of :meth:`upsert_run`."""

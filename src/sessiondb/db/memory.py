@@ -10,9 +10,10 @@ that was passed in or handed out never changes the store, and every read builds 
 
 from __future__ import annotations
 
+import itertools
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,11 +40,13 @@ from sessiondb.db.errors import (
     SessionOwnedByAnotherUser,
     VersionConflict,
 )
+from sessiondb.db.history import HistoryQuery, collect_history
 from sessiondb.db.query import Page, SessionQuery, check_time_bounds
 from sessiondb.db.transfer import EXPORT_PAGE, ExportedSession, ExportFilter
 from sessiondb.run.status import status_value
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import SESSION_CLASSES, Session, SessionSummary, SessionType
+from sessiondb.session.history_budget import History
 from sessiondb.session.naming import explicit_session_name
 
 
@@ -425,6 +428,37 @@ class InMemoryDb(SessionStore):
             if last_n is not None:
                 runs = runs[-last_n:] if last_n > 0 else []
             return decode_runs(row.session_type, runs)
+
+    def _history(self, session_id: str, user_id: str | None, query: HistoryQuery) -> History:
+        """See :meth:`SessionStore.get_history`; runs are decoded one at a time, newest first."""
+        skipped = set(query.skipped_statuses)
+        with self._lock:
+            row = self._tables.visible(session_id, user_id)
+            if row.session_type == "workflow":
+                raise InvalidQuery("session_id", "a workflow session has no message history to budget")
+            stored = [run for run in row.runs.values() if run.parent_run_id is None]
+            summary = _build(row).get_session_summary()
+            session_type = row.session_type
+
+        def candidates() -> Iterator[tuple[int, AnyRun]]:
+            for run in reversed(stored):
+                if (run.status or "").upper() in skipped:
+                    continue
+                for decoded in decode_runs(session_type, [run]):
+                    if query.agent_id is not None and getattr(decoded, "agent_id", None) != query.agent_id:
+                        continue
+                    if query.team_id is not None and getattr(decoded, "team_id", None) != query.team_id:
+                        continue
+                    yield run.index, decoded
+
+        found = candidates()
+
+        def read_batch(
+            before: int | None, size: int
+        ) -> tuple[SessionSummary | None, list[tuple[int, AnyRun]]]:
+            return summary, list(itertools.islice(found, size))
+
+        return collect_history(query, read_batch)
 
     def delete_run(self, run_id: str, *, session_id: str | None = None) -> bool:
         """Delete one run (its index is never reused); False when there was nothing to delete."""

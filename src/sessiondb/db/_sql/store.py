@@ -41,6 +41,7 @@ from sessiondb.db._sql.errors import MIGRATE_HINT, translated_errors
 from sessiondb.db._sql.export import export_page
 from sessiondb.db._sql.fork import ForkRequest, fork_session_rows
 from sessiondb.db._sql.fork import new_session_id as fresh_session_id
+from sessiondb.db._sql.history import HistoryReads
 from sessiondb.db._sql.listing import ListingStatements
 from sessiondb.db._sql.names import Names, settle_names
 from sessiondb.db._sql.reads import (
@@ -65,10 +66,12 @@ from sessiondb.db._sql.writes import (
 from sessiondb.db._tracking import mark_saved
 from sessiondb.db.base import UNSET, SessionStore, Unset
 from sessiondb.db.errors import InvalidQuery, SchemaNotReady, SessionNotFound, VersionConflict
+from sessiondb.db.history import HistoryQuery, collect_history
 from sessiondb.db.query import Page, SessionQuery
 from sessiondb.db.transfer import EXPORT_PAGE, ExportedSession, ExportFilter
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import Session, SessionSummary, SessionType
+from sessiondb.session.history_budget import History
 
 logger = logging.getLogger("sessiondb.db")
 
@@ -128,6 +131,7 @@ class SqlStore(SessionStore):
         self._reads = ReadStatements.build(self._tables)
         self._run_reads = RunReads(self._tables)
         self._listing = ListingStatements(self._tables)
+        self._history_reads = HistoryReads(self._tables)
         self._auto_migrate = auto_migrate
         self._owns_engine = owns_engine
         self._schema_ready = False
@@ -450,6 +454,14 @@ class SqlStore(SessionStore):
             source = session_row(conn, self._reads, session_id, user_id, lock=True)
             row = fork_session_rows(conn, self._tables, self._insert, source, request, _now())
         return session_from_row(row, session_type=None, runs=None, complete=False)
+
+    def _history(self, session_id: str, user_id: str | None, query: HistoryQuery) -> History:
+        """See :meth:`SessionStore.get_history`: batches read in one read transaction."""
+        with self._transaction(write=False) as conn:
+            return collect_history(
+                query,
+                lambda before, size: self._history_reads.read(conn, session_id, user_id, query, before, size),
+            )
 
     # -- runs --------------------------------------------------------------------------------
 

@@ -1,0 +1,138 @@
+"""The read ``get_history`` repeats: the next older batch of a session's candidate runs.
+
+One statement returns the session's type and summary (so an unknown session, or another
+user's, is told apart from one without runs) left-joined to at most ``:size`` top-level runs
+before ``:before``, newest first, that pass the status and component filters. Statements are
+built once per filter shape.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    func,
+    or_,
+    select,
+    true,
+)
+
+from sessiondb.db._sql.codec import decode_session_runs
+from sessiondb.db._sql.compiled import fetch
+from sessiondb.db._sql.tables import Tables
+from sessiondb.db.errors import InvalidQuery, SessionNotFound
+from sessiondb.db.history import HistoryQuery
+from sessiondb.run.workflow import AnyRun
+from sessiondb.session import SessionSummary, SessionType
+
+_Shape = tuple[int, bool, bool, bool, bool]
+
+
+class HistoryReads:
+    """The batch statements of one store's tables."""
+
+    def __init__(self, tables: Tables) -> None:
+        self._tables = tables
+        self._built: dict[_Shape, Select[Any]] = {}
+        self._lock = threading.Lock()
+
+    def _statement(self, shape: _Shape) -> Select[Any]:
+        found = self._built.get(shape)
+        if found is None:
+            found = self._build(shape)
+            with self._lock:
+                found = self._built.setdefault(shape, found)
+        return found
+
+    def _build(self, shape: _Shape) -> Select[Any]:
+        skipped, by_agent, by_team, before, by_user = shape
+        runs, sessions = self._tables.runs, self._tables.sessions
+        conditions: list[ColumnElement[bool]] = [
+            runs.c.session_id == bindparam("session_id"),
+            runs.c.parent_run_id.is_(None),
+        ]
+        if skipped:
+            wanted = [bindparam(f"skip_{i}", type_=Text) for i in range(skipped)]
+            conditions.append(or_(runs.c.status.is_(None), func.upper(runs.c.status).not_in(wanted)))
+        if by_agent:
+            conditions.append(runs.c.agent_id == bindparam("agent_id"))
+        if by_team:
+            conditions.append(runs.c.team_id == bindparam("team_id"))
+        if before:
+            conditions.append(runs.c.run_index < bindparam("before", type_=BigInteger))
+        batch = (
+            select(cast(runs.c.run_data, Text).label("run_text"), runs.c.run_index.label("run_index"))
+            .where(*conditions)
+            .order_by(runs.c.run_index.desc())
+            .limit(bindparam("size", type_=BigInteger))
+            .subquery("batch")
+        )
+        query = (
+            select(sessions.c.session_type, sessions.c.summary, batch.c.run_text, batch.c.run_index)
+            .select_from(sessions.outerjoin(batch, true()))
+            .where(sessions.c.session_id == bindparam("session_id"))
+            .order_by(batch.c.run_index.desc())
+        )
+        if by_user:
+            query = query.where(sessions.c.user_id == bindparam("user_id"))
+        return query
+
+    def read(
+        self,
+        conn: Connection,
+        session_id: str,
+        user_id: str | None,
+        query: HistoryQuery,
+        before: int | None,
+        size: int,
+    ) -> tuple[SessionSummary | None, list[tuple[int, AnyRun]]]:
+        """The session's summary, and the batch: ``(index, run)`` newest first.
+
+        Raises:
+            SessionNotFound: no such session (for this user).
+            InvalidQuery: it is a workflow session (its history lives in step runs).
+        """
+        skipped = query.skipped_statuses
+        shape = (
+            len(skipped),
+            query.agent_id is not None,
+            query.team_id is not None,
+            before is not None,
+            user_id is not None,
+        )
+        values: dict[str, Any] = {"session_id": session_id, "size": size, "before": before}
+        values.update({f"skip_{i}": status for i, status in enumerate(skipped)})
+        values.update(agent_id=query.agent_id, team_id=query.team_id, user_id=user_id)
+        rows = fetch(conn, self._statement(shape), values)
+        _session_type, summary, batch = batch_result(session_id, rows)
+        return summary, batch
+
+
+def batch_result(
+    session_id: str, rows: Sequence[Sequence[Any]]
+) -> tuple[SessionType, SessionSummary | None, list[tuple[int, AnyRun]]]:
+    """The session type, summary and decoded batch in the rows of a batch statement."""
+    if not rows:
+        raise SessionNotFound(session_id)
+    session_type: SessionType = rows[0][0]
+    if session_type == "workflow":
+        raise InvalidQuery("session_id", "a workflow session has no message history to budget")
+    stored: Mapping[str, Any] | None = rows[0][1]
+    summary = SessionSummary.from_dict(dict(stored)) if stored else None
+    batch: list[tuple[int, AnyRun]] = []
+    for row in rows:
+        if row[2] is None:
+            continue
+        # One at a time, to keep each run's index: the session class may drop a run it
+        # cannot read (an agent run without agent_id), as get_session would.
+        batch.extend((row[3], run) for run in decode_session_runs(session_type, [row[2]]))
+    return session_type, summary, batch
