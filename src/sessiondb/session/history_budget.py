@@ -9,8 +9,9 @@ soon as the budget is full. The rules, on top of the history filters of
 - an assistant message that called tools and the tool results that follow it are one unit,
   so a tool result never appears without its call (a tool result whose call is not in the run
   is left out, as providers refuse it);
-- the system message kept is the newest run's (runs repeat it; the newest is the one in
-  force); it is counted first and left out whole when it alone exceeds the budget;
+- the newest run comes first; then the system message, the newest run's (runs repeat it;
+  the newest is the one in force), left out whole when it does not fit what is left (then
+  nothing older is added either); then older runs, newest first;
 - ``limit`` caps the number of messages as in ``get_messages`` (the system message counts).
 
 ``truncated`` says whether older history (of the runs the filters select) was left out.
@@ -98,19 +99,22 @@ class HistoryFitter:
             if not (self.skip_history_messages and m.from_history) and m.role not in self.skip_roles
         ]
         system = next((m for m in kept if m.role == "system"), None)
-        if system is not None and not self._system_seen:
-            self._take_system(system)
         units = _units([m for m in kept if m.role != "system"])
         newest_turn = self._runs == 0
         self._runs += 1
         if newest_turn and units:
-            # The newest turn is never cut: in whole or not at all.
-            units = [[m for unit in units for m in unit]]
-        for unit in reversed(units):
-            if not self._fits(unit):
+            # The newest turn is never cut, and comes before anything else: whole or not at all.
+            if not self._fits([m for unit in units for m in unit]):
                 self._full = True
                 return False
-        return True
+            units = []
+        if system is not None and not self._system_seen:
+            self._take_system(system)
+        for unit in reversed(units):
+            if self._full or not self._fits(unit):
+                self._full = True
+                return False
+        return not self._full
 
     def _take_system(self, system: Message) -> None:
         self._system_seen = True

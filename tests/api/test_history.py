@@ -1,0 +1,100 @@
+"""GET /sessions/{id}/history on every backend: the budget, the filters, errors and isolation."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from api_seed import agent_run, seed_agent_session
+from jwt_support import headers_of, jwt_client_of
+
+from sessiondb.db.base import SessionStore
+from sessiondb.run import RunStatus
+from sessiondb.session import SessionSummary
+from sessiondb.session.tokens import count_message_tokens
+
+
+@pytest.fixture
+def seeded(store: SessionStore) -> SessionStore:
+    runs = [agent_run(f"r{n}", f"question {n}") for n in range(4)]
+    runs.append(agent_run("bad", "went wrong", status=RunStatus.ERROR))
+    summary = SessionSummary(summary="they asked questions")
+    seed_agent_session(store, "s1", runs=runs, summary=summary)
+    seed_agent_session(store, "bob-1", user_id="bob", runs=[agent_run("rb", "bob's secret")])
+    return store
+
+
+async def test_the_newest_messages_that_fit_with_the_summary(
+    seeded: SessionStore, client: httpx.AsyncClient
+) -> None:
+    messages = seeded.get_session("s1").get_messages()
+    budget = sum(count_message_tokens(m) for m in messages[-2:])
+    response = await client.get("/sessions/s1/history", params={"max_tokens": budget})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [m["content"] for m in body["messages"]] == [m.content for m in messages[-2:]]
+    assert body["tokens"] == budget and body["truncated"] is True
+    assert body["summary"] == {"summary": "they asked questions"}
+    everything = (await client.get("/sessions/s1/history", params={"max_tokens": 100_000})).json()
+    assert len(everything["messages"]) == len(messages) and everything["truncated"] is False
+
+
+async def test_the_filters_of_get_messages_apply(seeded: SessionStore, client: httpx.AsyncClient) -> None:
+    async def contents(**params: object) -> list[str]:
+        query = {"max_tokens": 100_000, "skip_roles": ["system"], **params}
+        response = await client.get("/sessions/s1/history", params=query)
+        assert response.status_code == 200, response.text
+        return [m["content"] for m in response.json()["messages"]]
+
+    assert await contents(last_n_runs=1) == ["question 3", "answer to question 3"]
+    assert await contents(last_n_runs=1, skip_statuses=["PAUSED"]) == ["went wrong", "answer to went wrong"]
+    assert await contents(last_n_runs=2, skip_roles=["assistant", "system"]) == ["question 2", "question 3"]
+    assert await contents(last_n_runs=1, skip_roles=[]) == [
+        "be brief",
+        "question 3",
+        "answer to question 3",
+    ]
+    assert await contents(limit=2) == ["question 3", "answer to question 3"]
+    assert await contents(agent_id="nobody") == []
+    assert await contents(team_id="team-x") == []
+
+
+@pytest.mark.parametrize(
+    ("params", "code", "named"),
+    [
+        ({}, 422, "max_tokens"),
+        ({"max_tokens": -1}, 422, "max_tokens"),
+        ({"max_tokens": "lots"}, 422, "max_tokens"),
+        ({"max_tokens": 10**30}, 422, "max_tokens"),
+        ({"max_tokens": 10, "limit": -2}, 422, "limit"),
+        ({"max_tokens": 10, "last_n_runs": "x"}, 422, "last_n_runs"),
+    ],
+)
+async def test_bad_parameters_are_422s_naming_them(
+    seeded: SessionStore, client: httpx.AsyncClient, params: dict[str, object], code: int, named: str
+) -> None:
+    response = await client.get("/sessions/s1/history", params=params)
+    assert response.status_code == code, response.text
+    assert named in response.text
+
+
+async def test_an_unknown_session_is_a_404(seeded: SessionStore, client: httpx.AsyncClient) -> None:
+    response = await client.get("/sessions/missing/history", params={"max_tokens": 10})
+    assert response.status_code == 404
+
+
+@pytest.fixture
+async def jwt_client(seeded: SessionStore) -> AsyncIterator[httpx.AsyncClient]:
+    async for client in jwt_client_of(seeded):
+        yield client
+
+
+async def test_a_jwt_caller_reads_only_its_own_history(jwt_client: httpx.AsyncClient) -> None:
+    params = {"max_tokens": 1000, "user_id": "bob"}
+    peeking = await jwt_client.get("/sessions/bob-1/history", params=params, headers=headers_of("alice"))
+    assert peeking.status_code == 404 and "secret" not in peeking.text
+    own = await jwt_client.get("/sessions/bob-1/history", params=params, headers=headers_of("bob"))
+    assert own.status_code == 200 and own.json()["messages"][1]["content"] == "bob's secret"
+    admin = headers_of("root", ["sessions:admin"])
+    assert (await jwt_client.get("/sessions/bob-1/history", params=params, headers=admin)).status_code == 200
