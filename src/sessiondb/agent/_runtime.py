@@ -31,6 +31,7 @@ from sessiondb.agent._default_tools import (
     tool_call_history_tool,
 )
 from sessiondb.agent._effects import Blocking, Emit, Steps
+from sessiondb.agent._history_budget import budgeted_history
 from sessiondb.agent._loop import model_loop, run_metrics
 from sessiondb.agent._run_api import RunAPI
 from sessiondb.agent._session_api import SessionAPI
@@ -108,6 +109,7 @@ class ModelRuntime(SessionAPI, RunAPI[RunT], Generic[RunT]):
     add_history_to_context: bool = False
     num_history_runs: int | None = None
     num_history_messages: int | None = None
+    max_history_tokens: int | None = None
     max_tool_calls_from_history: int | None = None
     store_history_messages: bool = False
     store_tool_messages: bool = True
@@ -128,7 +130,13 @@ class ModelRuntime(SessionAPI, RunAPI[RunT], Generic[RunT]):
             self.id = _slug(self.name) if self.name else str(uuid4())
         if self.session_id is None:
             self.session_id = str(uuid4())
-        if self.num_history_runs is None and self.num_history_messages is None:
+        if self.max_history_tokens is not None and self.max_history_tokens < 0:
+            raise ValueError(f"max_history_tokens must be 0 or more, not {self.max_history_tokens}")
+        if (
+            self.num_history_runs is None
+            and self.num_history_messages is None
+            and self.max_history_tokens is None
+        ):
             self.num_history_runs = 3
         if self.enable_session_summaries and self.session_summary_manager is None:
             self.session_summary_manager = SessionSummaryManager()
@@ -222,27 +230,36 @@ class ModelRuntime(SessionAPI, RunAPI[RunT], Generic[RunT]):
     def _messages(self, ctx: RunContext, input: Any) -> list[Message]:
         session = ctx.session
         summary = session.get_session_summary() if session is not None else None
+        past: list[Message] = []
+        truncated = False
+        if self.add_history_to_context:
+            if ctx.parent is not None:
+                past = self._member_history(ctx.parent)
+            elif isinstance(session, AgentSession | TeamSession) and self.max_history_tokens is not None:
+                fitted = budgeted_history(
+                    session,
+                    self.max_history_tokens,
+                    last_n_runs=self.num_history_runs,
+                    limit=self.num_history_messages,
+                )
+                past, truncated = fitted.messages, fitted.truncated
+            elif isinstance(session, AgentSession | TeamSession):
+                past = session.get_messages(
+                    last_n_runs=self.num_history_runs, limit=self.num_history_messages, skip_roles=["system"]
+                )
+        # Older history left out by the token budget: the summary, when there is one, stands
+        # in for it (the compaction Agno and the OpenAI SDK do on the client).
+        with_summary = self.add_session_summary_to_context or truncated
         system = build_system_message(
             system_message=self.system_message,
             description=self.description,
             instructions=self.instructions,
             extra_sections=self._extra_sections(),
-            summary=summary
-            if self.add_session_summary_to_context and isinstance(summary, SessionSummary)
-            else None,
+            summary=summary if with_summary and isinstance(summary, SessionSummary) else None,
             session_state=without_runtime_keys(ctx.state) if self.add_session_state_to_context else None,
         )
         messages = [system] if system is not None else []
-        if self.add_history_to_context:
-            if ctx.parent is not None:
-                past = self._member_history(ctx.parent)
-            elif isinstance(session, AgentSession | TeamSession):
-                past = session.get_messages(
-                    last_n_runs=self.num_history_runs, limit=self.num_history_messages, skip_roles=["system"]
-                )
-            else:
-                past = []
-            messages.extend(history_copies(past, max_tool_calls=self.max_tool_calls_from_history))
+        messages.extend(history_copies(past, max_tool_calls=self.max_tool_calls_from_history))
         messages.append(user_message(input))
         return messages
 

@@ -26,7 +26,12 @@ class Agent(ModelRuntime[RunOutput]):
         tools: plain functions or :class:`~sessiondb.models.tools.Function` objects.
         add_history_to_context: replay earlier runs' messages (marked ``from_history``).
         num_history_runs: how many runs of history (default 3 unless
-            ``num_history_messages`` is set); ``num_history_messages`` limits messages instead.
+            ``num_history_messages`` or ``max_history_tokens`` is set); ``num_history_messages``
+            limits messages instead.
+        max_history_tokens: send the newest history that fits this many tokens (messages never
+            cut, the newest run whole); when older history was left out and the session has a
+            summary, the summary goes into the system message in its place. Without
+            ``num_history_runs`` every stored run is a candidate, so the session is loaded whole.
         session_state: the default state of new sessions; ``add_session_state_to_context``
             shows the state to the model; ``enable_agentic_state`` lets the model change it.
         enable_session_summaries: summarise the session after each successful run;
