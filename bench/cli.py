@@ -18,13 +18,14 @@ from bench.config import PRESETS, Sizes
 from bench.env import DEFAULT_PG_URL, Env
 from bench.result import Result
 from bench.web.process import REPO, Server
-from bench.workloads import bulk, http, listing, runs, transfer
+from bench.workloads import branching, bulk, http, listing, runs, transfer
 
 FAMILIES: dict[str, Callable[[Env, Sizes], list[Result]]] = {
     "runs": runs.run,
     "listing": listing.run,
     "bulk": bulk.run,
     "transfer": transfer.run,
+    "branching": branching.run,
 }
 """The SQL workload families, in running order (``http`` runs last and is handled apart)."""
 ALL_FAMILIES = (*FAMILIES, "http")

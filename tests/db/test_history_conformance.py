@@ -160,9 +160,9 @@ def test_sql_stores_read_only_the_runs_that_fit(sql_store: SqlStore, monkeypatch
     original = reads.read
 
     def counting(*args: Any) -> Any:
-        summary, batch = original(*args)
+        session_type, summary, batch = original(*args)
         sizes.append(len(batch))
-        return summary, batch
+        return session_type, summary, batch
 
     monkeypatch.setattr(reads, "read", counting)
     history = sql_store.get_history("long", max_tokens=200)

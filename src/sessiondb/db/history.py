@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import orjson
+
 from sessiondb.db.errors import InvalidQuery
+from sessiondb.run.message import Message
 from sessiondb.run.status import RunStatus
-from sessiondb.run.workflow import AnyRun
+from sessiondb.session import SESSION_CLASSES, SessionType
 from sessiondb.session._history import default_skip_values
 from sessiondb.session.history_budget import History, HistoryFitter, TokenCounter
 from sessiondb.session.summary import SessionSummary
@@ -59,37 +62,54 @@ class HistoryQuery:
         return tuple(sorted({value.upper() for value in default_skip_values(self.skip_statuses)}))
 
 
-ReadBatch = Callable[[int | None, int], tuple[SessionSummary | None, Sequence[tuple[int, AnyRun]]]]
-"""``(before_index, size)`` → the session's summary and up to ``size`` candidate runs with
-``index < before_index`` (any when ``None``), newest first, each with its index.
+Batch = tuple[SessionType, SessionSummary | None, Sequence[tuple[int, str]]]
+ReadBatch = Callable[[int | None, int], Batch]
+"""``(before_index, size)`` → the session's type and summary, and up to ``size`` candidate
+runs with ``index < before_index`` (any when ``None``), newest first, as ``(index, JSON text)``.
 
 Raises ``SessionNotFound`` when the session does not exist (for the caller)."""
+
+
+def run_messages(session_type: SessionType, text: str) -> list[Message] | None:
+    """The messages of a stored run, or ``None`` for a run the session class would not read
+    (an agent session drops a run dict with neither ``agent_id`` nor ``team_id``, as Agno).
+
+    Only the messages are built: the budget needs nothing else, and a whole run object costs
+    several times more to build.
+    """
+    data = orjson.loads(text)
+    if not isinstance(data, dict) or SESSION_CLASSES[session_type]._run_class(data) is None:
+        return None
+    return [Message.from_dict(m) for m in data.get("messages") or () if isinstance(m, dict)]
 
 
 def collect_history(
     query: HistoryQuery, read_batch: ReadBatch, count: TokenCounter = count_message_tokens
 ) -> History:
-    """Read batches of runs, newest first, into the newest history that fits ``query``."""
+    """Read batches of runs, newest first, into the newest history that fits ``query``.
+
+    Raises:
+        InvalidQuery: the session is a workflow session (its history lives in step runs).
+    """
     fitter = HistoryFitter(
         query.max_tokens, count, query.limit, tuple(query.skip_roles), query.skip_history_messages
     )
     remaining = query.last_n_runs
     before: int | None = None
     size = FIRST_BATCH
-    summary: SessionSummary | None = None
-    first = True
-    while first or remaining is None or remaining > 0:
+    while True:
         # The first read always runs (with size 0 for last_n_runs <= 0): it finds the session.
         want = size if remaining is None else max(min(size, remaining), 0)
-        summary, batch = read_batch(before, want)
-        first = False
-        for _index, run in batch:
-            if not fitter.offer(run.messages or ()):
+        session_type, summary, batch = read_batch(before, want)
+        if session_type == "workflow":
+            raise InvalidQuery("session_id", "a workflow session has no message history to budget")
+        for _index, text in batch:
+            messages = run_messages(session_type, text)
+            if messages is not None and not fitter.offer(messages):
                 return fitter.result(summary)
-        if len(batch) < want or want == 0:
-            break
+        if want == 0 or len(batch) < want:
+            return fitter.result(summary)
         before = batch[-1][0]
         if remaining is not None:
             remaining -= len(batch)
         size = min(size * 2, MAX_BATCH)
-    return fitter.result(summary)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +40,7 @@ from sessiondb.db.errors import (
     SessionOwnedByAnotherUser,
     VersionConflict,
 )
-from sessiondb.db.history import HistoryQuery, collect_history
+from sessiondb.db.history import Batch, HistoryQuery, collect_history
 from sessiondb.db.query import Page, SessionQuery, check_time_bounds
 from sessiondb.db.transfer import EXPORT_PAGE, ExportedSession, ExportFilter
 from sessiondb.run.status import status_value
@@ -430,33 +430,28 @@ class InMemoryDb(SessionStore):
             return decode_runs(row.session_type, runs)
 
     def _history(self, session_id: str, user_id: str | None, query: HistoryQuery) -> History:
-        """See :meth:`SessionStore.get_history`; runs are decoded one at a time, newest first."""
+        """See :meth:`SessionStore.get_history`: the stored texts, newest first."""
         skipped = set(query.skipped_statuses)
         with self._lock:
             row = self._tables.visible(session_id, user_id)
-            if row.session_type == "workflow":
-                raise InvalidQuery("session_id", "a workflow session has no message history to budget")
             stored = [run for run in row.runs.values() if run.parent_run_id is None]
-            summary = _build(row).get_session_summary()
+            summary = _build(row).get_session_summary() if row.session_type != "workflow" else None
             session_type = row.session_type
 
-        def candidates() -> Iterator[tuple[int, AnyRun]]:
-            for run in reversed(stored):
-                if (run.status or "").upper() in skipped:
-                    continue
-                for decoded in decode_runs(session_type, [run]):
-                    if query.agent_id is not None and getattr(decoded, "agent_id", None) != query.agent_id:
-                        continue
-                    if query.team_id is not None and getattr(decoded, "team_id", None) != query.team_id:
-                        continue
-                    yield run.index, decoded
+        def wanted(run: StoredRun) -> bool:
+            if run.status.upper() in skipped:
+                return False
+            if query.agent_id is None and query.team_id is None:
+                return True
+            data = orjson.loads(run.text)  # the SQL stores filter on columns; here on the payload
+            return (query.agent_id is None or data.get("agent_id") == query.agent_id) and (
+                query.team_id is None or data.get("team_id") == query.team_id
+            )
 
-        found = candidates()
+        found = ((run.index, run.text) for run in reversed(stored) if wanted(run))
 
-        def read_batch(
-            before: int | None, size: int
-        ) -> tuple[SessionSummary | None, list[tuple[int, AnyRun]]]:
-            return summary, list(itertools.islice(found, size))
+        def read_batch(before: int | None, size: int) -> Batch:
+            return session_type, summary, list(itertools.islice(found, size))
 
         return collect_history(query, read_batch)
 

@@ -8,8 +8,8 @@ A filter is a JSON object; a session matches when its metadata *contains* it:
   (``1`` equals ``1.0``, never ``true``), arrays whole (same items in the same order).
 
 The filter is flattened into *leaves*, one per non-object value (and per empty object), each
-with its path from the top, so that one SQL statement of a fixed shape checks any filter: the
-leaves travel as a bound JSON parameter (see :mod:`sessiondb.db._sql.metadata`).
+with its path from the top; the SQL checks each leaf, and the
+leaves' paths and values are bound (see :mod:`sessiondb.db._sql.metadata`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ LeafKind = Literal["text", "number", "true", "false", "null", "array", "object"]
 
 MAX_DEPTH = 32
 """How deep a filter may nest objects (a deeper one is refused, not silently cut)."""
+
+MAX_LEAVES = 32
+"""How many values a filter may hold: each is one test in the SQL (and part of its shape)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,8 @@ def metadata_leaves(metadata: Mapping[str, Any]) -> list[Leaf]:
             leaves.append(Leaf(here, kind, list(value) if kind == "array" else _scalar(kind, value)))
 
     walk(metadata, ())
+    if len(leaves) > MAX_LEAVES:
+        raise InvalidQuery("metadata", f"must hold at most {MAX_LEAVES} values, not {len(leaves)}")
     return leaves
 
 
@@ -143,13 +148,8 @@ def metadata_matches(metadata: Any, leaves: list[Leaf]) -> bool:
     return isinstance(metadata, dict) and all(leaf_matches(metadata, leaf) for leaf in leaves)
 
 
-def sqlite_leaves(leaves: list[Leaf]) -> str:
-    """The leaves as the SQLite statement reads them: ``[[json path, kind, value], ...]``."""
-    rows = [[_sqlite_path(leaf.path), leaf.kind, leaf.value] for leaf in leaves]
-    return orjson.dumps(rows).decode()
-
-
-def _sqlite_path(path: tuple[str, ...]) -> str:
+def sqlite_path(path: tuple[str, ...]) -> str:
+    """The SQLite JSON path of ``path`` (each key quoted)."""
     return "$" + "".join(f'."{key}"' for key in path)
 
 

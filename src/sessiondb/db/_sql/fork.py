@@ -42,6 +42,8 @@ class _Dialect:
     """SQL for the rewritten payload of run alias ``r`` with parent alias ``p`` (and its data)."""
     bind: Callable[[str], str]
     """A bound text parameter (PostgreSQL must be told its type where it is used twice)."""
+    lateral: str = ""
+    """What the ``FROM`` adds for the rewrite (PostgreSQL: the payload parsed once, as ``j.doc``)."""
 
 
 def _sqlite_new_id(index: str) -> str:
@@ -83,8 +85,9 @@ def _pg_new_id(index: str) -> str:
 
 
 def _pg_rewrite(runs: str, parent_new_id: str) -> str:
-    # json, not jsonb, is stored (see tables.payload_json_type): converted for the edit only.
-    data = "CAST(r.run_data AS JSONB)"
+    # json, not jsonb, is stored (see tables.payload_json_type): converted for the edit only,
+    # once per row (the LATERAL j.doc; casting at each use parsed every payload four times).
+    data = "j.doc"
     target, source = "CAST(:target AS TEXT)", "CAST(:source AS TEXT)"
     ids = (
         f"jsonb_build_object('run_id', {_pg_new_id('r.run_index')}, 'session_id', {target}, "
@@ -113,7 +116,12 @@ def _pg_rewrite(runs: str, parent_new_id: str) -> str:
 
 _DIALECTS = {
     "sqlite": _Dialect(_sqlite_new_id, _sqlite_rewrite, lambda name: f":{name}"),
-    "postgresql": _Dialect(_pg_new_id, _pg_rewrite, lambda name: f"CAST(:{name} AS TEXT)"),
+    "postgresql": _Dialect(
+        _pg_new_id,
+        _pg_rewrite,
+        lambda name: f"CAST(:{name} AS TEXT)",
+        "CROSS JOIN LATERAL (SELECT CAST(r.run_data AS JSONB) AS doc) AS j ",
+    ),
 }
 
 _COPIED_COLUMNS = "run_type, agent_id, team_id, workflow_id, user_id, status, created_at, updated_at"
@@ -145,6 +153,7 @@ def copy_runs_sql(runs: str, dialect_name: str, *, cut: bool) -> str:
         f"CASE WHEN p.run_index IS NULL THEN r.parent_run_id ELSE {parent_new_id} END, "
         f"{dialect.rewrite(runs, parent_new_id)}, {selected} "
         f"FROM {runs} AS r LEFT JOIN {runs} AS p ON p.session_id = {source} AND p.run_id = r.parent_run_id "
+        f"{dialect.lateral}"
     )
     if cut:
         body += "JOIN tree AS t ON t.run_id = r.run_id "

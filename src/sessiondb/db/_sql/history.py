@@ -9,7 +9,7 @@ built once per filter shape.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import (
@@ -26,13 +26,11 @@ from sqlalchemy import (
     true,
 )
 
-from sessiondb.db._sql.codec import decode_session_runs
 from sessiondb.db._sql.compiled import fetch
 from sessiondb.db._sql.tables import Tables
-from sessiondb.db.errors import InvalidQuery, SessionNotFound
-from sessiondb.db.history import HistoryQuery
-from sessiondb.run.workflow import AnyRun
-from sessiondb.session import SessionSummary, SessionType
+from sessiondb.db.errors import SessionNotFound
+from sessiondb.db.history import Batch, HistoryQuery
+from sessiondb.session import SessionSummary
 
 _Shape = tuple[int, bool, bool, bool, bool]
 
@@ -94,12 +92,11 @@ class HistoryReads:
         query: HistoryQuery,
         before: int | None,
         size: int,
-    ) -> tuple[SessionSummary | None, list[tuple[int, AnyRun]]]:
-        """The session's summary, and the batch: ``(index, run)`` newest first.
+    ) -> Batch:
+        """The session's type and summary, and the batch: ``(index, JSON text)`` newest first.
 
         Raises:
             SessionNotFound: no such session (for this user).
-            InvalidQuery: it is a workflow session (its history lives in step runs).
         """
         skipped = query.skipped_statuses
         shape = (
@@ -113,26 +110,8 @@ class HistoryReads:
         values.update({f"skip_{i}": status for i, status in enumerate(skipped)})
         values.update(agent_id=query.agent_id, team_id=query.team_id, user_id=user_id)
         rows = fetch(conn, self._statement(shape), values)
-        _session_type, summary, batch = batch_result(session_id, rows)
-        return summary, batch
-
-
-def batch_result(
-    session_id: str, rows: Sequence[Sequence[Any]]
-) -> tuple[SessionType, SessionSummary | None, list[tuple[int, AnyRun]]]:
-    """The session type, summary and decoded batch in the rows of a batch statement."""
-    if not rows:
-        raise SessionNotFound(session_id)
-    session_type: SessionType = rows[0][0]
-    if session_type == "workflow":
-        raise InvalidQuery("session_id", "a workflow session has no message history to budget")
-    stored: Mapping[str, Any] | None = rows[0][1]
-    summary = SessionSummary.from_dict(dict(stored)) if stored else None
-    batch: list[tuple[int, AnyRun]] = []
-    for row in rows:
-        if row[2] is None:
-            continue
-        # One at a time, to keep each run's index: the session class may drop a run it
-        # cannot read (an agent run without agent_id), as get_session would.
-        batch.extend((row[3], run) for run in decode_session_runs(session_type, [row[2]]))
-    return session_type, summary, batch
+        if not rows:
+            raise SessionNotFound(session_id)
+        stored: Mapping[str, Any] | None = rows[0][1]
+        summary = SessionSummary.from_dict(dict(stored)) if stored else None
+        return rows[0][0], summary, [(row[3], row[2]) for row in rows if row[2] is not None]

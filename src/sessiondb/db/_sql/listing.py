@@ -44,6 +44,9 @@ class Listing:
 
 _Shape = tuple[Any, ...]
 
+MAX_CACHED_SHAPES = 512
+"""Listing statements a store keeps (one per shape, see :func:`_shape`)."""
+
 TOTAL_COUNT = "sessiondb_total_count"
 """The label of the total-count column the listing statement adds to each row."""
 
@@ -60,7 +63,7 @@ def _shape(query: SessionQuery) -> _Shape:
         query.sort_by,
         query.sort_order,
         query.cursor is not None,
-        bool(query.metadata_leaves),
+        tuple(leaf.kind for leaf in query.metadata_leaves),
     )
 
 
@@ -93,7 +96,7 @@ def _filters(tables: Tables, query: SessionQuery) -> list[ColumnElement[bool]]:
     if query.created_before is not None:
         found.append(sessions.created_at <= bindparam("created_before"))
     if query.metadata_leaves:
-        found.append(MetadataContains(sessions.metadata))
+        found.append(MetadataContains(sessions.metadata, tuple(leaf.kind for leaf in query.metadata_leaves)))
     return found
 
 
@@ -180,8 +183,11 @@ class ListingStatements:
         shape = _shape(query)
         statement = self._built.get(shape)
         if statement is None:
-            # A race here only builds the same statement twice; dict assignment is atomic.
-            statement = self._built[shape] = _build(self._tables, query)
+            statement = _build(self._tables, query)
+            # A race here only builds the same statement twice; dict assignment is atomic. The
+            # metadata filter's kinds multiply the shapes: past the cap, a rare one is not kept.
+            if len(self._built) < MAX_CACHED_SHAPES:
+                self._built[shape] = statement
         return statement, params
 
     def select_page(self, conn: Connection, query: SessionQuery) -> Listing:
