@@ -239,6 +239,10 @@ def fork_session_rows(
     row = conn.execute(statement).mappings().first()
     if row is None:
         raise SessionAlreadyExists(request.target_id)
+    if conn.dialect.name == "postgresql":
+        # The JSON rewrite's per-row subplan inflates the estimated cost past jit_above_cost,
+        # and compiling it took 2.2 s of a 2.8 s copy of 2,000 runs (0.5 s without).
+        conn.execute(text("SET LOCAL jit = off"))
     params = {
         "source": request.source_id,
         "target": request.target_id,
