@@ -28,12 +28,22 @@ from sessiondb.db.query import SessionQuery
 from sessiondb.session import AgentSession
 
 USER = "u-branch"
-RUNS = 10_000
+RUNS = {"quick": 200}
+"""Runs of the long session, by preset (10,000 unless named)."""
 BUDGET = 2_000
 HISTORY_MAX_RATIO = 3.0
 FORK_MAX_RATIO = 3.0
-METADATA_SESSIONS = 100_000
+METADATA_SESSIONS = {"quick": 2_000}
+"""Sessions of the metadata dataset, by preset (100,000 unless named)."""
 METADATA_MAX_RATIO = 2.0
+
+
+def _runs(sizes: Sizes) -> int:
+    return RUNS.get(sizes.name, 10_000)
+
+
+def _sessions(sizes: Sizes) -> int:
+    return METADATA_SESSIONS.get(sizes.name, 100_000)
 
 
 def _history(env: Env, dataset: Dataset, sizes: Sizes, session_id: str) -> Result:
@@ -52,7 +62,7 @@ def _history(env: Env, dataset: Dataset, sizes: Sizes, session_id: str) -> Resul
     result = latency_result(
         env.backend,
         "history_budget",
-        {"runs": RUNS, "max_tokens": BUDGET, "runs_needed": needed},
+        {"runs": _runs(sizes), "max_tokens": BUDGET, "runs_needed": needed},
         measured,
         target=f"≤ {HISTORY_MAX_RATIO:g}x raw",
         max_ratio=HISTORY_MAX_RATIO,
@@ -109,7 +119,7 @@ def _python_fork_seconds(dataset: Dataset, session_id: str) -> float:
     return time.perf_counter() - started
 
 
-def _fork(env: Env, dataset: Dataset, session_id: str) -> Result:
+def _fork(env: Env, dataset: Dataset, sizes: Sizes, session_id: str) -> Result:
     store = dataset.store
     # Each call copies 10,000 rows: a few rounds are enough, and keep the tables small.
     measured = interleave(
@@ -124,7 +134,7 @@ def _fork(env: Env, dataset: Dataset, session_id: str) -> Result:
     result = latency_result(
         env.backend,
         "fork",
-        {"runs": RUNS},
+        {"runs": _runs(sizes)},
         measured,
         target=f"≤ {FORK_MAX_RATIO:g}x raw copy",
         max_ratio=FORK_MAX_RATIO,
@@ -144,9 +154,7 @@ def _tag_metadata(dataset: Dataset) -> None:
         )
     else:
         value = (
-            "json_object('source', 'bench', 'tier', "
-            "CASE WHEN abs(unicode(substr(session_id, -1)) * 7 + length(session_id) * 13 "
-            "+ unicode(substr(session_id, -2, 1)) * 31) % 100 = 0 THEN 'gold' ELSE 'free' END)"
+            "json_object('source', 'bench', 'tier', CASE WHEN rowid % 100 = 0 THEN 'gold' ELSE 'free' END)"
         )
     with d.transaction(write=True) as cursor:
         cursor.execute(f"UPDATE {table} SET metadata = {value}")
@@ -173,12 +181,13 @@ def _raw_metadata_page(dataset: Dataset) -> list[object]:
 
 def _metadata(env: Env, sizes: Sizes) -> Result:
     dataset = env.dataset("metadata")
-    seed.listing(dataset, METADATA_SESSIONS, [])
+    total = _sessions(sizes)
+    seed.listing(dataset, total, [])
     _tag_metadata(dataset)
     store = dataset.store
     query = SessionQuery(metadata={"tier": "gold"})
     found = store.get_sessions(query)
-    assert 0 < found.total_count < METADATA_SESSIONS // 20, found.total_count
+    assert 0 < found.total_count < total // 20, found.total_count
     measured = interleave(
         {
             "sessiondb": lambda _i: store.get_sessions(query),
@@ -190,7 +199,7 @@ def _metadata(env: Env, sizes: Sizes) -> Result:
     result = latency_result(
         env.backend,
         "list_metadata",
-        {"sessions": METADATA_SESSIONS, "matching": found.total_count},
+        {"sessions": total, "matching": found.total_count},
         measured,
         target=f"≤ {METADATA_MAX_RATIO:g}x raw",
         max_ratio=METADATA_MAX_RATIO,
@@ -202,6 +211,10 @@ def run(env: Env, sizes: Sizes) -> list[Result]:
     """The three workloads on ``env``'s backend."""
     dataset = env.dataset("branching")
     session_id = "long"
-    seed.session_with_runs(dataset, session_id, USER, RUNS)
+    seed.session_with_runs(dataset, session_id, USER, _runs(sizes))
     seed.analyze(dataset)
-    return [_history(env, dataset, sizes, session_id), _fork(env, dataset, session_id), _metadata(env, sizes)]
+    return [
+        _history(env, dataset, sizes, session_id),
+        _fork(env, dataset, sizes, session_id),
+        _metadata(env, sizes),
+    ]

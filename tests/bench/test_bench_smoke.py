@@ -23,6 +23,9 @@ EXPECTED_WORKLOADS = {
     "http_list",
     "http_detail",
     "http_runs",
+    "history_budget",
+    "fork",
+    "list_metadata",
 }
 
 
