@@ -2,7 +2,7 @@
 
 The filter's leaves (see :mod:`sessiondb.db.metadata_filter`) are bound parameters:
 
-- PostgreSQL: ``metadata @> :filter``, which the GIN index of migration 0008 serves, and for
+- PostgreSQL: ``metadata @> :filter``, which the GIN index of migration 0004 serves, and for
   array values (which ``@>`` only checks for containment) an exact comparison of each;
 - SQLite: one test per leaf at its path (``->``, ``json_type``), so the statement's shape is
   the sequence of the leaves' kinds, and each leaf's path and value are bound.

@@ -140,7 +140,7 @@ def build_tables(names: TableNames, dialect: str | None = None) -> Tables:
         Index(f"idx_{s}_workflow_id", "workflow_id"),
     )
     if dialect == "postgresql":
-        # The metadata filter's ``@>`` (migration 0008); SQLite has no index that serves it.
+        # The metadata filter's ``@>`` (migration 0004); SQLite has no index that serves it.
         Index(
             f"idx_{s}_metadata",
             sessions.c.metadata,

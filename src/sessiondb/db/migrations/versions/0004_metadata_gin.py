@@ -1,6 +1,6 @@
 """A GIN index on the sessions' metadata, for the listing's metadata filter (PostgreSQL only).
 
-Revision ID: 0008
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-07
 
@@ -19,7 +19,7 @@ from typing import Any
 
 from alembic import op
 
-revision = "0008"
+revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
