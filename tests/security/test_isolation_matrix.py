@@ -192,6 +192,37 @@ async def _export_import(w: World, p: dict[str, str]) -> list[httpx.Response]:
     ]
 
 
+async def _history(w: World, p: dict[str, str]) -> list[httpx.Response]:
+    c = w.client
+    return [
+        await c.get("/sessions/s-bob/history", params={**p, "max_tokens": "10000"}, headers=ALICE),
+        await c.get(
+            "/sessions/s-bob/history", params={**p, "max_tokens": "10000", "user_id": "bob"}, headers=ALICE
+        ),
+    ]
+
+
+async def _fork(w: World, p: dict[str, str]) -> list[httpx.Response]:
+    c = w.client
+    responses = [
+        await c.post("/sessions/s-bob/fork", params=p, json={"session_id": "stolen"}, headers=ALICE),
+        await c.post("/sessions/s-bob/fork", params={**p, "user_id": "bob"}, headers=ALICE),
+    ]
+    if p["db_id"] == "main":  # the agent stores into the main database
+        path = "/agents/helper/sessions/s-bob/fork"
+        responses.append(await c.post(path, params={"user_id": "bob"}, headers=ALICE))
+    assert (await c.get("/sessions", params=p, headers=ALICE)).json()["meta"]["total_count"] == 1
+    return responses
+
+
+async def _list_metadata(w: World, p: dict[str, str]) -> list[httpx.Response]:
+    c = w.client
+    return [
+        await c.get("/sessions", params={**p, "metadata": "{}", "user_id": "bob"}, headers=ALICE),
+        await c.get("/sessions", params={**p, "metadata": '{"by": "alice"}'}, headers=ALICE),
+    ]
+
+
 ATTEMPTS: dict[str, tuple[Attempt, set[int]]] = {
     "read": (_read, {404}),
     "list": (_list, {200}),
@@ -202,6 +233,9 @@ ATTEMPTS: dict[str, tuple[Attempt, set[int]]] = {
     "create-over": (_create_over, {409}),
     "run-endpoint": (_run_into, {404}),
     "export-import": (_export_import, {403}),
+    "history": (_history, {404}),
+    "fork": (_fork, {404}),
+    "list-metadata": (_list_metadata, {200}),
 }
 
 
