@@ -462,9 +462,10 @@ class SqlStore(SessionStore):
         round trips fewer on PostgreSQL, where most calls need one batch). Each batch reads the
         runs before the previous one's oldest index, and a stored run's index never changes,
         so the batches never overlap or skip a run; a run appended meanwhile has a higher
-        index and is simply not part of this answer.
+        index and is simply not part of this answer. A read replica may serve them, as it
+        serves ``get_runs``, once it has caught up with the request's consistency floor.
         """
-        with self._one_statement() as conn:
+        with self._one_statement(replica=True) as conn:
             return collect_history(
                 query,
                 lambda before, size: self._history_reads.read(conn, session_id, user_id, query, before, size),
