@@ -26,6 +26,8 @@ EXPECTED_WORKLOADS = {
     "history_budget",
     "fork",
     "list_metadata",
+    "export",
+    "import",
 }
 
 
