@@ -4,8 +4,9 @@ The seed cookbook example ``02_persistent_session_history.py`` with sessiondb im
 twice: the second time the session already holds the earlier runs, and they are replayed to
 the model as history.
 
-    python examples/02_persistent_session_history.py            # offline: TestModel + SQLite
-    OPENAI_API_KEY=... python examples/02_persistent_session_history.py
+    .venv/bin/python examples/02_persistent_session_history.py            # offline: TestModel + SQLite
+    OPENAI_API_KEY=... .venv/bin/python examples/02_persistent_session_history.py
+    .venv/bin/sessiondb sessions list --db tmp/sessiondb_examples.db   # what it stored
 """
 
 from _demo import demo_db, demo_model

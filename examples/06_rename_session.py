@@ -2,8 +2,9 @@
 
 The seed cookbook example ``06_rename_session.py`` with sessiondb imports.
 
-    python examples/06_rename_session.py            # offline: TestModel + SQLite
-    OPENAI_API_KEY=... python examples/06_rename_session.py
+    .venv/bin/python examples/06_rename_session.py            # offline: TestModel + SQLite
+    OPENAI_API_KEY=... .venv/bin/python examples/06_rename_session.py
+    .venv/bin/sessiondb sessions show chat_history --db tmp/sessiondb_examples.db   # what it stored
 """
 
 from _demo import demo_db, demo_model

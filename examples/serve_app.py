@@ -2,7 +2,7 @@
 
     sessiondb serve --app examples.serve_app:app            # from the project root
     sessiondb serve --app examples.serve_app:app --security-key s3cret
-    python examples/serve_app.py        # one run of each through the API, in process, printed
+    .venv/bin/python examples/serve_app.py        # one run of each through the API, in process, printed
 
 Then run them over HTTP, as with Agno's AgentOS (form fields; ``stream=false`` for one JSON
 reply, server-sent events otherwise), and read the stored sessions back::

@@ -3,8 +3,8 @@
 The member's run is stored with ``parent_run_id`` pointing at the team run, so
 ``get_messages(member_ids=[...])`` finds it, while the team's own history leaves it out.
 
-    python examples/team_session.py            # offline: TestModel + SQLite
-    OPENAI_API_KEY=... python examples/team_session.py
+    .venv/bin/python examples/team_session.py            # offline: TestModel + SQLite
+    OPENAI_API_KEY=... .venv/bin/python examples/team_session.py
 """
 
 from _demo import demo_db, demo_model

@@ -3,8 +3,8 @@
 Each run records its ``step_results`` and the agent's run in ``step_executor_runs``; with
 ``add_workflow_history_to_steps`` the second run's agent sees the first run.
 
-    python examples/workflow_session.py            # offline: TestModel + SQLite
-    OPENAI_API_KEY=... python examples/workflow_session.py
+    .venv/bin/python examples/workflow_session.py            # offline: TestModel + SQLite
+    OPENAI_API_KEY=... .venv/bin/python examples/workflow_session.py
 """
 
 from _demo import demo_db, demo_model

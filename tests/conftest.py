@@ -4,6 +4,7 @@
   PostgreSQL schema); a test directory may override it.
 - ``sql_target``: a fresh SQL database of each SQL backend (``SqlTarget``), to open stores on.
 - ``sql_store``: a migrated store on ``sql_target``.
+- ``browser``: headless Chromium (``browser_support.py``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from browser_support import browser  # noqa: F401  (a fixture for every directory)
 from sessiondb.db._sql import SqlStore
 from sessiondb.db.base import SessionStore
 from store_backends import BACKEND_PARAMS, BACKENDS, SQL_PARAMS, SqlTarget, sql_target_for

@@ -46,7 +46,7 @@ def test_migrate_creates_the_schema(tmp_path: Path) -> None:
     result = runner.invoke(app, ["migrate", "--db", f"main={path}"])
 
     assert result.exit_code == 0, result.output
-    assert "migrated main" in result.output
+    assert f"created table sessiondb_sessions in {path} (new file) at revision" in result.output
     # A store that refuses to migrate by itself finds the schema ready.
     store = SqliteDb(db_file=path, auto_migrate=False)
     assert store.get_sessions(_query()).total_count == 0
@@ -111,7 +111,8 @@ def test_delete_asks_first_and_respects_no(db_file: str) -> None:
     listed = runner.invoke(app, ["sessions", "list", "--db", db_file, "--json"])
 
     assert refused.exit_code == 1  # aborted
-    assert json.loads(confirmed.output) == {"deleted": 1}
+    assert confirmed.exit_code == 1  # "nope" is missing
+    assert json.loads(confirmed.stdout) == {"deleted": 1, "not_found": ["nope"]}
     assert [item["session_id"] for item in json.loads(listed.output)["data"]] == ["bob-1"]
 
 
@@ -201,6 +202,8 @@ def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     import uvicorn
 
     monkeypatch.setattr(uvicorn, "run", fake_run)
+    # No server listens, so whether the port is free on this machine does not matter.
+    monkeypatch.setattr("sessiondb.cli.serve._check_port", lambda host, port: None)
     return calls
 
 
@@ -308,3 +311,48 @@ def test_serve_with_zero_workers_in_the_config_file_exits_2(tmp_path: Path, serv
     assert result.exit_code == 2
     assert "workers (--workers) must be a whole number, at least 1, not 0" in " ".join(result.output.split())
     assert "app" not in served
+
+
+def _cors_origins(served_app: Any) -> list[str]:
+    from starlette.middleware.cors import CORSMiddleware
+
+    [cors] = [m for m in served_app.user_middleware if m.cls is CORSMiddleware]
+    origins: list[str] = cors.kwargs["allow_origins"]
+    return origins
+
+
+def test_serve_takes_cors_origins_from_flags_environment_and_config_file(
+    tmp_path: Path, served: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "serve.toml"
+    config.write_text('cors_origins = ["https://from-file.example"]\n')
+    monkeypatch.delenv("SESSIONDB_CORS_ORIGINS", raising=False)
+    seen = []
+    for args, env in [
+        ([], None),
+        (["--config", str(config)], None),
+        (
+            [
+                "--config",
+                str(config),
+                "--cors-origin",
+                "https://a.example",
+                "--cors-origin",
+                "https://b.example",
+            ],
+            None,
+        ),
+        ([], "https://e1.example https://e2.example"),
+    ]:
+        if env is not None:
+            monkeypatch.setenv("SESSIONDB_CORS_ORIGINS", env)
+        result = runner.invoke(app, ["serve", "--db", "memory", *args])
+        assert result.exit_code == 0, result.output
+        seen.append(_cors_origins(served["app"]))
+
+    assert seen == [
+        ["http://localhost:3000", "http://127.0.0.1:3000"],
+        ["https://from-file.example"],
+        ["https://a.example", "https://b.example"],
+        ["https://e1.example", "https://e2.example"],
+    ]

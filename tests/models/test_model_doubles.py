@@ -130,3 +130,17 @@ def test_tool_call_wire_shape_round_trips() -> None:
     assert ToolCall.from_dict(call.to_dict()) == call
     message = ModelResponse(tool_calls=[call]).to_message()
     assert message.role == "assistant" and message.tool_calls == [call.to_dict()]
+
+
+def test_test_model_names_a_conversation_with_a_short_title() -> None:
+    from sessiondb.agent.naming import name_request
+    from sessiondb.run import RunOutput
+    from sessiondb.session import AgentSession
+
+    session = AgentSession(session_id="s", agent_id="a")
+    question = Message(role="user", content="Tell me a new interesting fact about space")
+    session.upsert_run(RunOutput(agent_id="a", messages=[question, Message(role="assistant", content="ok")]))
+
+    reply = TestModel().response(name_request(session))
+
+    assert reply.content == "Interesting Fact About Space"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sessiondb.agent._effects import CallModel, Steps
 from sessiondb.models.base import Model, ModelResponse
+from sessiondb.models.naming_prompt import naming_prompt
 from sessiondb.run.message import Message
 from sessiondb.session import Session
 
@@ -19,8 +20,10 @@ FALLBACK_NAME = "New Session"
 def name_request(session: Session) -> list[Message]:
     """The messages that ask a model to name ``session``'s conversation."""
     lines = "".join(f"{m.role.upper()}: {m.get_content_string()}\n" for m in _conversation(session))
-    prompt = f"Conversation\n{lines}\n\nConversation Name: "
-    return [Message(role="system", content=NAME_INSTRUCTION), Message(role="user", content=prompt)]
+    return [
+        Message(role="system", content=NAME_INSTRUCTION),
+        Message(role="user", content=naming_prompt(lines)),
+    ]
 
 
 def _conversation(session: Session) -> list[Message]:

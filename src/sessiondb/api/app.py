@@ -13,6 +13,8 @@ import sessiondb
 from sessiondb.agent import Agent
 from sessiondb.api.auth import AuthConfig
 from sessiondb.api.consistency import ConsistencyMiddleware
+from sessiondb.api.cors import DEFAULT_CORS_ORIGINS, install_cors
+from sessiondb.api.docs import install_docs
 from sessiondb.api.errors import install_error_handlers
 from sessiondb.api.field_limits import FieldLimits, screen_request
 from sessiondb.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimitMiddleware
@@ -40,6 +42,7 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     field_limits: FieldLimits | None = None,
     os_id: str = DEFAULT_OS_ID,
+    cors_origins: Sequence[str] = DEFAULT_CORS_ORIGINS,
 ) -> FastAPI:
     """Build the HTTP API serving ``dbs``, and the runtimes next to it.
 
@@ -58,6 +61,8 @@ def create_app(
         field_limits: caps on name and id lengths and nesting depth in JSON bodies (a 422
             naming the field); ``None`` means the defaults of :class:`FieldLimits`.
         os_id: the identifier ``GET /config`` reports.
+        cors_origins: browser origins allowed to call the API (CORS); the default is
+            AgentOS's, where Agno's Agent UI runs (``http://localhost:3000``); ``()`` for none.
 
     Returns:
         A FastAPI app with the ``/sessions`` endpoints, ``/health``, ``/config`` and the
@@ -75,6 +80,9 @@ def create_app(
             "Agno AgentOS sessions API, with ETags, keyset pagination and per-user isolation."
         ),
         dependencies=[Depends(screen_request)],
+        # Served by install_docs from installed files: FastAPI's own pages load them from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.runtimes = RuntimeRegistry(agents=agents, teams=teams, workflows=workflows)
     app.state.registry = StoreRegistry(served_stores(dbs, app.state.runtimes))
@@ -91,6 +99,8 @@ def create_app(
     app.add_middleware(
         BodySizeLimitMiddleware, max_bytes=max_body_bytes, streamed_paths=frozenset({"/import"})
     )
+    install_cors(app, cors_origins)
+    install_docs(app)
     app.include_router(sessions.router)
     app.include_router(runs.router)
     app.include_router(fork.router)

@@ -22,6 +22,15 @@ def session_table_of(store: SessionStore) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def table_labels(store: SessionStore) -> tuple[str, ...]:
+    """The values of ``table`` that select the store: its session table, bare and schema-qualified."""
+    name = session_table_of(store)
+    if name is None:
+        return ()
+    schema = getattr(getattr(store, "table_names", None), "schema", None)
+    return (name, f"{schema}.{name}") if isinstance(schema, str) else (name,)
+
+
 class StoreRegistry:
     """The stores of one server, grouped by ``db_id`` in registration order."""
 
@@ -57,6 +66,18 @@ class StoreRegistry:
         """The session tables served under ``db_id``."""
         return [name for store in self._by_id.get(db_id, []) if (name := session_table_of(store))]
 
+    def replace(self, db_id: str, stores: list[SessionStore]) -> None:
+        """Serve ``stores`` under ``db_id`` from now on (a database found once it came up).
+
+        One assignment, so a request resolves against the old list or the new one, never a mix.
+
+        Raises:
+            ValueError: ``stores`` is empty.
+        """
+        if not stores:
+            raise ValueError(f"db_id {db_id!r} needs at least one store")
+        self._by_id[db_id] = list(stores)
+
     def resolve(self, db_id: str | None = None, table: str | None = None) -> SessionStore:
         """The store a request names, following Agno's rules.
 
@@ -81,6 +102,10 @@ class StoreRegistry:
         if not table:
             return stores[0]
         for store in stores:
-            if session_table_of(store) == table:
+            if table in table_labels(store):
                 return store
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No database with id '{db_id}' has table '{table}'")
+        tables = ", ".join(label for store in stores for label in table_labels(store)[-1:])
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"No database with id '{db_id}' has table '{table}'; its tables: {tables or 'none'}",
+        )

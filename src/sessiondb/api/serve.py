@@ -12,6 +12,7 @@ A config file uses the flag names with underscores::
     jwt_algorithms = ["RS256"]
     jwt_audience = "sessiondb"
     workers = 4
+    cors_origins = ["https://ui.example.com"]
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from sessiondb.api.auth import DEFAULT_ADMIN_SCOPES, AuthConfig, JwtConfig
+from sessiondb.api.cors import DEFAULT_CORS_ORIGINS
 from sessiondb.api.field_limits import (
     DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_ID_CHARS,
@@ -34,6 +36,7 @@ from sessiondb.api.field_limits import (
     FieldLimits,
 )
 from sessiondb.api.limits import DEFAULT_MAX_BODY_BYTES
+from sessiondb.db._sql.tables import TableNames
 from sessiondb.db.base import SessionStore
 
 DEFAULT_HOST = "127.0.0.1"
@@ -67,6 +70,7 @@ class ServeSettings:
     auto_migrate: bool = True
     log_level: str = "info"
     workers: int = 1
+    cors_origins: Sequence[str] = DEFAULT_CORS_ORIGINS
 
     def __post_init__(self) -> None:
         if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
@@ -118,7 +122,7 @@ def load_config_file(path: Path) -> dict[str, Any]:
     unknown = sorted(set(data) - known)
     if unknown:
         raise ValueError(f"{path}: unknown setting(s) {unknown}; known: {sorted(known)}")
-    for key in ("db", "read_replica"):
+    for key in ("db", "read_replica", "cors_origins"):
         if isinstance(data.get(key), str):
             data[key] = [data[key]]
     return data
@@ -145,8 +149,30 @@ def split_db_arg(value: str) -> tuple[str | None, str]:
     return None, value
 
 
+def parse_url(url: str) -> URL:
+    """The SQLAlchemy URL of a ``sqlite://`` or ``postgresql://`` database.
+
+    Raises:
+        ValueError: the URL cannot be parsed or its scheme is not one sessiondb serves. The
+            message never repeats the URL's password.
+    """
+    parsed = _parse(url, "a file path, sqlite:///..., postgresql://... or memory")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql", "postgres"):
+        # The password is masked: this message is printed, and may be logged.
+        shown = parsed.render_as_string(hide_password=True)
+        raise ValueError(
+            f"unsupported database URL {shown!r}: use a file path, sqlite:///..., postgresql://... or memory"
+        )
+    return parsed
+
+
 def store_from_url(
-    url: str, *, db_id: str | None = None, auto_migrate: bool = True, read_replicas: Sequence[str] = ()
+    url: str,
+    *,
+    db_id: str | None = None,
+    auto_migrate: bool = True,
+    read_replicas: Sequence[str] = (),
+    names: TableNames | None = None,
 ) -> SessionStore:
     """Open the store a URL names.
 
@@ -155,6 +181,13 @@ def store_from_url(
     * ``postgresql[+psycopg]://...`` (or ``postgres://``): a
       :class:`~sessiondb.db.postgres.PostgresDb`; a ``schema`` query parameter picks the
       database schema (default ``ai``); ``read_replicas`` are URLs of its streaming replicas.
+
+    Args:
+        url: the URL or path.
+        db_id: the id the API serves the store under.
+        auto_migrate: whether the store creates or upgrades its tables on first use.
+        read_replicas: URLs of a PostgreSQL database's streaming replicas.
+        names: the tables (and schema) to use; ``None``: the defaults (and the URL's schema).
 
     Raises:
         ValueError: the URL cannot be parsed or its scheme is not one of these. The message
@@ -166,27 +199,22 @@ def store_from_url(
         raise ValueError("read replicas (--read-replica) need a PostgreSQL database (--db postgresql://...)")
     if url in ("memory", "memory://"):
         return InMemoryDb(id=db_id)
+    tables: dict[str, Any] = {}
+    if names is not None:
+        tables = {"session_table": names.sessions, "runs_table": names.runs}
     if "://" not in url:
-        return SqliteDb(db_file=url, id=db_id, auto_migrate=auto_migrate)
-    parsed = _parse(url, "a file path, sqlite:///..., postgresql://... or memory")
-    backend = parsed.get_backend_name()
-    if backend == "sqlite":
-        return SqliteDb(db_url=url, id=db_id, auto_migrate=auto_migrate)
-    if backend in ("postgresql", "postgres"):
-        schema = parsed.query.get("schema")
-        return PostgresDb(
-            db_url=_psycopg_url(parsed),
-            db_schema=schema if isinstance(schema, str) else None,
-            id=db_id,
-            auto_migrate=auto_migrate,
-            read_replica_urls=[
-                _psycopg_url(_parse(replica, "postgresql://...")) for replica in read_replicas
-            ],
-        )
-    # The password is masked: this message is printed, and may be logged.
-    shown = parsed.render_as_string(hide_password=True)
-    raise ValueError(
-        f"unsupported database URL {shown!r}: use a file path, sqlite:///..., postgresql://... or memory"
+        return SqliteDb(db_file=url, id=db_id, auto_migrate=auto_migrate, **tables)
+    parsed = parse_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return SqliteDb(db_url=url, id=db_id, auto_migrate=auto_migrate, **tables)
+    schema = names.schema if names is not None else parsed.query.get("schema")
+    return PostgresDb(
+        db_url=_psycopg_url(parsed),
+        db_schema=schema if isinstance(schema, str) else None,
+        id=db_id,
+        auto_migrate=auto_migrate,
+        read_replica_urls=[_psycopg_url(_parse(replica, "postgresql://...")) for replica in read_replicas],
+        **tables,
     )
 
 
@@ -204,7 +232,12 @@ def _psycopg_url(parsed: URL) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _replicas_by_db(settings: ServeSettings) -> dict[str | None, list[str]]:
+def replicas_by_db(settings: ServeSettings) -> dict[str | None, list[str]]:
+    """The ``--read-replica`` URLs of each ``--db`` (by its id; ``None`` for an unnamed one).
+
+    Raises:
+        ValueError: a replica names no served database, or is ambiguous among several.
+    """
     ids = [split_db_arg(value)[0] for value in settings.db]
     replicas: dict[str | None, list[str]] = {}
     for value in settings.read_replica:
@@ -224,7 +257,7 @@ def open_stores(settings: ServeSettings) -> list[SessionStore]:
         ValueError: a URL is not supported, or a read replica names no served database or a
             database that is not PostgreSQL.
     """
-    replicas = _replicas_by_db(settings)
+    replicas = replicas_by_db(settings)
     stores = []
     for value in settings.db:
         db_id, url = split_db_arg(value)

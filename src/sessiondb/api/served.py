@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 import orjson
 from fastapi import FastAPI
 
-from sessiondb.api.serve import ServeSettings, open_stores
+from sessiondb.api.cors import DEFAULT_CORS_ORIGINS
+from sessiondb.api.serve import ServeSettings, replicas_by_db, split_db_arg
+from sessiondb.api.startup import ServedDatabase, open_served, wait_for
 from sessiondb.db.base import SessionStore
 from sessiondb.db.memory import InMemoryDb
 from sessiondb.db.sqlite import SqliteDb
@@ -35,15 +37,20 @@ WORKER_APP = f"{__name__}:worker_app"
 
 @dataclass
 class ServedApp:
-    """An app ready to serve, and the stores ``serve`` opened for it (none for ``--app``)."""
+    """An app ready to serve, and the databases ``serve`` opened for it (none for ``--app``)."""
 
     app: FastAPI
-    stores: list[SessionStore] = field(default_factory=list)
+    databases: list[ServedDatabase] = field(default_factory=list)
+
+    @property
+    def stores(self) -> list[SessionStore]:
+        """The stores serving the databases now."""
+        return [store for database in self.databases for store in database.stores]
 
     def close(self) -> None:
         """Close the stores ``serve`` opened; an ``--app`` app's own stores are its business."""
-        for store in self.stores:
-            store.close()
+        for database in self.databases:
+            database.close()
 
 
 def build_served_app(settings: ServeSettings, app_ref: str | None) -> ServedApp:
@@ -54,6 +61,8 @@ def build_served_app(settings: ServeSettings, app_ref: str | None) -> ServedApp:
     file's directory) where that is known up front, and otherwise before returning.
 
     Raises:
+        CannotOpen: a ``--db`` file is not a SQLite database.
+        StoreError: a database refused to be migrated.
         ValueError: a setting is invalid, a URL is not supported, ``app_ref`` does not name an
             app made by ``create_app``, the host is beyond loopback with auth off (without
             ``insecure``), or several workers would each hold their own in-memory store.
@@ -66,6 +75,8 @@ def build_served_app(settings: ServeSettings, app_ref: str | None) -> ServedApp:
     auth = settings.auth()
     field_limits = settings.field_limits()
     if app_ref is not None:
+        if tuple(settings.cors_origins) != DEFAULT_CORS_ORIGINS:
+            raise ValueError("--cors-origin does not apply to --app: give its create_app cors_origins=[...]")
         hosted = load_app(app_ref)
         if auth.enabled:
             hosted.state.auth = auth
@@ -74,14 +85,36 @@ def build_served_app(settings: ServeSettings, app_ref: str | None) -> ServedApp:
         served = ServedApp(hosted)
     else:
         refuse_if_exposed(settings.host, auth, insecure=settings.insecure)
-        stores = open_stores(settings)
-        app = create_app(stores, auth=auth, max_body_bytes=settings.max_body_bytes, field_limits=field_limits)
-        served = ServedApp(app, stores)
+        databases: list[ServedDatabase] = []
+        try:
+            replicas = replicas_by_db(settings)
+            for value in settings.db:
+                db_id = split_db_arg(value)[0]
+                databases.append(
+                    open_served(
+                        value, auto_migrate=settings.auto_migrate, read_replicas=replicas.get(db_id, [])
+                    )
+                )
+            stores = [store for database in databases for store in database.stores]
+            app = create_app(
+                stores,
+                auth=auth,
+                max_body_bytes=settings.max_body_bytes,
+                field_limits=field_limits,
+                cors_origins=settings.cors_origins,
+            )
+        except BaseException:
+            for database in databases:
+                database.close()
+            raise
+        served = ServedApp(app, databases)
     try:
         refuse_per_process_stores(served, settings.workers)
     except ValueError:
         served.close()
         raise
+    for database in served.databases:
+        wait_for(database, served.app.state.registry, auto_migrate=settings.auto_migrate)
     return served
 
 

@@ -1,5 +1,5 @@
 """``python -m sessiondb.cli``: the same as the ``sessiondb`` command."""
 
-from sessiondb.cli import app
+from sessiondb._entry import main
 
-app()
+main()

@@ -179,7 +179,7 @@ def import_(
     policy = cast(OnConflict, on_conflict)
     if (file is None) == (from_agno is None):
         raise fail("give either an export FILE or --from-agno URL", 2)
-    with open_store(db) as store, _progress("importing") as progress:
+    with open_store(db, create=True) as store, _progress("importing") as progress:
         try:
             if from_agno is not None:
                 sessions = agno_sessions(from_agno, table=table)
@@ -222,7 +222,11 @@ def copy(
 ) -> None:
     """Copy sessions between databases (SQLite ↔ PostgreSQL). Rerun to resume; counts are checked."""
     filter = _filter(user_id, session_type, component_id, since, until)
-    with open_store(source) as origin, open_store(target) as destination, _progress("copying") as progress:
+    with (
+        open_store(source) as origin,
+        open_store(target, create=True) as destination,
+        _progress("copying") as progress,
+    ):
         try:
             result = copy_sessions(origin, destination, filter, on_batch=progress)
         except ImportFailed as error:

@@ -1,15 +1,21 @@
-"""``sessiondb serve`` and ``sessiondb migrate``."""
+"""``sessiondb serve``: the start-up checks, the banner, then uvicorn."""
 
 from __future__ import annotations
 
+import copy
 import logging
+import socket
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from sessiondb.api.serve import DEFAULT_DB, resolve_settings
-from sessiondb.cli._common import console, fail, open_store
+from sessiondb.api.banner import banner_lines
+from sessiondb.api.databases import CannotOpen
+from sessiondb.api.serve import resolve_settings
+from sessiondb.cli._common import console, fail
+from sessiondb.db.errors import StoreError
 
 
 def serve(
@@ -19,7 +25,12 @@ def serve(
     port: Annotated[int | None, typer.Option(envvar="SESSIONDB_PORT", help="Port (default 7777)")] = None,
     db: Annotated[
         list[str] | None,
-        typer.Option("--db", envvar="SESSIONDB_DB", help="Database URL or id=URL; repeat to serve several"),
+        typer.Option(
+            "--db",
+            envvar="SESSIONDB_DB",
+            metavar="URL",
+            help="Database URL or id=URL; repeat to serve several",
+        ),
     ] = None,
     read_replica: Annotated[
         list[str] | None,
@@ -41,7 +52,8 @@ def serve(
         typer.Option(envvar="SESSIONDB_JWT_PUBLIC_KEY_FILE", help="Verify RS256 JWTs with this PEM file"),
     ] = None,
     jwt_algorithm: Annotated[
-        list[str] | None, typer.Option(envvar="SESSIONDB_JWT_ALGORITHMS", help="Accepted JWT algorithms")
+        list[str] | None,
+        typer.Option(envvar="SESSIONDB_JWT_ALGORITHMS", metavar="ALG", help="Accepted JWT algorithms"),
     ] = None,
     jwt_audience: Annotated[
         str | None, typer.Option(envvar="SESSIONDB_JWT_AUDIENCE", help="Required JWT audience")
@@ -51,7 +63,10 @@ def serve(
     ] = None,
     admin_scope: Annotated[
         list[str] | None,
-        typer.Option(help="Scopes that see every user's sessions (default agent_os:admin, sessions:admin)"),
+        typer.Option(
+            metavar="SCOPE",
+            help="Scopes that see every user's sessions (default agent_os:admin, sessions:admin)",
+        ),
     ] = None,
     max_body_bytes: Annotated[
         int | None, typer.Option(help="Larger request bodies get a 413 (default 10 MiB)")
@@ -91,6 +106,16 @@ def serve(
             help="Worker processes, each with its own connections to the same databases (default 1)",
         ),
     ] = None,
+    cors_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cors-origin",
+            metavar="ORIGIN",
+            envvar="SESSIONDB_CORS_ORIGINS",
+            help="Browser origin allowed to call the API; repeatable "
+            "(default http://localhost:3000 and http://127.0.0.1:3000, Agno's Agent UI)",
+        ),
+    ] = None,
     app_ref: Annotated[
         str | None,
         typer.Option(
@@ -104,7 +129,7 @@ def serve(
     """Serve the AgentOS-compatible sessions API (auth is off unless a key or JWT is set)."""
     import uvicorn
 
-    from sessiondb.api.app import warn_if_exposed
+    from sessiondb.api.app import refuse_if_exposed, warn_if_exposed
     from sessiondb.api.served import WORKER_APP, build_served_app, export_settings
 
     given = {
@@ -127,20 +152,45 @@ def serve(
         "auto_migrate": auto_migrate,
         "log_level": log_level,
         "workers": workers,
+        "cors_origins": cors_origin,
     }
     if app_ref is not None and db:
         raise fail("--db cannot be combined with --app: the app's create_app(...) names its databases", 2)
     try:
         settings = resolve_settings(given, config)
-        served = build_served_app(settings, app_ref)
+        if app_ref is None:
+            # Refused before the port is tried and any database is opened (an --app app's
+            # own auth is only known once it is loaded: build_served_app checks it then).
+            refuse_if_exposed(settings.host, settings.auth(), insecure=settings.insecure)
     except (ValueError, OSError) as exc:
         raise fail(str(exc), 2) from exc
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
+    _check_port(settings.host, settings.port)
+    try:
+        served = build_served_app(settings, app_ref)
+    except (ValueError, OSError) as exc:
+        raise fail(str(exc), 2) from exc
+    except (CannotOpen, StoreError) as exc:
+        raise fail(str(exc)) from exc
     warn_if_exposed(settings.host, served.app.state.auth)
-    host, port, level = settings.host, settings.port, settings.log_level.lower()
+    shown_host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    lines = banner_lines(
+        host=settings.host,
+        base_url=f"http://{shown_host}:{settings.port}",
+        auth=served.app.state.auth,
+        databases=served.databases,
+        cors_origins=settings.cors_origins,
+        app_ref=app_ref,
+    )
+    if settings.workers > 1:
+        lines.append(f"  workers   {settings.workers} processes")
+    console.print("\n".join([*lines, "Press Ctrl-C to stop."]), highlight=False, soft_wrap=True)
+    # Now, not when a buffer fills: the banner is how a log (or a supervisor) sees the start.
+    sys.stdout.flush()
+    host, port, log_config = settings.host, settings.port, _log_config(settings.log_level)
     if settings.workers == 1:
         try:
-            uvicorn.run(served.app, host=host, port=port, log_level=level)
+            uvicorn.run(served.app, host=host, port=port, log_level=None, log_config=log_config)
         finally:
             served.close()
         return
@@ -148,18 +198,36 @@ def serve(
     # only supervises them, so it lets go of its stores before they start.
     served.close()
     export_settings(settings, app_ref)
-    console.print(f"serving with {settings.workers} worker processes", highlight=False)
-    uvicorn.run(WORKER_APP, factory=True, workers=settings.workers, host=host, port=port, log_level=level)
+    uvicorn.run(
+        WORKER_APP,
+        factory=True,
+        workers=settings.workers,
+        host=host,
+        port=port,
+        log_level=None,
+        log_config=log_config,
+    )
 
 
-def migrate(
-    db: Annotated[
-        list[str] | None,
-        typer.Option("--db", envvar="SESSIONDB_DB", help="Database URL or id=URL; repeatable"),
-    ] = None,
-) -> None:
-    """Create the schema, or upgrade it to this version. Safe to repeat."""
-    for value in db or [DEFAULT_DB]:
-        with open_store(value) as store:
-            store.migrate()
-            console.print(f"[green]migrated[/green] {store.id}")
+def _check_port(host: str, port: int) -> None:
+    """Fail in one line, before any database is opened, when the port is taken."""
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        raise fail(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; another server may be running "
+            "there: stop it or choose another --port"
+        ) from exc
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging, without its start and stop chatter at INFO: the banner says it all."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    upper = level.upper()
+    config["loggers"]["uvicorn"]["level"] = upper
+    config["loggers"]["uvicorn.access"]["level"] = upper
+    config["loggers"]["uvicorn.error"] = {"level": "WARNING" if upper == "INFO" else upper}
+    return config

@@ -9,12 +9,24 @@ import typer
 from rich.table import Table
 
 from sessiondb.api.serve import DEFAULT_DB
-from sessiondb.cli._common import DbOption, JsonOption, UserOption, console, open_store, print_json
+from sessiondb.cli._common import (
+    DbOption,
+    JsonOption,
+    TableOption,
+    UserOption,
+    console,
+    fail,
+    open_store,
+    print_json,
+)
+from sessiondb.db.base import SessionStore
+from sessiondb.db.errors import SessionNotFound
 from sessiondb.db.query import SORT_FIELDS, SessionQuery
 
 
 def list_sessions(
     db: DbOption = DEFAULT_DB,
+    table: TableOption = None,
     user: UserOption = None,
     session_type: Annotated[str | None, typer.Option("--type", help="agent, team or workflow")] = None,
     component: Annotated[str | None, typer.Option(help="Agent, team or workflow id")] = None,
@@ -28,7 +40,7 @@ def list_sessions(
     """List sessions, newest first."""
     from sessiondb.api.views import session_list_item
 
-    with open_store(db) as store:
+    with open_store(db, table) as store:
         query = SessionQuery(
             session_type=session_type,  # type: ignore[arg-type]  # checked by SessionQuery
             component_id=component,
@@ -50,14 +62,17 @@ def list_sessions(
         }
         print_json({"data": items, "meta": meta})
         return
-    table = Table(
+    listing = Table(
         title=f"Sessions (page {page} of {max(result.total_pages, 1)}, {result.total_count} in all)"
     )
-    for column in ("session id", "type", "name", "user", "component", "updated"):
-        table.add_column(column)
+    # Ids are never cut (they are copied into other commands); the other columns give way.
+    longest_id = max((len(item["session_id"]) for item in items), default=10)
+    listing.add_column("session id", no_wrap=True, min_width=longest_id)
+    for column in ("type", "name", "user", "component", "updated"):
+        listing.add_column(column)
     for item in items:
         component_id = item.get("agent_id") or item.get("team_id") or item.get("workflow_id") or ""
-        table.add_row(
+        listing.add_row(
             item["session_id"],
             item.get("session_type", ""),
             item["session_name"],
@@ -65,19 +80,20 @@ def list_sessions(
             component_id,
             item.get("updated_at") or "",
         )
-    console.print(table)
+    console.print(listing)
 
 
 def show_session(
     session_id: Annotated[str, typer.Argument(help="The session to show")],
     db: DbOption = DEFAULT_DB,
+    table: TableOption = None,
     user: UserOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Show one session and its runs."""
     from sessiondb.api.views import run_preview, session_detail
 
-    with open_store(db) as store:
+    with open_store(db, table) as store:
         session = store.get_session(session_id, user_id=user)
     detail = session_detail(session)
     previews = [run_preview(run) for run in session.runs or []]
@@ -85,13 +101,20 @@ def show_session(
         print_json({"session": detail, "runs": previews})
         return
     summary = Table(show_header=False, title=f"Session {session_id}")
+    summary.add_column("field", no_wrap=True)
+    summary.add_column("value", overflow="fold")
     for key in ("session_name", "user_id", "agent_id", "team_id", "workflow_id", "created_at", "updated_at"):
         summary.add_row(key, str(detail.get(key) or ""))
     summary.add_row("session_state", orjson.dumps(detail.get("session_state")).decode())
     console.print(summary)
     runs = Table(title=f"{len(previews)} run(s)")
-    for column in ("run id", "status", "created", "input", "output"):
-        runs.add_column(column)
+    # Ids are never cut (they are copied into other commands); the previews give way instead.
+    longest_id = max((len(preview["run_id"]) for preview in previews), default=6)
+    runs.add_column("run id", no_wrap=True, min_width=longest_id)
+    runs.add_column("status", no_wrap=True)
+    runs.add_column("created")
+    runs.add_column("input", overflow="ellipsis", no_wrap=True)
+    runs.add_column("output", overflow="ellipsis", no_wrap=True)
     for preview in previews:
         runs.add_row(
             preview["run_id"],
@@ -106,6 +129,7 @@ def show_session(
 def delete_sessions(
     session_ids: Annotated[list[str], typer.Argument(help="Sessions to delete")],
     db: DbOption = DEFAULT_DB,
+    table: TableOption = None,
     user: UserOption = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation")] = False,
     as_json: JsonOption = False,
@@ -113,9 +137,22 @@ def delete_sessions(
     """Delete sessions and their runs."""
     if not yes:
         typer.confirm(f"Delete {len(session_ids)} session(s) and all their runs?", abort=True)
-    with open_store(db) as store:
-        deleted = store.delete_sessions(session_ids, user_id=user)
+    with open_store(db, table) as store:
+        unique = dict.fromkeys(session_ids)
+        missing = [session_id for session_id in unique if not _exists(store, session_id, user)]
+        present = [session_id for session_id in session_ids if session_id not in missing]
+        deleted = store.delete_sessions(present, user_id=user) if present else 0
     if as_json:
-        print_json({"deleted": deleted})
+        print_json({"deleted": deleted, "not_found": missing})
     else:
-        console.print(f"deleted {deleted} of {len(session_ids)} session(s)")
+        console.print(f"deleted {deleted} of {len(session_ids)} session(s)", highlight=False)
+    if missing:
+        raise fail(f"no session {', '.join(missing)}" + (f" of user {user}" if user else ""))
+
+
+def _exists(store: SessionStore, session_id: str, user: str | None) -> bool:
+    try:
+        store.get_session(session_id, user_id=user, runs_limit=0)
+    except SessionNotFound:
+        return False
+    return True

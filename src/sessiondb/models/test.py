@@ -7,7 +7,8 @@ can assert exact results:
   ``tool_args``, or generated from the tool's schema); once the tool results are in, it answers
   with them as JSON.
 * With a ``response_format`` it answers JSON built from the schema (or ``structured``).
-* Otherwise it answers ``reply``, or ``"TestModel reply to: <last user message>"``.
+* Otherwise it answers ``reply``; else, asked to name a conversation, a short title made from
+  its first user message; else ``"TestModel reply to: <last user message>"``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pydantic import BaseModel
 
 from sessiondb.models._doubles import ModelRequest, estimate_usage, record, split_for_stream
 from sessiondb.models.base import Model, ModelResponse, Stopwatch, StreamItem, TextDelta, ToolCall
+from sessiondb.models.naming_prompt import is_naming_prompt, short_name
 from sessiondb.models.tools import ToolDefinition
 from sessiondb.run.message import Message
 
@@ -130,7 +132,12 @@ class TestModel(Model):
             return orjson.dumps(results).decode()
         if self.reply is not None:
             return self.reply
-        return f"TestModel reply to: {request.last_user_text()}"
+        last = request.last_user_text()
+        if is_naming_prompt(last):
+            # Asked to name the session: a short title, as a real model gives, so offline demos
+            # look like the real thing (not "TestModel reply to: Conversation ...").
+            return short_name(last)
+        return f"TestModel reply to: {last}"
 
 
 def _turn_tool_results(messages: Sequence[Message]) -> dict[str, str]:

@@ -7,6 +7,9 @@ Each pair of tables has its own version table (``<sessions>_version``).
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -37,12 +40,25 @@ def head_revision() -> str:
     return head
 
 
+@contextmanager
+def _quiet_alembic() -> Iterator[None]:
+    """Keep Alembic's INFO lines (its context, each revision) out: the store logs one line."""
+    alembic_logger = logging.getLogger("alembic.runtime.migration")
+    level = alembic_logger.level
+    alembic_logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        alembic_logger.setLevel(level)
+
+
 def current_revision(conn: Connection, names: TableNames) -> str | None:
     """The revision the database is at for these tables; ``None`` when they were never migrated."""
-    context = MigrationContext.configure(
-        conn, opts={"version_table": names.version, "version_table_schema": names.schema}
-    )
-    return context.get_current_revision()
+    with _quiet_alembic():
+        context = MigrationContext.configure(
+            conn, opts={"version_table": names.version, "version_table_schema": names.schema}
+        )
+        return context.get_current_revision()
 
 
 def upgrade(conn: Connection, names: TableNames) -> None:
@@ -51,4 +67,5 @@ def upgrade(conn: Connection, names: TableNames) -> None:
     The caller holds the transaction (and whatever lock keeps two migrators apart), so the
     whole upgrade commits or rolls back as one.
     """
-    command.upgrade(_config(conn, names), "head")
+    with _quiet_alembic():
+        command.upgrade(_config(conn, names), "head")

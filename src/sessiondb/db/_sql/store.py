@@ -150,6 +150,11 @@ class SqlStore(SessionStore):
         """See :attr:`SessionStore.reads_from_replicas`."""
         return self._replicas is not None
 
+    @property
+    def table_names(self) -> TableNames:
+        """The store's tables and their schema."""
+        return self._tables.names
+
     # -- dialect hooks -----------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -220,25 +225,33 @@ class SqlStore(SessionStore):
                 current = migrations.current_revision(conn, names)
             head = migrations.head_revision()
             if current != head:
-                state = "missing" if current is None else f"at revision {current!r}, not {head!r}"
                 if not self._auto_migrate:
+                    state = "missing" if current is None else f"at revision {current!r}, not {head!r}"
                     raise SchemaNotReady(
                         f"{self._where}: the schema of table {names.sessions!r} is {state}; {MIGRATE_HINT}"
                     )
-                logger.info(
-                    "sessiondb: schema of table %r is %s; migrating it (auto_migrate=True)",
-                    names.sessions,
-                    state,
-                )
                 self._migrate()
             self._schema_ready = True
 
     def _migrate(self) -> None:
+        names = self._tables.names
         with translated_errors(self._where), self._engine.connect() as conn:
             conn.execution_options(**{WRITE_OPTION: True})
             with conn.begin():
                 self._prepare_migration(conn)
-                migrations.upgrade(conn, self._tables.names)
+                before = migrations.current_revision(conn, names)
+                migrations.upgrade(conn, names)
+        head = migrations.head_revision()
+        if before != head:
+            # One line per migration: Alembic's own lines are kept at WARNING (see migrate.upgrade).
+            table = f"{names.schema}.{names.sessions}" if names.schema else names.sessions
+            logger.info(
+                "migrated table %s in %s from %s to revision %s",
+                table,
+                self._where,
+                "nothing" if before is None else f"revision {before}",
+                head,
+            )
 
     # -- sessions ----------------------------------------------------------------------------
 
