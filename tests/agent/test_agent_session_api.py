@@ -211,21 +211,13 @@ def test_history_loads_only_the_runs_it_needs() -> None:
     assert isinstance(loaded, AgentSession) and len(loaded.runs or []) == 2
 
 
-def test_commit_retries_after_losing_a_race() -> None:
-    class RacingDb(InMemoryDb):
-        raced = False
-
-        def get_session(self, session_id: str, **kwargs: Any) -> Any:
-            session = super().get_session(session_id, **kwargs)
-            if kwargs.get("runs_limit") == 0 and not self.raced:
-                # Another writer commits between our read and our conditional write.
-                self.raced = True
-                self.update_session(session_id, session_state={"other": True})
-            return session
-
-    db = RacingDb()
+def test_commit_merges_onto_the_state_stored_at_commit_time() -> None:
+    db = InMemoryDb()
     Agent(model=echo_model(), db=db, session_id="s1").run("hi")
-    db.raced = False
+    # Another writer changes the state after this run loaded it (base {}), before it commits.
+    db.update_session("s1", session_state={"other": True})
+    run = (db.get_session("s1").runs or [])[0]
     commit = _persist.Commit(base_state={}, final_state={"mine": 1})
-    assert _persist.commit_session(db, "s1", None, commit) == {"other": True, "mine": 1}
-    assert db.raced is True
+    saved = _persist.commit_run(db, "s1", None, run, commit)
+    assert _persist.session_state_of(saved) == {"other": True, "mine": 1}
+    assert _persist.session_state_of(db.get_session("s1")) == {"other": True, "mine": 1}

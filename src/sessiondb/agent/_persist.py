@@ -6,9 +6,10 @@
   with :class:`~sessiondb.db.errors.SessionTypeMismatch` before anything is written.
 * :func:`save_run` writes one run row: at the start (``RUNNING``) so clients see the run in
   progress, and at the end with its final status.
-* :func:`commit_session` saves ``session_state``, the summary and the session metrics by
-  compare-and-set: on :class:`~sessiondb.db.errors.VersionConflict` it reloads the session,
-  re-applies this run's own state changes onto the fresh state, and tries again.
+* :func:`commit_run` stores the final run together with ``session_state``, the summary and the
+  session metrics, in one transaction under the session's row lock: this run's own state
+  changes are re-applied onto the state as stored at that moment, so concurrent runs into one
+  session all land and none can fail for losing a race.
 
 All functions are blocking; runtimes call them through ``Blocking`` effects.
 """
@@ -27,14 +28,10 @@ from sessiondb.db.errors import (
     SessionNotFound,
     SessionOwnedByAnotherUser,
     SessionTypeMismatch,
-    VersionConflict,
 )
 from sessiondb.run.metrics import Metrics, SessionMetrics
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import Session, SessionSummary, SessionType
-
-MAX_COMMIT_ATTEMPTS = 20
-"""How often :func:`commit_session` retries after losing a compare-and-set race."""
 
 
 @dataclass
@@ -136,41 +133,36 @@ class Commit:
     metrics: Metrics | None = None
 
 
-def commit_session(db: SessionStore, session_id: str, user_id: str | None, commit: Commit) -> dict[str, Any]:
-    """Save state, summary and metrics by compare-and-set with re-merge; returns the saved state.
+def commit_run(
+    db: SessionStore, session_id: str, user_id: str | None, run: AnyRun, commit: Commit
+) -> Session:
+    """Store the final ``run`` with its state, summary and metrics, in one transaction; returns the session.
 
-    Raises:
-        VersionConflict: still losing the race after :data:`MAX_COMMIT_ATTEMPTS` attempts.
+    The state is merged under the session's row lock (see ``SessionStore.commit_run``): this
+    run's own changes are re-applied onto the state as stored then, so the changes of runs that
+    committed meanwhile are kept, and contention can only delay the commit, never fail it.
     """
-    conflict: VersionConflict | None = None
-    for _ in range(MAX_COMMIT_ATTEMPTS):
-        fresh = db.get_session(session_id, user_id=user_id, runs_limit=0)
-        state = rebase(commit.base_state, commit.final_state, session_state_of(fresh))
-        metrics = _added_metrics(fresh, commit.metrics)
-        try:
-            db.update_session(
-                session_id,
-                user_id=user_id,
-                expected_version=fresh.version,
-                session_state=state,
-                summary=commit.summary if commit.summary is not None else UNSET,
-                session_metrics=metrics if metrics is not None else UNSET,
-            )
-        except VersionConflict as exc:
-            conflict = exc
-            continue
-        return state
-    assert conflict is not None
-    raise conflict
+
+    def merge(stored: dict[str, Any]) -> dict[str, Any]:
+        theirs = stored.get("session_state")
+        state = rebase(commit.base_state, commit.final_state, theirs if isinstance(theirs, dict) else {})
+        merged = {**stored, "session_state": state}
+        metrics = _added_metrics(stored, commit.metrics)
+        if metrics is not None:
+            merged["session_metrics"] = metrics
+        return merged
+
+    summary = commit.summary if commit.summary is not None else UNSET
+    return db.commit_run(session_id, run, merge_data=merge, user_id=user_id, summary=summary)
 
 
-def _added_metrics(session: Session, run_metrics: Metrics | None) -> dict[str, Any] | None:
+def _added_metrics(session_data: Mapping[str, Any], run_metrics: Metrics | None) -> dict[str, Any] | None:
     if run_metrics is None:
         return None
-    stored = (session.session_data or {}).get("session_metrics")
+    stored = session_data.get("session_metrics")
     total = SessionMetrics.model_validate(stored) if isinstance(stored, dict) else SessionMetrics()
     total.add(run_metrics)
     return total.to_dict()
 
 
-__all__ = ["Commit", "Opened", "commit_session", "read_or_create", "save_run", "session_state_of"]
+__all__ = ["Commit", "Opened", "commit_run", "read_or_create", "save_run", "session_state_of"]

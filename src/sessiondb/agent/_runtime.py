@@ -5,9 +5,10 @@ A top-level run (spec §5):
 1. loads or creates the session and resolves ``session_state`` (run > stored > default);
 2. stores the run as ``RUNNING``, so clients see it in progress;
 3. sends system message, history copies and the new input to the model, running its tools;
-4. on success: summarises the session if enabled, stores the final run (history copies
-   stripped unless ``store_history_messages``), and saves state, summary and metrics by
-   compare-and-set; on failure: stores the run as ``ERROR`` and re-raises.
+4. on success: summarises the session if enabled, and stores the final run (history copies
+   stripped unless ``store_history_messages``) with state, summary and metrics in one
+   transaction under the session's row lock; on failure: stores the run as ``ERROR`` and
+   re-raises.
 
 A member run (inside a team or a workflow step) is given a :class:`ParentRun` instead and
 never touches the store: its parent records it.
@@ -396,10 +397,10 @@ class ModelRuntime(SessionAPI, RunAPI[RunT], Generic[RunT]):
             summary = yield from manager.summarize_steps(session, self._require_model())
             session.summary = summary
         db = self.get_db()
-        yield Blocking(lambda: _persist.save_run(db, sid, stored))
         commit = _persist.Commit(opened.stored_state, run.session_state or {}, summary, run.metrics)
-        saved = yield Blocking(lambda: _persist.commit_session(db, sid, uid, commit))
-        session.session_data = {**(session.session_data or {}), "session_state": copy.deepcopy(saved)}
+        saved = yield Blocking(lambda: _persist.commit_run(db, sid, uid, stored, commit))
+        state = copy.deepcopy(_persist.session_state_of(saved))
+        session.session_data = {**(session.session_data or {}), "session_state": state}
 
 
 def _drop_runtime_keys(state: dict[str, Any]) -> None:

@@ -63,6 +63,9 @@ UNSET: Final = _Unset.UNSET
 
 Unset = Literal[_Unset.UNSET]
 
+SessionDataMerge = Callable[[dict[str, Any]], dict[str, Any]]
+"""Given a session's stored ``session_data`` (a copy), return the ``session_data`` to store."""
+
 
 class SessionStore(abc.ABC):
     """Sessions and runs, durable and safe under concurrent writers.
@@ -314,6 +317,36 @@ class SessionStore(abc.ABC):
         """
 
     @abc.abstractmethod
+    def commit_run(
+        self,
+        session_id: str,
+        run: AnyRun,
+        *,
+        merge_data: SessionDataMerge,
+        user_id: str | None = None,
+        summary: SessionSummary | Unset = UNSET,
+    ) -> Session:
+        """Store a run and change its session's data in one transaction, under the session's row lock.
+
+        The end of a run: the run is stored as :meth:`upsert_run` stores it, and
+        ``merge_data(stored_session_data)`` gives the session's new ``session_data``. It is
+        called exactly once, with the data as stored while no other writer can change it
+        (PostgreSQL locks the row with ``SELECT ... FOR UPDATE``, SQLite writes under
+        ``BEGIN IMMEDIATE``), so concurrent commits into one session each see the others'
+        changes and none is lost; there is no version check and so no
+        :class:`~sessiondb.db.errors.VersionConflict`. Keep ``merge_data`` quick and free of
+        I/O: the row stays locked while it runs. ``summary`` replaces the stored summary.
+
+        Returns:
+            The session as committed, without runs.
+
+        Raises:
+            SessionNotFound: no such session (for this user); nothing was written.
+            InvalidQuery: the run's id is stored in another session, or ``summary`` was given
+                for a workflow session.
+        """
+
+    @abc.abstractmethod
     def get_run(self, run_id: str, *, session_id: str | None = None, user_id: str | None = None) -> AnyRun:
         """Load one run.
 
@@ -475,6 +508,20 @@ class SessionStore(abc.ABC):
     async def aupsert_run(self, session_id: str, run: AnyRun) -> int:
         """Async twin of :meth:`upsert_run`."""
         return await anyio.to_thread.run_sync(self.upsert_run, session_id, run)
+
+    async def acommit_run(
+        self,
+        session_id: str,
+        run: AnyRun,
+        *,
+        merge_data: SessionDataMerge,
+        user_id: str | None = None,
+        summary: SessionSummary | Unset = UNSET,
+    ) -> Session:
+        """Async twin of :meth:`commit_run`."""
+        return await anyio.to_thread.run_sync(
+            lambda: self.commit_run(session_id, run, merge_data=merge_data, user_id=user_id, summary=summary)
+        )
 
     async def aget_run(
         self, run_id: str, *, session_id: str | None = None, user_id: str | None = None

@@ -32,7 +32,7 @@ from sessiondb.db._tracking import (
     runs_to_write,
     session_fields,
 )
-from sessiondb.db.base import UNSET, SessionStore, Unset
+from sessiondb.db.base import UNSET, SessionDataMerge, SessionStore, Unset
 from sessiondb.db.errors import (
     InvalidQuery,
     RunNotFound,
@@ -390,6 +390,34 @@ class InMemoryDb(SessionStore):
             row.touch()
             _refresh_name(row)
             return index
+
+    def commit_run(
+        self,
+        session_id: str,
+        run: AnyRun,
+        *,
+        merge_data: SessionDataMerge,
+        user_id: str | None = None,
+        summary: SessionSummary | Unset = UNSET,
+    ) -> Session:
+        """Store ``run`` and ``merge_data``'s new ``session_data`` at once, under the lock."""
+        text = encode_run(run)
+        with self._lock:
+            row = self._tables.visible(session_id, user_id)
+            self._tables.check_run_owner(run.run_id, session_id)
+            if summary is not UNSET and row.session_type == "workflow":
+                raise InvalidQuery("summary", "workflow sessions have no summary")
+            fields: dict[str, Any] = orjson.loads(row.fields)
+            fields["session_data"] = merge_data(dict(fields.get("session_data") or {}))
+            if summary is not UNSET:
+                fields["summary"] = summary.to_dict()
+            # Encoded before the first change, so a failure leaves the session as it was.
+            encoded = _encode_fields(fields)
+            self._tables.put_run(row, run, text)
+            row.fields = encoded
+            row.touch()
+            _refresh_name(row)
+            return _build(row)
 
     def get_run(self, run_id: str, *, session_id: str | None = None, user_id: str | None = None) -> AnyRun:
         """Load one run; :class:`RunNotFound` when it is not in that session or for that user."""

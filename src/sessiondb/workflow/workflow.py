@@ -161,9 +161,8 @@ class Workflow(SessionAPI, RunAPI[WorkflowRunOutput]):
             run.status = RunStatus.completed
             run.session_state = copy.deepcopy(state)
             run.metrics = WorkflowMetrics(duration=time.perf_counter() - started)
-            yield Blocking(lambda: _persist.save_run(db, sid, run))
             commit = _persist.Commit(opened.stored_state, state)
-            yield Blocking(lambda: _persist.commit_session(db, sid, uid, commit))
+            yield Blocking(lambda: _persist.commit_run(db, sid, uid, run, commit))
         except Exception as exc:
             run.status = RunStatus.error
             run.content = str(exc)

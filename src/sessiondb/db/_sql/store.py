@@ -35,6 +35,7 @@ from sessiondb.db import consistency
 from sessiondb.db._sql import migrate as migrations
 from sessiondb.db._sql.bulk import save_sessions
 from sessiondb.db._sql.codec import decode_run, decode_session_runs, listed_page, session_from_row
+from sessiondb.db._sql.commit import commit_run
 from sessiondb.db._sql.compiled import fetch
 from sessiondb.db._sql.copy import can_copy, driver_can_copy, stored_ids
 from sessiondb.db._sql.errors import MIGRATE_HINT, translated_errors
@@ -64,7 +65,7 @@ from sessiondb.db._sql.writes import (
     touch_session,
 )
 from sessiondb.db._tracking import mark_saved
-from sessiondb.db.base import UNSET, SessionStore, Unset
+from sessiondb.db.base import UNSET, SessionDataMerge, SessionStore, Unset
 from sessiondb.db.errors import InvalidQuery, SchemaNotReady, SessionNotFound, VersionConflict
 from sessiondb.db.history import HistoryQuery, collect_history
 from sessiondb.db.query import Page, SessionQuery
@@ -491,6 +492,32 @@ class SqlStore(SessionStore):
         prepared = PreparedRun(run)
         with self._transaction(write=True) as conn:
             return append_run(conn, self._tables, self._statements, session_id, prepared, _now())
+
+    def commit_run(
+        self,
+        session_id: str,
+        run: AnyRun,
+        *,
+        merge_data: SessionDataMerge,
+        user_id: str | None = None,
+        summary: SessionSummary | Unset = UNSET,
+    ) -> Session:
+        """See :meth:`SessionStore.commit_run` (and :mod:`sessiondb.db._sql.commit`)."""
+        prepared = PreparedRun(run)
+        with self._transaction(write=True) as conn:
+            row = commit_run(
+                conn,
+                self._tables,
+                self._reads,
+                self._statements,
+                session_id=session_id,
+                user_id=user_id,
+                run=prepared,
+                merge_data=merge_data,
+                summary=summary,
+                now=_now(),
+            )
+        return session_from_row(row, session_type=None, runs=None, complete=False)
 
     def get_run(self, run_id: str, *, session_id: str | None = None, user_id: str | None = None) -> AnyRun:
         """See :meth:`SessionStore.get_run`."""

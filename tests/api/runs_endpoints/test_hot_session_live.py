@@ -1,0 +1,63 @@
+"""100 concurrent HTTP clients x 2 runs into one session, agent and team, live (SQLite, PostgreSQL).
+
+Before runs committed their state under the session's row lock, a burst like this made runs the
+model had finished end as ERROR ("Session ... is at version N, not M"), answered 412 to
+clients that never sent ``If-Match``, with their state change dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from hot_session import burst, lost_in
+from live_server import LiveServer, live_server
+from sessiondb.db._sql import SqlStore
+from store_backends import SQL_PARAMS, SqlTarget, sql_target_for
+
+pytestmark = pytest.mark.slow
+
+TESTS = Path(__file__).resolve().parents[2]
+CLIENTS = 100
+RUNS_EACH = 2
+
+
+@dataclass
+class Served:
+    """A live server hosting the hot-session runtimes, and a store on its database."""
+
+    server: LiveServer
+    store: SqlStore
+
+
+def _env(target: SqlTarget) -> dict[str, str]:
+    if target.kind == "sqlite":
+        return {"HOT_DB_FILE": target.location}
+    return {"HOT_DB_URL": target.location, "HOT_DB_SCHEMA": str(target.schema)}
+
+
+@pytest.fixture(params=SQL_PARAMS)
+def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
+    with sql_target_for(request.param, tmp_path) as target:
+        store = target.open()
+        store.migrate()
+        args = ["--app", "hot_session:hot_app", "--log-level", "warning"]
+        try:
+            with live_server(args, env=_env(target), cwd=TESTS, log_path=tmp_path / "serve.log") as server:
+                yield Served(server, store)
+        finally:
+            store.close()
+
+
+@pytest.mark.parametrize("kind", ["agents", "teams"])
+async def test_every_concurrent_run_into_one_session_completes_and_keeps_its_state(
+    served: Served, kind: str
+) -> None:
+    result = await burst(served.server.base_url, kind, "hot", clients=CLIENTS, runs_each=RUNS_EACH)
+    assert result.failures == [], (result.statuses, result.failures[:10])
+    assert len(result.run_ids) == len(set(result.run_ids)) == CLIENTS * RUNS_EACH
+    assert lost_in(served.store, "hot", result) == []
+    assert "Traceback" not in served.server.output(), served.server.output()[-3000:]
