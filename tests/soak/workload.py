@@ -4,7 +4,8 @@ Each client owns the sessions of its own user, so it knows what each must hold: 
 state it was last acknowledged, and every run it was told was stored. Runs are appended both
 through the store (as a runtime in another process would) and through the agent run
 endpoint; a fifth of the store appends are delivered twice. All clients also append to a few
-shared sessions at once and race conditional PATCHes on them. At the end the ledgers are
+shared sessions at once, race conditional PATCHes on them, and run the agent into one hot
+session at once (each run with a ``session_state`` key of its own, all of which must land). At the end the ledgers are
 checked against the server: every acknowledged write present exactly once, every deleted
 session gone.
 
@@ -32,6 +33,8 @@ from sessiondb.run import Message, RunInput, RunOutput
 from sessiondb.session import AgentSession
 
 SHARED = [f"shared-{n}" for n in range(4)]
+HOT = "hot-runs"
+"""The session every client runs the agent into at once, each run adding a state key of its own."""
 RETRY_PAUSE = 0.2
 
 
@@ -74,6 +77,7 @@ class SoakClient:
         self.own: dict[str, Expected] = {}
         self.deleted: set[str] = set()
         self.shared_runs: list[str] = []
+        self.hot_runs: dict[str, str] = {}  # run id -> the state key the run added
         self.counter = 0
 
     def _next(self) -> int:
@@ -183,6 +187,19 @@ class SoakClient:
         run = soak_run(f"shared-{self.number}-{self._next()}", "shared", f"shared {self.counter}")
         await self.store_append(self.rng.choice(SHARED), run)
         self.shared_runs.append(run.run_id)
+
+    async def run_hot(self) -> None:
+        key = f"hot-{self.number}-{self._next()}"
+        form = {
+            "message": f"hot {key}",
+            "session_id": HOT,
+            "user_id": "hot",
+            "session_state": f'{{"{key}": true}}',
+            "stream": "false",
+        }
+        ran = await self.request("hot-run", "POST", f"/agents/{AGENT_ID}/runs", {200}, data=form)
+        if ran is not None:
+            self.hot_runs[ran.json()["run_id"]] = key
 
     async def read(self) -> None:
         session_id = self.pick()
@@ -320,6 +337,7 @@ class SoakClient:
             (self.append_store, 20),
             (self.append_http, 8 if run_endpoint else 0),
             (self.append_shared, 8),
+            (self.run_hot, 8 if run_endpoint else 0),
             (self.read, 14),
             (self.read_runs, 6),
             (self.read_deleted, 2),
@@ -371,10 +389,30 @@ async def verify(clients: list[SoakClient], http: httpx.AsyncClient, store: Sess
         for run_id in acknowledged
         if stored_shared[run_id] != 1
     ]
+    problems += hot_problems(clients, store)
     if set(stored_shared) - set(acknowledged):
         problems.append(
             f"unacknowledged shared runs stored: {sorted(set(stored_shared) - set(acknowledged))[:5]}"
         )
+    return problems
+
+
+def hot_problems(clients: list[SoakClient], store: SessionStore) -> list[str]:
+    """Every acknowledged run into the hot session stored COMPLETED with its reply and its state key."""
+    acknowledged = {run_id: key for client in clients for run_id, key in client.hot_runs.items()}
+    if not acknowledged:
+        return []
+    session = store.get_session(HOT)
+    state = (session.session_data or {}).get("session_state") or {}
+    stored = {run.run_id: run for run in session.runs or []}
+    problems = []
+    for run_id, key in acknowledged.items():
+        run = stored.get(run_id)
+        if run is None or run.status != "COMPLETED" or not run.content:
+            found = "missing" if run is None else f"{run.status} {run.content!r}"
+            problems.append(f"hot run {run_id}: {found}")
+        if state.get(key) is not True:
+            problems.append(f"hot run {run_id}: state key {key} missing")
     return problems
 
 
