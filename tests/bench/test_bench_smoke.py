@@ -28,6 +28,7 @@ EXPECTED_WORKLOADS = {
     "list_metadata",
     "export",
     "import",
+    "hot_session_runs",
 }
 
 

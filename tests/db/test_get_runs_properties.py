@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from sessiondb.db.base import SessionStore
 from sessiondb.run import RunOutput, RunStatus
-from sessiondb.run.status import HISTORY_SKIP_STATUSES
+from sessiondb.run.status import NOT_HISTORY_STATUSES
 
 STATUSES = [RunStatus.COMPLETED, RunStatus.ERROR, RunStatus.CANCELLED, RunStatus.PAUSED, RunStatus.RUNNING]
 RUNS = [
@@ -43,7 +43,7 @@ def _expected(
             return False
         if created_before is not None and run.created_at > created_before:
             return False
-        skipped = {status.value for status in HISTORY_SKIP_STATUSES}
+        skipped = {status.value for status in NOT_HISTORY_STATUSES}
         return not history_only or (run.parent_run_id is None and run.status_value not in skipped)
 
     kept = [run.run_id for run in RUNS if keep(run)]

@@ -135,7 +135,8 @@ def test_team_sessions_are_not_named_by_member_runs() -> None:
 
 def test_history_runs_have_no_parent_and_a_status_outside_the_skip_set() -> None:
     assert is_history_run(None, RunStatus.COMPLETED)
-    assert is_history_run(None, "RUNNING")
+    assert is_history_run(None, "SOMETHING_NEW")
     assert not is_history_run("parent", RunStatus.COMPLETED)
-    for skipped in ("PAUSED", "CANCELLED", "ERROR", RunStatus.REGENERATED):
+    # A run that has not ended (or never will: its process died) is no history either.
+    for skipped in ("PAUSED", "CANCELLED", "ERROR", RunStatus.REGENERATED, "RUNNING", RunStatus.PENDING):
         assert not is_history_run(None, skipped)

@@ -49,16 +49,23 @@ def test_last_run_brings_its_own_system_message() -> None:
 
 
 @pytest.mark.parametrize(
-    "status", [RunStatus.PAUSED, RunStatus.CANCELLED, RunStatus.ERROR, RunStatus.REGENERATED]
+    "status",
+    [
+        RunStatus.PAUSED,
+        RunStatus.CANCELLED,
+        RunStatus.ERROR,
+        RunStatus.REGENERATED,
+        # Not ended: still executing, or left behind by a process that died (issue 15 item 5).
+        RunStatus.RUNNING,
+        RunStatus.PENDING,
+    ],
 )
 def test_default_skips_every_history_skip_status(status: RunStatus) -> None:
     session = session_of(agent_run("r1", *turn("1")), agent_run("r2", *turn("2"), status=status))
     assert contents(session.get_messages()) == ["u-1", "a-1"]
 
 
-@pytest.mark.parametrize(
-    "status", [RunStatus.RUNNING, RunStatus.COMPLETED, RunStatus.PENDING, "SOMETHING_NEW"]
-)
+@pytest.mark.parametrize("status", [RunStatus.COMPLETED, "SOMETHING_NEW"])
 def test_default_keeps_other_statuses(status: RunStatus | str) -> None:
     session = session_of(agent_run("r1", *turn("1"), status=status))
     assert contents(session.get_messages()) == ["u-1", "a-1"]

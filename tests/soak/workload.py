@@ -5,9 +5,9 @@ state it was last acknowledged, and every run it was told was stored. Runs are a
 through the store (as a runtime in another process would) and through the agent run
 endpoint; a fifth of the store appends are delivered twice. All clients also append to a few
 shared sessions at once, race conditional PATCHes on them, and run the agent into one hot
-session at once (each run with a ``session_state`` key of its own, all of which must land). At the end the ledgers are
-checked against the server: every acknowledged write present exactly once, every deleted
-session gone.
+session at once (each run with a ``session_state`` key of its own, all of which must land).
+At the end the ledgers are checked against the server: every acknowledged write present
+exactly once, every deleted session gone.
 
 While PostgreSQL restarts (the opt-in soak), writes are retried until acknowledged; a 503 or a
 dropped connection inside the outage window counts as an outage error, anywhere else as an error.

@@ -17,12 +17,12 @@ from typing import Any
 import orjson
 
 from sessiondb.db.errors import InvalidQuery
-from sessiondb.run.status import HISTORY_SKIP_STATUSES, status_value
+from sessiondb.run.status import NOT_HISTORY_STATUSES, status_value
 from sessiondb.run.workflow import AnyRun, WorkflowRunOutput
 from sessiondb.session.base import BaseSession, StoreState
 from sessiondb.session.naming import derive_name_from_run, explicit_session_name
 
-HISTORY_SKIP_VALUES: frozenset[str] = frozenset(status.value for status in HISTORY_SKIP_STATUSES)
+HISTORY_SKIP_VALUES: frozenset[str] = frozenset(status.value for status in NOT_HISTORY_STATUSES)
 """The stored status strings that history (``runs_limit``, ``history_only``) leaves out."""
 
 

@@ -38,7 +38,17 @@ StatusField = Annotated["RunStatus | str", Field(union_mode="left_to_right")]
 HISTORY_SKIP_STATUSES: frozenset[RunStatus] = frozenset(
     {RunStatus.PAUSED, RunStatus.CANCELLED, RunStatus.ERROR, RunStatus.REGENERATED}
 )
-"""Runs in these states are left out of history by default (spec §1.3)."""
+"""Agno's statuses that history skips by default (spec §1.3); see :data:`NOT_HISTORY_STATUSES`."""
+
+IN_PROGRESS_STATUSES: frozenset[RunStatus] = frozenset({RunStatus.PENDING, RunStatus.RUNNING})
+"""A run stored in these states has not ended: it is still executing, or the process executing
+it died. Agno stores a run only when it ends; sessiondb stores it when it starts too."""
+
+NOT_HISTORY_STATUSES: frozenset[RunStatus] = HISTORY_SKIP_STATUSES | IN_PROGRESS_STATUSES
+"""What history leaves out by default (``get_messages`` with no ``skip_statuses``, the stores'
+``history_only`` and ``runs_limit``): Agno's skip set, and runs that have not ended. A run still
+in progress has no reply yet, and one left ``RUNNING`` by a process that died never will: neither
+may take a slot of ``num_history_runs``."""
 
 
 def status_value(status: RunStatus | str | None) -> str | None:

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from sessiondb.run.agent import RunOutput
 from sessiondb.run.base import RunBase
 from sessiondb.run.message import Message
-from sessiondb.run.status import HISTORY_SKIP_STATUSES, RunStatus, status_value
+from sessiondb.run.status import NOT_HISTORY_STATUSES, RunStatus, status_value
 from sessiondb.run.team import TeamRunOutput
 
 RunT = TypeVar("RunT", bound=RunBase)
@@ -28,11 +28,11 @@ def status_values(statuses: Iterable[RunStatus | str] | None) -> frozenset[str]:
     return frozenset(str(status_value(status)) for status in statuses or ())
 
 
-_HISTORY_SKIP_VALUES = status_values(HISTORY_SKIP_STATUSES)
+_HISTORY_SKIP_VALUES = status_values(NOT_HISTORY_STATUSES)
 
 
 def default_skip_values(skip_statuses: Iterable[RunStatus | str] | None) -> frozenset[str]:
-    """The status strings agent and team sessions skip: ``HISTORY_SKIP_STATUSES`` for ``None``."""
+    """The status strings agent and team sessions skip: ``NOT_HISTORY_STATUSES`` for ``None``."""
     return _HISTORY_SKIP_VALUES if skip_statuses is None else status_values(skip_statuses)
 
 

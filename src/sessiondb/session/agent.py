@@ -59,7 +59,7 @@ class AgentSession(BaseSession):
                 system message, where Agno keeps one).
             skip_roles: leave out messages with these roles.
             skip_statuses: leave out runs in these states; ``None`` means
-                :data:`~sessiondb.run.status.HISTORY_SKIP_STATUSES`, ``[]`` means none.
+                :data:`~sessiondb.run.status.NOT_HISTORY_STATUSES`, ``[]`` means none.
             skip_history_messages: leave out messages replayed from earlier runs.
 
         Returns:

@@ -60,7 +60,7 @@ class TeamSession(BaseSession):
                 :meth:`AgentSession.get_messages`.
             skip_roles: leave out messages with these roles.
             skip_statuses: leave out runs in these states; ``None`` means
-                :data:`~sessiondb.run.status.HISTORY_SKIP_STATUSES`, ``[]`` means none.
+                :data:`~sessiondb.run.status.NOT_HISTORY_STATUSES`, ``[]`` means none.
             skip_history_messages: leave out messages replayed from earlier runs.
             skip_member_messages: keep only top-level runs (``parent_run_id`` unset). Passing
                 ``team_id`` or ``member_ids`` turns this off.
