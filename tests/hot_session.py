@@ -31,6 +31,9 @@ from sessiondb.team import Team
 from sessiondb.team.team import DELEGATE_TOOL
 
 AGENT_ID = "hot-agent"
+SLOW_AGENT_ID = "slow-agent"
+SLOW_SECONDS = 1.5
+"""How long the slow agent's model takes to answer: time for a client to hang up mid-run."""
 TEAM_ID = "hot-team"
 KINDS = {"agents": AGENT_ID, "teams": TEAM_ID}
 
@@ -43,6 +46,11 @@ def mark_run(session_state: dict[str, Any]) -> str:
 
 def _echo(messages: list[Message], request: ModelRequest) -> str:
     return f"member: {request.last_user_text()}"
+
+
+async def _slow(messages: list[Message], request: ModelRequest) -> str:
+    await asyncio.sleep(SLOW_SECONDS)
+    return f"slow reply to {request.last_user_text()}"
 
 
 def hot_runtimes(store: SessionStore) -> tuple[Agent, Team]:
@@ -68,7 +76,8 @@ def hot_app() -> FastAPI:
     """The server of the hot-session tests and soak."""
     store = hot_store()
     agent, team = hot_runtimes(store)
-    return create_app(dbs=[store], agents=[agent], teams=[team])
+    slow = Agent(id=SLOW_AGENT_ID, model=FunctionModel(function=_slow), db=store)
+    return create_app(dbs=[store], agents=[agent, slow], teams=[team])
 
 
 @dataclass
@@ -144,4 +153,15 @@ def lost_in(store: SessionStore, session_id: str, result: Burst) -> list[str]:
     return problems
 
 
-__all__ = ["AGENT_ID", "KINDS", "TEAM_ID", "Burst", "burst", "hot_app", "hot_runtimes", "lost_in", "mark_run"]
+__all__ = [
+    "AGENT_ID",
+    "KINDS",
+    "SLOW_AGENT_ID",
+    "TEAM_ID",
+    "Burst",
+    "burst",
+    "hot_app",
+    "hot_runtimes",
+    "lost_in",
+    "mark_run",
+]

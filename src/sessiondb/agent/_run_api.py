@@ -12,6 +12,7 @@ from typing import Any, Generic, Literal, TypeVar, overload
 
 from rich.console import Console
 
+from sessiondb.agent import _cancel
 from sessiondb.agent._effects import Finished, Steps, adrive, drive
 from sessiondb.agent._print import print_stream
 from sessiondb.agent.events import RunEvent
@@ -155,6 +156,31 @@ class RunAPI(Generic[RunT]):
                 self._keep(item.result)
             else:
                 yield item
+
+    # -- cancelling ------------------------------------------------------------------------
+
+    def cancel_run(self, run_id: str, *, user_id: str | None = None) -> bool:
+        """Ask a run of this runtime that is executing in this process to stop.
+
+        The run stops at its next step (before the next model call, tool call or write, or
+        once the model's current reply is in), is stored ``CANCELLED`` with the content
+        "Run <run_id> was cancelled", emits ``RunCancelled`` (``TeamRunCancelled``,
+        ``WorkflowCancelled``), and returns normally. Its ``session_state`` changes are not
+        saved. A run executing in another process is not reached (see docs/reliability.md).
+
+        Args:
+            run_id: the run to stop.
+            user_id: when given, only a run of this user is stopped.
+
+        Returns:
+            Whether such a run was executing here and has been asked to stop (``False`` for
+            an unknown run, one that has ended, or one of another runtime or user).
+        """
+        return _cancel.request_cancel(run_id, runtime_id=getattr(self, "id", None), user_id=user_id)
+
+    async def acancel_run(self, run_id: str, *, user_id: str | None = None) -> bool:
+        """Async twin of :meth:`cancel_run` (it never waits)."""
+        return self.cancel_run(run_id, user_id=user_id)
 
     def _keep(self, run: RunT) -> RunT:
         self.last_run = run

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from uuid import uuid4
 
-from sessiondb.agent import _persist
+from sessiondb.agent import _cancel, _persist
 from sessiondb.agent._context import build_system_message, history_copies, user_message
 from sessiondb.agent._default_tools import (
     agentic_state_tool,
@@ -342,49 +342,64 @@ class ModelRuntime(SessionAPI, RunAPI[RunT], Generic[RunT]):
         run.metadata = _merged_metadata(self.metadata, ctx_session, metadata)
         ctx = RunContext(run, ctx_session, state, base_state, parent, stream)
         ctx.events = EventFactory(self._event_prefix(), _identity(run))
-        db = self.get_db()
-        if parent is None:
-            yield Blocking(lambda: _persist.save_run(db, sid, self._for_storage(run)))
-        yield Emit(ctx.events.make("RunStarted"))
+        live = _cancel.register(run.run_id, self.id, uid) if parent is None else None
         try:
-            if parent is None:
-                # A member shares its parent's state and keeps the parent's runtime keys.
-                inject_runtime_keys(state, session_id=sid, user_id=uid, run_id=run.run_id)
-            messages = self._messages(ctx, input)
-            run.messages = messages
-            context = {"session_state": state, "agent": self, "team": self}
-            loop = yield from model_loop(
-                model=model,
-                messages=messages,
-                functions=self._run_functions(ctx),
-                tool_context=context,
-                events=ctx.events,
-                stream=stream,
-                tool_call_limit=self.tool_call_limit,
-            )
-            run.content = loop.response.content
-            run.reasoning_content = loop.response.reasoning_content
-            run.tools = loop.tools or None
-            run.metrics = run_metrics(model, loop, started)
-            run.status = RunStatus.completed
-            if parent is None:
-                _drop_runtime_keys(state)
-            run.session_state = without_runtime_keys(state)
-            if parent is None:
-                yield from self._finish(run, opened, sid, uid)
-        except Exception as exc:
-            if parent is None:
-                _drop_runtime_keys(state)
-            run.status = RunStatus.error
-            run.content = str(exc)
+            db = self.get_db()
             if parent is None:
                 yield Blocking(lambda: _persist.save_run(db, sid, self._for_storage(run)))
-            yield Emit(ctx.events.make("RunError", content=str(exc)))
-            raise
-        yield Emit(
-            ctx.events.make("RunCompleted", content=run.content, run=run, metrics=run.metrics.to_dict())
-        )
-        return run
+            yield Emit(ctx.events.make("RunStarted"))
+            try:
+                if parent is None:
+                    # A member shares its parent's state and keeps the parent's runtime keys.
+                    inject_runtime_keys(state, session_id=sid, user_id=uid, run_id=run.run_id)
+                messages = self._messages(ctx, input)
+                run.messages = messages
+                context = {"session_state": state, "agent": self, "team": self}
+                loop_steps = model_loop(
+                    model=model,
+                    messages=messages,
+                    functions=self._run_functions(ctx),
+                    tool_context=context,
+                    events=ctx.events,
+                    stream=stream,
+                    tool_call_limit=self.tool_call_limit,
+                )
+                # A member's steps pass through its parent's check; only top-level runs register.
+                loop = yield from (_cancel.until_cancelled(loop_steps, live) if live else loop_steps)
+                run.content = loop.response.content
+                run.reasoning_content = loop.response.reasoning_content
+                run.tools = loop.tools or None
+                run.metrics = run_metrics(model, loop, started)
+                run.status = RunStatus.completed
+                if parent is None:
+                    _drop_runtime_keys(state)
+                run.session_state = without_runtime_keys(state)
+                if parent is None:
+                    yield from self._finish(run, opened, sid, uid)
+            except _cancel.RunCancelled as cancelled:
+                # Stopped on request: stored CANCELLED; its state changes are not saved.
+                _drop_runtime_keys(state)
+                run.status = RunStatus.cancelled
+                run.content = str(cancelled)
+                yield Blocking(lambda: _persist.save_run(db, sid, self._for_storage(run)))
+                yield Emit(ctx.events.make("RunCancelled", content=str(cancelled)))
+                return run
+            except Exception as exc:
+                if parent is None:
+                    _drop_runtime_keys(state)
+                run.status = RunStatus.error
+                run.content = str(exc)
+                if parent is None:
+                    yield Blocking(lambda: _persist.save_run(db, sid, self._for_storage(run)))
+                yield Emit(ctx.events.make("RunError", content=str(exc)))
+                raise
+            yield Emit(
+                ctx.events.make("RunCompleted", content=run.content, run=run, metrics=run.metrics.to_dict())
+            )
+            return run
+        finally:
+            if live is not None:
+                _cancel.unregister(run.run_id)
 
     def _finish(self, run: RunT, opened: _persist.Opened, sid: str, uid: str | None) -> Steps[None]:
         """Summarise (when enabled), store the final run, and commit state, summary and metrics."""

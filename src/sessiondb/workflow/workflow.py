@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from uuid import uuid4
 
-from sessiondb.agent import _persist
+from sessiondb.agent import _cancel, _persist
 from sessiondb.agent._effects import Blocking, Emit, Steps, call
 from sessiondb.agent._run_api import RunAPI
 from sessiondb.agent._runtime import ParentRun
@@ -138,39 +138,53 @@ class Workflow(SessionAPI, RunAPI[WorkflowRunOutput]):
         )
         events = EventFactory("", {"run_id": run.run_id, "session_id": sid, "workflow_id": self.id})
         events.identity["workflow_name"] = self.name
-        yield Blocking(lambda: _persist.save_run(db, sid, run))
-        yield Emit(events.make("WorkflowStarted"))
-        step_input = StepInput(input=input, workflow_session=session, num_history_runs=self.num_history_runs)
+        live = _cancel.register(run.run_id, self.id, uid)
         try:
-            for index, step in enumerate(self._steps):
-                yield Emit(events.make("StepStarted", step_name=step.name, step_index=index))
-                output = yield from self._run_step(step, step_input, run, state, stream)
-                run.step_results.append(output)
-                step_input.previous_step_outputs[step.name or str(index)] = output
-                step_input.previous_step_content = output.content
-                snapshot = run.model_copy(deep=True)
-                yield Blocking(functools.partial(_persist.save_run, db, sid, snapshot))
-                yield Emit(
-                    events.make(
-                        "StepCompleted", step_name=step.name, step_index=index, content=output.content
-                    )
-                )
-                if output.stop:
-                    break
-            run.content = step_input.previous_step_content
-            run.status = RunStatus.completed
-            run.session_state = copy.deepcopy(state)
-            run.metrics = WorkflowMetrics(duration=time.perf_counter() - started)
-            commit = _persist.Commit(opened.stored_state, state)
-            yield Blocking(lambda: _persist.commit_run(db, sid, uid, run, commit))
-        except Exception as exc:
-            run.status = RunStatus.error
-            run.content = str(exc)
             yield Blocking(lambda: _persist.save_run(db, sid, run))
-            yield Emit(events.make("WorkflowError", content=str(exc)))
-            raise
-        yield Emit(events.make("WorkflowCompleted", content=run.content, run=run))
-        return run
+            yield Emit(events.make("WorkflowStarted"))
+            step_input = StepInput(
+                input=input, workflow_session=session, num_history_runs=self.num_history_runs
+            )
+            try:
+                for index, step in enumerate(self._steps):
+                    yield Emit(events.make("StepStarted", step_name=step.name, step_index=index))
+                    step_steps = self._run_step(step, step_input, run, state, stream)
+                    output = yield from _cancel.until_cancelled(step_steps, live)
+                    run.step_results.append(output)
+                    step_input.previous_step_outputs[step.name or str(index)] = output
+                    step_input.previous_step_content = output.content
+                    snapshot = run.model_copy(deep=True)
+                    yield Blocking(functools.partial(_persist.save_run, db, sid, snapshot))
+                    yield Emit(
+                        events.make(
+                            "StepCompleted", step_name=step.name, step_index=index, content=output.content
+                        )
+                    )
+                    if output.stop:
+                        break
+                run.content = step_input.previous_step_content
+                run.status = RunStatus.completed
+                run.session_state = copy.deepcopy(state)
+                run.metrics = WorkflowMetrics(duration=time.perf_counter() - started)
+                commit = _persist.Commit(opened.stored_state, state)
+                yield Blocking(lambda: _persist.commit_run(db, sid, uid, run, commit))
+            except _cancel.RunCancelled as cancelled:
+                # Stopped on request between steps: stored CANCELLED; its state changes are not saved.
+                run.status = RunStatus.cancelled
+                run.content = str(cancelled)
+                yield Blocking(lambda: _persist.save_run(db, sid, run))
+                yield Emit(events.make("WorkflowCancelled", content=str(cancelled)))
+                return run
+            except Exception as exc:
+                run.status = RunStatus.error
+                run.content = str(exc)
+                yield Blocking(lambda: _persist.save_run(db, sid, run))
+                yield Emit(events.make("WorkflowError", content=str(exc)))
+                raise
+            yield Emit(events.make("WorkflowCompleted", content=run.content, run=run))
+            return run
+        finally:
+            _cancel.unregister(run.run_id)
 
     def _run_step(
         self, step: Step, step_input: StepInput, run: WorkflowRunOutput, state: dict[str, Any], stream: bool

@@ -11,11 +11,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
+import httpx
 import pytest
 
-from hot_session import burst, lost_in
+from hot_session import SLOW_AGENT_ID, burst, lost_in
 from live_server import LiveServer, live_server
 from sessiondb.db._sql import SqlStore
+from sessiondb.run.status import RunStatus
 from store_backends import SQL_PARAMS, SqlTarget, sql_target_for
 
 pytestmark = pytest.mark.slow
@@ -61,3 +64,21 @@ async def test_every_concurrent_run_into_one_session_completes_and_keeps_its_sta
     assert len(result.run_ids) == len(set(result.run_ids)) == CLIENTS * RUNS_EACH
     assert lost_in(served.store, "hot", result) == []
     assert "Traceback" not in served.server.output(), served.server.output()[-3000:]
+
+
+async def test_a_streamed_run_whose_client_hangs_up_finishes_and_is_stored_completed(served: Served) -> None:
+    """The chosen behaviour (docs/reliability.md): the run carries on without its client."""
+    url = f"{served.server.base_url}/agents/{SLOW_AGENT_ID}/runs"
+    form = {"message": "are you there", "session_id": "gone", "stream": "true"}
+    async with httpx.AsyncClient(timeout=10) as http, http.stream("POST", url, data=form) as response:
+        first = await anext(response.aiter_lines())
+        assert first == "event: RunStarted"
+        # Leaving the block closes the connection mid-run, with the model's reply still to come.
+    with anyio.fail_after(20):
+        while True:
+            [run] = served.store.get_runs("gone")
+            if run.status != RunStatus.RUNNING:
+                break
+            await anyio.sleep(0.1)
+    assert run.status == RunStatus.COMPLETED
+    assert run.content == "slow reply to are you there"

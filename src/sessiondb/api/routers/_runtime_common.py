@@ -17,14 +17,16 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any, Literal
 from uuid import uuid4
 
-from fastapi import Depends, Form, Request, Response
+from fastapi import Depends, Form, Path, Request, Response
 from fastapi.responses import StreamingResponse
 
 from sessiondb.agent import RunEvent
 from sessiondb.api.auth import Principal, forbidden
 from sessiondb.api.deps import CallerDep
+from sessiondb.api.field_limits import DEFAULT_MAX_ID_CHARS
 from sessiondb.api.responses import JsonResponse
 from sessiondb.api.routers.common import ERROR_RESPONSES
+from sessiondb.api.run_relay import RunRelay
 from sessiondb.api.runtimes import Runtime, RuntimeKind, RuntimeRegistry, describe
 from sessiondb.api.schemas.runtimes import RunForm
 from sessiondb.workflow import Workflow
@@ -46,7 +48,8 @@ RUN_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": (
             "With stream=false, the finished run as JSON. With stream=true (the default), "
             "server-sent events as the runtime emits them, one `event: <name>` and one "
-            "`data: <json>` line each, ending with a *Completed or *Error event."
+            "`data: <json>` line each, ending with a *Completed, *Cancelled or *Error event. A client "
+            "that disconnects does not stop the run: it finishes and is stored as usual."
         ),
         "content": {
             "text/event-stream": {
@@ -125,6 +128,28 @@ def get_runtime(registry: RuntimeRegistry, kind: RuntimeKind, runtime_id: str) -
     return JsonResponse(describe(registry.get(kind, runtime_id)))
 
 
+RunIdPath = Annotated[
+    str, Path(description="Id of the run to cancel", min_length=1, max_length=DEFAULT_MAX_ID_CHARS)
+]
+"""The ``run_id`` of a cancel endpoint (capped like every id, so a huge one is a 422)."""
+
+CANCEL_DESCRIPTION = (
+    "Stop a run of this {noun} that is executing on this server: it stops at its next step "
+    "(before its next model call, tool call or write, or once the model's current reply is in) "
+    "and is stored with status `CANCELLED`; its `session_state` changes are not saved. A "
+    "streamed run ends with a `{event}` event. As in AgentOS the answer is always `{{}}`: a run "
+    "that is unknown, has ended, executes on another server or belongs to another user is left "
+    "as it is, and the answer does not tell them apart. Read the run to learn its final status."
+)
+"""The description of the cancel endpoints (``noun`` and ``event`` filled per kind)."""
+
+
+def cancel_run(runtime: Runtime, run_id: str, principal: Principal) -> Response:
+    """Ask ``run_id`` to stop if ``runtime`` executes it here for a user the caller may act for."""
+    runtime.cancel_run(run_id, user_id=principal.user_filter(None))
+    return JsonResponse({})
+
+
 async def start_run(runtime: Runtime, form: RunForm, principal: Principal) -> Response:
     """Run ``runtime`` on the form's message: one JSON reply, or server-sent events.
 
@@ -158,7 +183,7 @@ async def start_run(runtime: Runtime, form: RunForm, principal: Principal) -> Re
         await events.aclose()
         raise
     return StreamingResponse(
-        _sse(first, events, _error_event_name(runtime)),
+        _sse(first, RunRelay(events), _error_event_name(runtime)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -170,9 +195,7 @@ def _error_event_name(runtime: Runtime) -> str:
     return "TeamRunError" if runtime.session_type == "team" else "RunError"
 
 
-async def _sse(
-    first: RunEvent, events: AsyncGenerator[RunEvent, None], error_name: str
-) -> AsyncIterator[str]:
+async def _sse(first: RunEvent, events: RunRelay, error_name: str) -> AsyncIterator[str]:
     last = first
     try:
         yield first.to_sse()
@@ -189,17 +212,19 @@ async def _sse(
                 event=error_name, run_id=last.run_id, session_id=last.session_id, content=str(exc)
             )
             yield error.to_sse()
-    finally:
-        # A client that goes away ends the run here rather than leaving it to the garbage collector.
-        await events.aclose()
+    # A client that goes away ends only this response: the relay's task carries the run on to
+    # its final status (see sessiondb.api.run_relay).
 
 
 __all__ = [
+    "CANCEL_DESCRIPTION",
     "PATH_PARAMS",
     "RUNTIME_RESPONSES",
     "RUN_RESPONSES",
     "RunFormDep",
+    "RunIdPath",
     "RuntimesDep",
+    "cancel_run",
     "get_runtime",
     "get_runtimes",
     "list_runtimes",

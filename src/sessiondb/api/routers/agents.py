@@ -11,16 +11,19 @@ from fastapi import APIRouter, Depends, Path, Response
 
 from sessiondb.api.deps import CallerDep
 from sessiondb.api.routers._runtime_common import (
+    CANCEL_DESCRIPTION,
     RUN_RESPONSES,
     RUNTIME_RESPONSES,
     RunFormDep,
+    RunIdPath,
     RuntimesDep,
+    cancel_run,
     get_runtime,
     list_runtimes,
     require_scope,
     start_run,
 )
-from sessiondb.api.schemas.runtimes import AgentSummary, RunResponse
+from sessiondb.api.schemas.runtimes import AgentSummary, CancelRunResponse, RunResponse
 
 router = APIRouter(tags=["Agents"], responses=RUNTIME_RESPONSES)
 
@@ -70,3 +73,18 @@ async def create_agent_run(
 ) -> Response:
     """Run one agent."""
     return await start_run(runtimes.get("agents", agent_id), form, principal)
+
+
+@router.post(
+    "/agents/{agent_id}/runs/{run_id}/cancel",
+    response_model=CancelRunResponse,
+    operation_id="cancel_agent_run",
+    summary="Cancel Agent Run",
+    description=CANCEL_DESCRIPTION.format(noun="agent", event="RunCancelled"),
+    dependencies=[Depends(require_scope("agents", "run"))],
+)
+async def cancel_agent_run(
+    runtimes: RuntimesDep, agent_id: AgentIdPath, run_id: RunIdPath, principal: CallerDep
+) -> Response:
+    """Cancel a run of one agent."""
+    return cancel_run(runtimes.get("agents", agent_id), run_id, principal)

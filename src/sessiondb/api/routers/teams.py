@@ -11,16 +11,19 @@ from fastapi import APIRouter, Depends, Path, Response
 
 from sessiondb.api.deps import CallerDep
 from sessiondb.api.routers._runtime_common import (
+    CANCEL_DESCRIPTION,
     RUN_RESPONSES,
     RUNTIME_RESPONSES,
     RunFormDep,
+    RunIdPath,
     RuntimesDep,
+    cancel_run,
     get_runtime,
     list_runtimes,
     require_scope,
     start_run,
 )
-from sessiondb.api.schemas.runtimes import RunResponse, TeamSummary
+from sessiondb.api.schemas.runtimes import CancelRunResponse, RunResponse, TeamSummary
 
 router = APIRouter(tags=["Teams"], responses=RUNTIME_RESPONSES)
 
@@ -70,3 +73,18 @@ async def create_team_run(
 ) -> Response:
     """Run one team."""
     return await start_run(runtimes.get("teams", team_id), form, principal)
+
+
+@router.post(
+    "/teams/{team_id}/runs/{run_id}/cancel",
+    response_model=CancelRunResponse,
+    operation_id="cancel_team_run",
+    summary="Cancel Team Run",
+    description=CANCEL_DESCRIPTION.format(noun="team", event="TeamRunCancelled"),
+    dependencies=[Depends(require_scope("teams", "run"))],
+)
+async def cancel_team_run(
+    runtimes: RuntimesDep, team_id: TeamIdPath, run_id: RunIdPath, principal: CallerDep
+) -> Response:
+    """Cancel a run of one team."""
+    return cancel_run(runtimes.get("teams", team_id), run_id, principal)

@@ -11,16 +11,19 @@ from fastapi import APIRouter, Depends, Path, Response
 
 from sessiondb.api.deps import CallerDep
 from sessiondb.api.routers._runtime_common import (
+    CANCEL_DESCRIPTION,
     RUN_RESPONSES,
     RUNTIME_RESPONSES,
     RunFormDep,
+    RunIdPath,
     RuntimesDep,
+    cancel_run,
     get_runtime,
     list_runtimes,
     require_scope,
     start_run,
 )
-from sessiondb.api.schemas.runtimes import RunResponse, WorkflowSummary
+from sessiondb.api.schemas.runtimes import CancelRunResponse, RunResponse, WorkflowSummary
 
 router = APIRouter(tags=["Workflows"], responses=RUNTIME_RESPONSES)
 
@@ -70,3 +73,18 @@ async def create_workflow_run(
 ) -> Response:
     """Run one workflow."""
     return await start_run(runtimes.get("workflows", workflow_id), form, principal)
+
+
+@router.post(
+    "/workflows/{workflow_id}/runs/{run_id}/cancel",
+    response_model=CancelRunResponse,
+    operation_id="cancel_workflow_run",
+    summary="Cancel Workflow Run",
+    description=CANCEL_DESCRIPTION.format(noun="workflow", event="WorkflowCancelled"),
+    dependencies=[Depends(require_scope("workflows", "run"))],
+)
+async def cancel_workflow_run(
+    runtimes: RuntimesDep, workflow_id: WorkflowIdPath, run_id: RunIdPath, principal: CallerDep
+) -> Response:
+    """Cancel a run of one workflow."""
+    return cancel_run(runtimes.get("workflows", workflow_id), run_id, principal)
