@@ -173,3 +173,37 @@ async def test_a_streamed_cancelled_run_ends_with_run_cancelled(store: SessionSt
             assert agent.cancel_run(_running_run_id(store, "s1")) is True
             gate.release.set()
     assert [events[0].event, events[-1].event] == ["RunStarted", "RunCancelled"]
+
+
+async def test_a_cancel_flagged_in_the_store_by_another_process_stops_the_run(store: SessionStore) -> None:
+    """What another server's cancel does: it flags the stored run; this process reads the flag."""
+    gate = Gate()
+    answered: list[int] = []
+
+    async def answer(messages: list[Message], request: ModelRequest) -> ModelResponse | str:
+        answered.append(request.index)
+        if request.index == 0:
+            await gate.answer(messages, request)
+            return ModelResponse(tool_calls=[ToolCall(name="noop")])
+        return "second answer"
+
+    def noop() -> str:
+        """Do nothing."""
+        return "ok"
+
+    agent = Agent(id="a", model=FunctionModel(function=answer), db=store, tools=[noop])
+    outcome: dict[str, Any] = {}
+
+    async def run() -> None:
+        outcome["run"] = await agent.arun("hi", session_id="s1")
+
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as group:
+            group.start_soon(run)
+            await gate.entered.wait()
+            # Not through cancel_run: this process's registry is not told, only the store.
+            assert store.request_run_cancel(_running_run_id(store, "s1"), runtime_id="a") is True
+            gate.release.set()
+    assert outcome["run"].status == RunStatus.CANCELLED
+    assert answered == [0]  # stopped before its next model call
+    assert store.get_run(outcome["run"].run_id).status == RunStatus.CANCELLED

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Generic, Literal, TypeVar, overload
 
+import anyio.to_thread
 from rich.console import Console
 
 from sessiondb.agent import _cancel
 from sessiondb.agent._effects import Finished, Steps, adrive, drive
 from sessiondb.agent._print import print_stream
 from sessiondb.agent.events import RunEvent
+from sessiondb.db.base import SessionStore
 
 RunT = TypeVar("RunT")
 
@@ -166,21 +168,31 @@ class RunAPI(Generic[RunT]):
         once the model's current reply is in), is stored ``CANCELLED`` with the content
         "Run <run_id> was cancelled", emits ``RunCancelled`` (``TeamRunCancelled``,
         ``WorkflowCancelled``), and returns normally. Its ``session_state`` changes are not
-        saved. A run executing in another process is not reached (see docs/reliability.md).
+        saved. A run executing in another process on the same store is flagged in the store
+        instead (``SessionStore.request_run_cancel``) and stops before its next model call.
 
         Args:
             run_id: the run to stop.
             user_id: when given, only a run of this user is stopped.
 
         Returns:
-            Whether such a run was executing here and has been asked to stop (``False`` for
-            an unknown run, one that has ended, or one of another runtime or user).
+            Whether such a run was executing (here, or elsewhere as stored) and has been asked
+            to stop (``False`` for an unknown run, one that has ended, or one of another
+            runtime or user).
         """
-        return _cancel.request_cancel(run_id, runtime_id=getattr(self, "id", None), user_id=user_id)
+        runtime_id = getattr(self, "id", None)
+        if _cancel.request_cancel(run_id, runtime_id=runtime_id, user_id=user_id):
+            return True
+        # Not executing here: flag it in the store for the process that executes it.
+        get_db = getattr(self, "get_db", None)
+        if get_db is None:
+            return False
+        store: SessionStore = get_db()
+        return store.request_run_cancel(run_id, runtime_id=runtime_id, user_id=user_id)
 
     async def acancel_run(self, run_id: str, *, user_id: str | None = None) -> bool:
-        """Async twin of :meth:`cancel_run` (it never waits)."""
-        return self.cancel_run(run_id, user_id=user_id)
+        """Async twin of :meth:`cancel_run` (the store is written from a worker thread)."""
+        return await anyio.to_thread.run_sync(lambda: self.cancel_run(run_id, user_id=user_id))
 
     def _keep(self, run: RunT) -> RunT:
         self.last_run = run

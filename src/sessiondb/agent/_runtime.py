@@ -342,7 +342,7 @@ class ModelRuntime(SessionAPI, RunAPI[RunT], Generic[RunT]):
         run.metadata = _merged_metadata(self.metadata, ctx_session, metadata)
         ctx = RunContext(run, ctx_session, state, base_state, parent, stream)
         ctx.events = EventFactory(self._event_prefix(), _identity(run))
-        live = _cancel.register(run.run_id, self.id, uid) if parent is None else None
+        live = _cancel.register(run.run_id, self.id, uid, self.get_db()) if parent is None else None
         try:
             db = self.get_db()
             if parent is None:

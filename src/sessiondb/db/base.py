@@ -347,6 +347,28 @@ class SessionStore(abc.ABC):
         """
 
     @abc.abstractmethod
+    def request_run_cancel(
+        self, run_id: str, *, runtime_id: str | None = None, user_id: str | None = None
+    ) -> bool:
+        """Ask whichever process executes a run to stop it: flag the stored run.
+
+        Only a top-level run stored ``RUNNING`` or ``PENDING`` is flagged; the flag survives
+        the run's own rewrites, and its process reads it with :meth:`cancel_requested`.
+
+        Args:
+            runtime_id: only a run of this agent, team or workflow.
+            user_id: only a run in a session of this user.
+
+        Returns:
+            Whether a run was flagged (``False`` for an unknown run, one that has ended, or
+            one the filters leave out).
+        """
+
+    @abc.abstractmethod
+    def cancel_requested(self, run_ids: Sequence[str]) -> set[str]:
+        """Those of ``run_ids`` whose cancel was requested (:meth:`request_run_cancel`)."""
+
+    @abc.abstractmethod
     def get_run(self, run_id: str, *, session_id: str | None = None, user_id: str | None = None) -> AnyRun:
         """Load one run.
 

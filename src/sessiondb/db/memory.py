@@ -43,11 +43,13 @@ from sessiondb.db.errors import (
 from sessiondb.db.history import Batch, HistoryQuery, collect_history
 from sessiondb.db.query import Page, SessionQuery, check_time_bounds
 from sessiondb.db.transfer import EXPORT_PAGE, ExportedSession, ExportFilter
-from sessiondb.run.status import status_value
+from sessiondb.run.status import IN_PROGRESS_STATUSES, status_value
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import SESSION_CLASSES, Session, SessionSummary, SessionType
 from sessiondb.session.history_budget import History
 from sessiondb.session.naming import explicit_session_name
+
+IN_PROGRESS_VALUES = frozenset(status.value for status in IN_PROGRESS_STATUSES)
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ class InMemoryDb(SessionStore):
         self.id = id if id is not None else "memory"
         self._lock = threading.Lock()
         self._tables = MemTables()
+        self._cancels: set[str] = set()
 
     def _write(self, session: Session, *, create: bool, preserve_updated_at: bool = False) -> _Saved:
         """Insert or update ``session`` and its pending runs; raises before changing anything."""
@@ -418,6 +421,35 @@ class InMemoryDb(SessionStore):
             row.touch()
             _refresh_name(row)
             return _build(row)
+
+    def request_run_cancel(
+        self, run_id: str, *, runtime_id: str | None = None, user_id: str | None = None
+    ) -> bool:
+        """Flag a top-level run in progress for cancelling (see the contract)."""
+        with self._lock:
+            owner = self._tables.run_sessions.get(run_id)
+            row = self._tables.sessions.get(owner) if owner is not None else None
+            if row is None or not row.visible_to(user_id):
+                return False
+            stored = row.runs[run_id]
+            if stored.parent_run_id is not None or stored.status not in IN_PROGRESS_VALUES:
+                return False
+            if runtime_id is not None:
+                run = stored.decode()
+                ids = [getattr(run, name, None) for name in ("agent_id", "team_id", "workflow_id")]
+                if runtime_id not in ids:
+                    return False
+            self._cancels.add(run_id)
+            return True
+
+    def cancel_requested(self, run_ids: Sequence[str]) -> set[str]:
+        """Those of ``run_ids`` flagged by :meth:`request_run_cancel`."""
+        with self._lock:
+            return {
+                run_id
+                for run_id in run_ids
+                if run_id in self._cancels and run_id in self._tables.run_sessions
+            }
 
     def get_run(self, run_id: str, *, session_id: str | None = None, user_id: str | None = None) -> AnyRun:
         """Load one run; :class:`RunNotFound` when it is not in that session or for that user."""

@@ -138,7 +138,7 @@ class Workflow(SessionAPI, RunAPI[WorkflowRunOutput]):
         )
         events = EventFactory("", {"run_id": run.run_id, "session_id": sid, "workflow_id": self.id})
         events.identity["workflow_name"] = self.name
-        live = _cancel.register(run.run_id, self.id, uid)
+        live = _cancel.register(run.run_id, self.id, uid, db)
         try:
             yield Blocking(lambda: _persist.save_run(db, sid, run))
             yield Emit(events.make("WorkflowStarted"))

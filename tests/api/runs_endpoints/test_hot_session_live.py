@@ -13,6 +13,7 @@ from pathlib import Path
 
 import anyio
 import httpx
+import orjson
 import pytest
 
 from hot_session import SLOW_AGENT_ID, burst, lost_in
@@ -24,6 +25,7 @@ from store_backends import SQL_PARAMS, SqlTarget, sql_target_for
 pytestmark = pytest.mark.slow
 
 TESTS = Path(__file__).resolve().parents[2]
+ARGS = ["--app", "hot_session:hot_app", "--log-level", "warning"]
 CLIENTS = 100
 RUNS_EACH = 2
 
@@ -34,6 +36,7 @@ class Served:
 
     server: LiveServer
     store: SqlStore
+    env: dict[str, str]
 
 
 def _env(target: SqlTarget) -> dict[str, str]:
@@ -47,10 +50,9 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
     with sql_target_for(request.param, tmp_path) as target:
         store = target.open()
         store.migrate()
-        args = ["--app", "hot_session:hot_app", "--log-level", "warning"]
         try:
-            with live_server(args, env=_env(target), cwd=TESTS, log_path=tmp_path / "serve.log") as server:
-                yield Served(server, store)
+            with live_server(ARGS, env=_env(target), cwd=TESTS, log_path=tmp_path / "serve.log") as server:
+                yield Served(server, store, _env(target))
         finally:
             store.close()
 
@@ -82,3 +84,21 @@ async def test_a_streamed_run_whose_client_hangs_up_finishes_and_is_stored_compl
             await anyio.sleep(0.1)
     assert run.status == RunStatus.COMPLETED
     assert run.content == "slow reply to are you there"
+
+
+async def test_a_run_is_cancelled_through_another_server_on_the_same_database(
+    served: Served, tmp_path: Path
+) -> None:
+    """Server B's cancel flags the run in the database; server A, running it, stops it."""
+    with live_server(ARGS, env=served.env, cwd=TESTS, log_path=tmp_path / "other.log") as other:
+        url = f"{served.server.base_url}/agents/{SLOW_AGENT_ID}/runs"
+        form = {"message": "stop me", "session_id": "elsewhere", "stream": "true"}
+        async with httpx.AsyncClient(timeout=20) as http, http.stream("POST", url, data=form) as response:
+            lines = response.aiter_lines()
+            assert await anext(lines) == "event: RunStarted"
+            run_id = orjson.loads((await anext(lines)).removeprefix("data: "))["run_id"]
+            cancel = await http.post(f"{other.base_url}/agents/{SLOW_AGENT_ID}/runs/{run_id}/cancel")
+            assert cancel.status_code == 200 and cancel.json() == {}
+            events = [line for line in [line async for line in lines] if line.startswith("event: ")]
+    assert events[-1] == "event: RunCancelled"
+    assert served.store.get_run(run_id).status == RunStatus.CANCELLED

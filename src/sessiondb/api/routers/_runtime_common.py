@@ -137,16 +137,17 @@ CANCEL_DESCRIPTION = (
     "Stop a run of this {noun} that is executing on this server: it stops at its next step "
     "(before its next model call, tool call or write, or once the model's current reply is in) "
     "and is stored with status `CANCELLED`; its `session_state` changes are not saved. A "
-    "streamed run ends with a `{event}` event. As in AgentOS the answer is always `{{}}`: a run "
-    "that is unknown, has ended, executes on another server or belongs to another user is left "
-    "as it is, and the answer does not tell them apart. Read the run to learn its final status."
+    "streamed run ends with a `{event}` event. A run executing on another server on the same "
+    "database is flagged in the database and stops before its next model call. As in AgentOS "
+    "the answer is always `{{}}`: a run that is unknown, has ended or belongs to another user is "
+    "left as it is, and the answer does not tell them apart. Read the run to learn its final status."
 )
 """The description of the cancel endpoints (``noun`` and ``event`` filled per kind)."""
 
 
-def cancel_run(runtime: Runtime, run_id: str, principal: Principal) -> Response:
-    """Ask ``run_id`` to stop if ``runtime`` executes it here for a user the caller may act for."""
-    runtime.cancel_run(run_id, user_id=principal.user_filter(None))
+async def cancel_run(runtime: Runtime, run_id: str, principal: Principal) -> Response:
+    """Ask ``run_id`` of ``runtime`` to stop, for a user the caller may act for; always ``{}``."""
+    await runtime.acancel_run(run_id, user_id=principal.user_filter(None))
     return JsonResponse({})
 
 

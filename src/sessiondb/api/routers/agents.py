@@ -87,4 +87,4 @@ async def cancel_agent_run(
     runtimes: RuntimesDep, agent_id: AgentIdPath, run_id: RunIdPath, principal: CallerDep
 ) -> Response:
     """Cancel a run of one agent."""
-    return cancel_run(runtimes.get("agents", agent_id), run_id, principal)
+    return await cancel_run(runtimes.get("agents", agent_id), run_id, principal)

@@ -87,4 +87,4 @@ async def cancel_team_run(
     runtimes: RuntimesDep, team_id: TeamIdPath, run_id: RunIdPath, principal: CallerDep
 ) -> Response:
     """Cancel a run of one team."""
-    return cancel_run(runtimes.get("teams", team_id), run_id, principal)
+    return await cancel_run(runtimes.get("teams", team_id), run_id, principal)

@@ -87,4 +87,4 @@ async def cancel_workflow_run(
     runtimes: RuntimesDep, workflow_id: WorkflowIdPath, run_id: RunIdPath, principal: CallerDep
 ) -> Response:
     """Cancel a run of one workflow."""
-    return cancel_run(runtimes.get("workflows", workflow_id), run_id, principal)
+    return await cancel_run(runtimes.get("workflows", workflow_id), run_id, principal)

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeEngine
 
 from sessiondb.db._sql.compiled import driver_cursor, fetch, may_bypass
+from sessiondb.db._sql.tables import run_write_columns
 from sessiondb.db.errors import InvalidQuery
 
 
@@ -74,11 +75,12 @@ def copy_runs(conn: Connection, runs: Table, rows: Iterable[Mapping[str, Any]]) 
         InvalidQuery: a run id is stored already (by a transaction that committed after
             :func:`stored_ids` looked), or a value cannot be stored.
     """
-    names = [column.name for column in runs.c]
+    written = run_write_columns(runs)
+    names = [column.name for column in written]
     quote = conn.dialect.identifier_preparer
     columns = ", ".join(quote.quote(name) for name in names)
     sql = f"COPY {quote.format_table(runs)} ({columns}) FROM STDIN (FORMAT BINARY)"
-    types = [_copy_type(column.type, conn.dialect) for column in runs.c]
+    types = [_copy_type(column.type, conn.dialect) for column in written]
     try:
         with driver_cursor(conn, sql, None) as cursor:
             set_json_dumps(_json_text, cursor)

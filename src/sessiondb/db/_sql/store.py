@@ -52,6 +52,7 @@ from sessiondb.db._sql.reads import (
     whole_session,
 )
 from sessiondb.db._sql.replicas import ReplicaSet, primary_position
+from sessiondb.db._sql.run_cancel import request_cancel, requested
 from sessiondb.db._sql.run_reads import RunReads, RunsFilter, one_run_result, runs_result
 from sessiondb.db._sql.tables import TableNames, build_tables
 from sessiondb.db._sql.writes import (
@@ -518,6 +519,22 @@ class SqlStore(SessionStore):
                 now=_now(),
             )
         return session_from_row(row, session_type=None, runs=None, complete=False)
+
+    def request_run_cancel(
+        self, run_id: str, *, runtime_id: str | None = None, user_id: str | None = None
+    ) -> bool:
+        """See :meth:`SessionStore.request_run_cancel`."""
+        with self._transaction(write=True) as conn:
+            return request_cancel(
+                conn, self._tables, run_id, runtime_id=runtime_id, user_id=user_id, now=_now()
+            )
+
+    def cancel_requested(self, run_ids: Sequence[str]) -> set[str]:
+        """See :meth:`SessionStore.cancel_requested`."""
+        if not run_ids:
+            return set()
+        with self._one_statement() as conn:
+            return requested(conn, self._tables, run_ids)
 
     def get_run(self, run_id: str, *, session_id: str | None = None, user_id: str | None = None) -> AnyRun:
         """See :meth:`SessionStore.get_run`."""

@@ -78,6 +78,18 @@ class TableNames:
         return cls(sessions, runs_table or f"{sessions}_runs", f"{sessions}_version", schema)
 
 
+RUN_CONTROL_COLUMNS: tuple[str, ...] = ("cancel_requested_at",)
+"""Run columns that writes of a run never set: only their own statements do (migration 0004).
+
+Leaving them out of every run ``INSERT``, upsert and ``COPY`` keeps a request made meanwhile
+across the run's rewrites, and keeps the writes valid on tables of an earlier revision."""
+
+
+def run_write_columns(runs: Table) -> list[Column[Any]]:
+    """The columns a write of a run sets: all but :data:`RUN_CONTROL_COLUMNS`."""
+    return [column for column in runs.c if column.name not in RUN_CONTROL_COLUMNS]
+
+
 @dataclass(frozen=True)
 class Tables:
     """The SQLAlchemy ``Table`` objects of one store."""
@@ -164,6 +176,8 @@ def build_tables(names: TableNames, dialect: str | None = None) -> Tables:
         Column("run_data", payload_json_type(), nullable=False),
         Column("created_at", BigInteger, nullable=False),
         Column("updated_at", BigInteger, nullable=False),
+        # Set by a cancel request for a run in progress; its process checks it (migration 0004).
+        Column("cancel_requested_at", BigInteger),
         UniqueConstraint("session_id", "run_index", name=f"uq_{r}_session_index"),
     )
     return Tables(names, metadata, sessions, runs)

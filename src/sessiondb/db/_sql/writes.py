@@ -35,7 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sessiondb.db._sql.codec import run_columns, session_columns
 from sessiondb.db._sql.compiled import fetch_mapping, fetch_one
 from sessiondb.db._sql.names import Names, naming_columns, settle_names
-from sessiondb.db._sql.tables import Tables
+from sessiondb.db._sql.tables import Tables, run_write_columns
 from sessiondb.db._tracking import encode_run, runs_to_write
 from sessiondb.db.errors import InvalidQuery, SessionAlreadyExists, SessionNotFound, SessionOwnedByAnotherUser
 from sessiondb.run.workflow import AnyRun
@@ -79,7 +79,8 @@ def _params(table: Table) -> dict[str, Any]:
 def _run_params(runs: Table, json_text: JsonTextBind) -> dict[str, Any]:
     # run_data is bound as the JSON text PreparedRun already made (it is also the loaded
     # state the session keeps), so the run is not encoded a second time by the JSON type.
-    return {**_params(runs), "run_data": json_text(bindparam("run_data", type_=Text()))}
+    params = {column.name: bindparam(column.name, type_=column.type) for column in run_write_columns(runs)}
+    return {**params, "run_data": json_text(bindparam("run_data", type_=Text()))}
 
 
 def run_upsert(new_runs: UpsertInsert, runs: Table) -> Insert:
@@ -89,7 +90,10 @@ def run_upsert(new_runs: UpsertInsert, runs: Table) -> Insert:
     session is left where it is and returns nothing, so the caller can report it.
     """
     excluded = new_runs.excluded
-    changes = {column.name: excluded[column.name] for column in runs.c if column.name != "run_index"}
+    # A rewrite keeps the run's place, and a cancel request made meanwhile (RUN_CONTROL_COLUMNS).
+    changes = {
+        column.name: excluded[column.name] for column in run_write_columns(runs) if column.name != "run_index"
+    }
     return new_runs.on_conflict_do_update(
         index_elements=[runs.c.run_id], set_=changes, where=runs.c.session_id == excluded.session_id
     ).returning(runs.c.run_id, runs.c.run_index)
