@@ -136,9 +136,9 @@ class RunResponse(BaseModel):
 class CancelRunResponse(BaseModel):
     """The answer to a cancel request: an empty object, as AgentOS answers.
 
-    It does not say whether a run was stopped: as in AgentOS, a run that is unknown, has ended,
-    executes in another process or belongs to another user is answered the same way (so the
-    answer reveals nothing about other users' runs). Read the run to see its final status.
+    It does not say whether a run was stopped: as in AgentOS, a run that is unknown, has ended
+    or belongs to another user is answered the same way (so the answer reveals nothing about
+    other users' runs). Read the run to see its final status.
     """
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {}})
