@@ -2,7 +2,7 @@
 
 ``request_run_cancel`` is one ``UPDATE`` of the run row (the session row is not locked: the run
 row alone holds the flag); the executing process reads the flags with one ``SELECT`` by primary
-key before each model call. See migration 0004.
+key before each model call. See migration 0005.
 """
 
 from __future__ import annotations

@@ -79,7 +79,7 @@ class TableNames:
 
 
 RUN_CONTROL_COLUMNS: tuple[str, ...] = ("cancel_requested_at",)
-"""Run columns that writes of a run never set: only their own statements do (migration 0004).
+"""Run columns that writes of a run never set: only their own statements do (migration 0005).
 
 Leaving them out of every run ``INSERT``, upsert and ``COPY`` keeps a request made meanwhile
 across the run's rewrites, and keeps the writes valid on tables of an earlier revision."""
@@ -176,7 +176,7 @@ def build_tables(names: TableNames, dialect: str | None = None) -> Tables:
         Column("run_data", payload_json_type(), nullable=False),
         Column("created_at", BigInteger, nullable=False),
         Column("updated_at", BigInteger, nullable=False),
-        # Set by a cancel request for a run in progress; its process checks it (migration 0004).
+        # Set by a cancel request for a run in progress; its process checks it (migration 0005).
         Column("cancel_requested_at", BigInteger),
         UniqueConstraint("session_id", "run_index", name=f"uq_{r}_session_index"),
     )

@@ -1,7 +1,7 @@
 """A run's cancel request, so that a cancel reaches a run executing in another process.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-07
 
 ``runs.cancel_requested_at`` (unix seconds, ``NULL`` when none) is set by
@@ -17,8 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
