@@ -10,17 +10,21 @@ from sqlalchemy.exc import DBAPIError
 
 from sessiondb.db._sql import SqlStore
 from sessiondb.db._sql import migrate as migrations
+from sessiondb.session import Session
 from store_backends import SqlTarget
 
 
-def _at_revision(target: SqlTarget, revision: str) -> SqlStore:
-    """A store on ``target`` whose tables were migrated to ``revision`` only."""
-    store = target.open(auto_migrate=False)
+def _saved_then_downgraded(target: SqlTarget, revision: str, session: Session) -> SqlStore:
+    """A store on ``target`` holding ``session``, its tables then taken down to ``revision``.
+
+    The session is written at the head revision: the code writes every table the head has
+    (the search index of 0007, for one), so it cannot write at an older revision itself.
+    """
+    store = target.open()
+    store.upsert_session(session)
     names = store._tables.names
     with store._engine.connect() as conn, conn.begin():
-        store._prepare_migration(conn)
-        command.upgrade(migrations._config(conn, names), revision)
-    store._schema_ready = True
+        command.downgrade(migrations._config(conn, names), revision)
     return store
 
 
@@ -32,11 +36,10 @@ def _run_data_type(store: SqlStore) -> str:
 
 
 def test_runs_stored_as_jsonb_are_kept_through_the_upgrade_and_back(sql_target: SqlTarget) -> None:
-    old = _at_revision(sql_target, "0002")
+    session = agent_session("kept", runs=3)
+    old = _saved_then_downgraded(sql_target, "0002", session)
     if sql_target.kind == "postgres":
         assert _run_data_type(old) == "JSONB"
-    session = agent_session("kept", runs=3)
-    old.upsert_session(session)
     old.close()
 
     upgraded = sql_target.open(auto_migrate=True)

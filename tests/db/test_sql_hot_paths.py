@@ -289,8 +289,9 @@ def test_statement_listeners_still_see_the_hot_statements_and_get_the_same_resul
     # Version, stored run texts, completeness and stored name: the whole bookkeeping.
     assert watched._store_state == quiet._store_state
     kinds = [statement.lstrip().split()[0].upper() for statement in sent]
-    # The windowed read is one statement (row joined to the window); the append two.
-    assert kinds == ["SELECT", "UPDATE", "INSERT"]
+    # The windowed read is one statement (row joined to the window); the append three (the
+    # session row, the run, its search index row).
+    assert kinds == ["SELECT", "UPDATE", "INSERT", "INSERT"]
 
 
 def _version(store: SqlStore, session_id: str) -> int:
@@ -313,6 +314,7 @@ def test_a_driver_error_on_the_hot_path_is_the_same_domain_error_and_writes_noth
             sql_store.upsert_run("a", agent_run("a-nul", "refused", agent_id="agent \x00 nul"))
         assert _version(sql_store, "a") == 1
     with sql_store._engine.begin() as conn:
+        sql_store._tables.search.drop(conn)  # it refers to the runs table
         sql_store._tables.runs.drop(conn)
     with pytest.raises(SchemaNotReady, match="migrate"):
         sql_store.upsert_run("a", agent_run("a-late", "too late"))
@@ -368,9 +370,10 @@ def test_an_engine_that_logs_sql_still_logs_the_hot_statements(
             store.upsert_run("a", agent_run("a-more", "more"))
             assert [run.run_id for run in store.get_session("a", runs_limit=1).runs or []] == ["a-more"]
         logged = [record.getMessage().lstrip().split()[0].upper() for record in caplog.records]
-        # The append's two statements, then the windowed read's one.
+        # The append's three statements (with the search index row), then the windowed read's one.
         assert [kind for kind in logged if kind in {"SELECT", "UPDATE", "INSERT"}] == [
             "UPDATE",
+            "INSERT",
             "INSERT",
             "SELECT",
         ]

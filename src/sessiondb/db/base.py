@@ -25,6 +25,7 @@ from sessiondb.db.history import HistoryQuery
 from sessiondb.db.query import Page, SessionQuery
 from sessiondb.db.transfer import EXPORT_PAGE, ExportedSession, ExportFilter
 from sessiondb.run.status import RunStatus
+from sessiondb.db.search import SearchHit, SearchQuery
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import Session, SessionSummary, SessionType
 from sessiondb.session.history_budget import History
@@ -406,6 +407,53 @@ class SessionStore(abc.ABC):
     def delete_run(self, run_id: str, *, session_id: str | None = None) -> bool:
         """Delete one run. Returns False when there was nothing to delete."""
 
+    # -- search ----------------------------------------------------------------------------
+
+    def search(
+        self,
+        q: str,
+        *,
+        user_id: str | None = None,
+        session_type: SessionType | None = None,
+        component_id: str | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> Page[SearchHit]:
+        """Full-text search over the runs' transcripts: one hit per matching run, best first.
+
+        ``q`` is read as described in :mod:`sessiondb.db.search` (every word must match;
+        ``"a phrase"``; ``prefix*``); it never reaches the engine as typed. Hits are ranked by
+        relevance, ties by the run's recency, and paged by keyset: pass the page's
+        ``next_cursor`` to get the next one. ``total_count`` is the number of hits on this page
+        (counting every match would cost as much as the search). A run is searchable as soon as
+        its write commits, and a deleted run or session is never found.
+
+        Args:
+            q: the query.
+            user_id / session_type / component_id: the session filters of
+                :class:`~sessiondb.db.query.SessionQuery`.
+            limit: hits per page (1 to 100).
+            cursor: ``next_cursor`` of the previous page of the same query.
+
+        Raises:
+            InvalidQuery: ``q`` has no word, is too long or holds NUL; a filter, the limit or the
+                cursor is invalid (naming the field).
+        """
+        query = SearchQuery(
+            q=q,
+            user_id=user_id,
+            session_type=session_type,
+            component_id=component_id,
+            limit=limit,
+            cursor=cursor,
+        )
+        hits, next_cursor = self._search(query)
+        return Page(hits, len(hits), 1, query.limit, next_cursor)
+
+    @abc.abstractmethod
+    def _search(self, query: SearchQuery) -> tuple[list[SearchHit], str | None]:
+        """The hits of one page of ``query`` and the cursor to the next page (``None``: last page)."""
+
     # -- lifecycle -------------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -578,6 +626,29 @@ class SessionStore(abc.ABC):
     async def adelete_run(self, run_id: str, **kwargs: Any) -> bool:
         """Async twin of :meth:`delete_run`."""
         return await anyio.to_thread.run_sync(lambda: self.delete_run(run_id, **kwargs))
+
+    async def asearch(
+        self,
+        q: str,
+        *,
+        user_id: str | None = None,
+        session_type: SessionType | None = None,
+        component_id: str | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> Page[SearchHit]:
+        """Async twin of :meth:`search`."""
+        return await anyio.to_thread.run_sync(
+            lambda: self.search(
+                q,
+                user_id=user_id,
+                session_type=session_type,
+                component_id=component_id,
+                limit=limit,
+                cursor=cursor,
+            ),
+            limiter=read_limiter(),
+        )
 
     async def aping(self) -> None:
         """Async twin of :meth:`ping`."""

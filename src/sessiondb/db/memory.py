@@ -22,6 +22,7 @@ import orjson
 from sessiondb.db._mem_fork import forked_row
 from sessiondb.db._mem_listing import select_page
 from sessiondb.db._mem_rows import MemTables, StoredRun, StoredSession, decode_runs, now
+from sessiondb.db._mem_search import search_rows
 from sessiondb.db._tracking import (
     encode_json,
     encode_run,
@@ -43,6 +44,7 @@ from sessiondb.db.errors import (
 from sessiondb.db.history import Batch, HistoryQuery, collect_history
 from sessiondb.db.query import Page, SessionQuery, check_time_bounds
 from sessiondb.db.transfer import EXPORT_PAGE, ExportedSession, ExportFilter
+from sessiondb.db.search import SearchHit, SearchQuery
 from sessiondb.run.status import IN_PROGRESS_STATUSES, status_value
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import SESSION_CLASSES, Session, SessionSummary, SessionType
@@ -528,6 +530,11 @@ class InMemoryDb(SessionStore):
             return True
 
     # -- lifecycle ---------------------------------------------------------------------------
+
+    def _search(self, query: SearchQuery) -> tuple[list[SearchHit], str | None]:
+        """A plain scan of every run of the matching sessions (see :mod:`sessiondb.db._mem_search`)."""
+        with self._lock:
+            return search_rows(self._tables.sessions.values(), query)
 
     def migrate(self) -> None:
         """Nothing to create: memory has no schema."""

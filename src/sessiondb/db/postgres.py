@@ -16,6 +16,7 @@ after the server drops connections, the next call on each backend fails once wit
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -51,7 +52,7 @@ from sessiondb.db._sql.reads import (
 from sessiondb.db._sql.replicas import ReplicaSet, primary_position
 from sessiondb.db._sql.run_reads import RunsFilter, one_run_result, runs_result
 from sessiondb.db._sql.store import SqlStore
-from sessiondb.db._sql.tables import TableNames
+from sessiondb.db._sql.tables import DEFAULT_SEARCH_CONFIG, TableNames
 from sessiondb.db.query import Page, SessionQuery
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import Session, SessionType
@@ -59,6 +60,8 @@ from sessiondb.session import Session, SessionType
 DEFAULT_SCHEMA = "ai"
 POOL_RECYCLE_S = 1800
 """Pooled connections older than this (seconds) are replaced when next checked out."""
+_CONFIG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?")
+"""A text search configuration name, optionally schema-qualified (what ``regconfig`` reads)."""
 
 
 def _names_several_hosts(url: URL) -> bool:
@@ -124,9 +127,15 @@ class PostgresDb(SqlStore):
             only when that replica has replayed the request's consistency floor (see
             :mod:`sessiondb.db.consistency`), else by the primary; a replica that does not
             answer is skipped. With replicas, reads run in worker threads, not on the event loop.
+        search_config: the text search configuration of full-text search (default
+            ``"simple"``: words lower-cased, no stemming, no stop words). For accent folding,
+            create one with ``unaccent`` (see ``docs/search.md``). Changing it on a store with
+            data needs the index rewritten:
+            ``UPDATE <schema>.<session_table>_search SET tsv = to_tsvector('<config>', body)``.
 
     Raises:
-        ValueError: neither ``db_url`` nor ``db_engine`` was given.
+        ValueError: neither ``db_url`` nor ``db_engine`` was given, or ``search_config`` is not
+            a (optionally schema-qualified) identifier.
     """
 
     _read_options: ClassVar[dict[str, Any]] = {"isolation_level": "REPEATABLE READ"}
@@ -142,7 +151,10 @@ class PostgresDb(SqlStore):
         id: str | None = None,
         auto_migrate: bool = True,
         read_replica_urls: Sequence[str] = (),
+        search_config: str = DEFAULT_SEARCH_CONFIG,
     ) -> None:
+        if not _CONFIG_NAME.fullmatch(search_config):
+            raise ValueError(f"search_config must be a text search configuration name, not {search_config!r}")
         owns_engine = db_engine is None
         if db_engine is None:
             if db_url is None:
@@ -150,7 +162,7 @@ class PostgresDb(SqlStore):
             db_engine = _engine_for(db_url)
         super().__init__(
             engine=db_engine,
-            names=TableNames.build(session_table, runs_table, db_schema or DEFAULT_SCHEMA),
+            names=TableNames.build(session_table, runs_table, db_schema or DEFAULT_SCHEMA, search_config),
             id=id if id is not None else "postgres",
             auto_migrate=auto_migrate,
             owns_engine=owns_engine,

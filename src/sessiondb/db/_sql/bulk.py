@@ -58,6 +58,7 @@ from sessiondb.db._sql.codec import dumps
 from sessiondb.db._sql.compiled import fetch_each
 from sessiondb.db._sql.copy import can_copy, copy_runs, stored_ids
 from sessiondb.db._sql.names import Names, naming_columns, settle_names
+from sessiondb.db._sql.search import index_runs
 from sessiondb.db._sql.tables import Tables
 from sessiondb.db._sql.writes import (
     RETURNED_COLUMNS,
@@ -189,6 +190,7 @@ def save_sessions(
         for prepared in accepted
     }
     stored = _write_runs(conn, tables, statements, accepted, first_indexes, now)
+    index_runs(conn, tables, [(p.session.session_id, run.run) for p in accepted for run in p.runs])
     return [_settle(conn, tables, prepared, rows, first_indexes, stored) for prepared in batch]
 
 

@@ -54,6 +54,7 @@ from sessiondb.db._sql.reads import (
 from sessiondb.db._sql.replicas import ReplicaSet, primary_position
 from sessiondb.db._sql.run_cancel import request_cancel, requested
 from sessiondb.db._sql.run_reads import RunReads, RunsFilter, one_run_result, runs_result
+from sessiondb.db._sql.search import search_page, unindex_run, unindex_sessions
 from sessiondb.db._sql.tables import TableNames, build_tables
 from sessiondb.db._sql.writes import (
     PreparedRun,
@@ -71,6 +72,7 @@ from sessiondb.db.errors import InvalidQuery, SchemaNotReady, SessionNotFound, V
 from sessiondb.db.history import HistoryQuery, collect_history
 from sessiondb.db.query import Page, SessionQuery
 from sessiondb.db.transfer import EXPORT_PAGE, ExportedSession, ExportFilter
+from sessiondb.db.search import SearchHit, SearchQuery
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import Session, SessionSummary, SessionType
 from sessiondb.session.history_budget import History
@@ -439,6 +441,7 @@ class SqlStore(SessionStore):
         # The foreign key cascades too; deleting runs explicitly keeps this right even on an
         # engine (passed in by the caller) whose SQLite connections do not enforce foreign keys.
         runs, sessions = self._tables.runs, self._tables.sessions
+        unindex_sessions(conn, self._tables, session_ids)
         conn.execute(delete(runs).where(runs.c.session_id.in_(session_ids)))
         conn.execute(delete(sessions).where(sessions.c.session_id.in_(session_ids)))
 
@@ -579,12 +582,20 @@ class SqlStore(SessionStore):
                 return False
             # Lock the session row before touching its runs, the order every write uses.
             session_row(conn, self._reads, owner, None, lock=True)
+            unindex_run(conn, self._tables, run_id)
             gone = conn.execute(delete(runs).where(runs.c.run_id == run_id, runs.c.session_id == owner))
             if gone.rowcount == 0:
                 return False
             row = touch_session(conn, self._statements, owner, now=_now())
             settle_names(conn, self._tables, row, explicit=row["explicit_name"], deleted={run_id})
         return True
+
+    # -- search ------------------------------------------------------------------------------
+
+    def _search(self, query: SearchQuery) -> tuple[list[SearchHit], str | None]:
+        """One statement over the engine's full-text index (see :mod:`sessiondb.db._sql.search`)."""
+        with self._one_statement() as conn:
+            return search_page(conn, self._tables, query)
 
     # -- lifecycle ---------------------------------------------------------------------------
 

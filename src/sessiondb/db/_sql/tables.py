@@ -20,12 +20,16 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.types import TypeEngine
 
 DEFAULT_SESSION_TABLE = "sessiondb_sessions"
+DEFAULT_SEARCH_CONFIG = "simple"
+"""PostgreSQL's text search configuration for the search index: lower-cases words, no stemming
+and no stop words, so it behaves like SQLite's ``unicode61`` tokenizer for every language."""
 
 
 def json_type() -> TypeEngine[Any]:
@@ -64,18 +68,37 @@ class TableNames:
         runs: the runs table (default ``<sessions>_runs``).
         version: the Alembic version table of this pair (``<sessions>_version``).
         schema: the database schema (PostgreSQL), or ``None``.
+        search_config: the PostgreSQL text search configuration the search index is written
+            and queried with (ignored by SQLite).
     """
 
     sessions: str
     runs: str
     version: str
     schema: str | None
+    search_config: str = DEFAULT_SEARCH_CONFIG
 
     @classmethod
-    def build(cls, session_table: str | None, runs_table: str | None, schema: str | None) -> TableNames:
+    def build(
+        cls,
+        session_table: str | None,
+        runs_table: str | None,
+        schema: str | None,
+        search_config: str = DEFAULT_SEARCH_CONFIG,
+    ) -> TableNames:
         """Fill in the defaults for the names a backend constructor was given."""
         sessions = session_table or DEFAULT_SESSION_TABLE
-        return cls(sessions, runs_table or f"{sessions}_runs", f"{sessions}_version", schema)
+        return cls(sessions, runs_table or f"{sessions}_runs", f"{sessions}_version", schema, search_config)
+
+    @property
+    def search(self) -> str:
+        """The search index's table (``<sessions>_search``): one row per run, its searchable text."""
+        return f"{self.sessions}_search"
+
+    @property
+    def search_fts(self) -> str:
+        """SQLite's FTS5 table over :attr:`search`; its shadow tables' names start with it."""
+        return f"{self.sessions}_search_fts"
 
 
 RUN_CONTROL_COLUMNS: tuple[str, ...] = ("cancel_requested_at",)
@@ -98,6 +121,7 @@ class Tables:
     metadata: MetaData
     sessions: Table
     runs: Table
+    search: Table
 
 
 def build_tables(names: TableNames, dialect: str | None = None) -> Tables:
@@ -180,4 +204,37 @@ def build_tables(names: TableNames, dialect: str | None = None) -> Tables:
         Column("cancel_requested_at", BigInteger),
         UniqueConstraint("session_id", "run_index", name=f"uq_{r}_session_index"),
     )
-    return Tables(names, metadata, sessions, runs)
+    return Tables(names, metadata, sessions, runs, _search_table(names, metadata, dialect))
+
+
+def _search_table(names: TableNames, metadata: MetaData, dialect: str | None) -> Table:
+    """The search index (migration 0005): one row per run holding the text search finds it by.
+
+    SQLite indexes ``body`` with an FTS5 table over this one (``content=``, kept in step by
+    triggers; ``doc_id`` is its rowid, an ``INTEGER PRIMARY KEY`` so that ``VACUUM`` never
+    renumbers it). PostgreSQL keeps the ``tsvector`` in ``tsv``, with a GIN index. Rows go
+    with their run (``ON DELETE CASCADE``) and are also deleted explicitly, for engines that
+    do not enforce foreign keys.
+    """
+    search = names.search
+    run_fk = f"{names.schema}.{names.runs}.run_id" if names.schema else f"{names.runs}.run_id"
+    return Table(
+        search,
+        metadata,
+        Column(
+            "doc_id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
+        Column("run_id", String, ForeignKey(run_fk, ondelete="CASCADE"), nullable=False, unique=True),
+        Column("session_id", key_type(), nullable=False),
+        Index(f"ix_{search}_session_id", "session_id"),
+        Column("created_at", BigInteger, nullable=False),
+        Column("body", Text, nullable=False),
+        *(
+            [
+                Column("tsv", TSVECTOR(), nullable=False),
+                Index(f"idx_{search}_tsv", "tsv", postgresql_using="gin"),
+            ]
+            if dialect == "postgresql"
+            else []
+        ),
+    )

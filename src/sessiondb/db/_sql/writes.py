@@ -35,6 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sessiondb.db._sql.codec import run_columns, session_columns
 from sessiondb.db._sql.compiled import fetch_mapping, fetch_one
 from sessiondb.db._sql.names import Names, naming_columns, settle_names
+from sessiondb.db._sql.search import index_runs
 from sessiondb.db._sql.tables import Tables, run_write_columns
 from sessiondb.db._tracking import encode_run, runs_to_write
 from sessiondb.db.errors import InvalidQuery, SessionAlreadyExists, SessionNotFound, SessionOwnedByAnotherUser
@@ -270,6 +271,7 @@ def save_session(
     indexes = write_runs(
         conn, statements, session.session_id, prepared.runs, first_index=first_index, now=now
     )
+    index_runs(conn, tables, [(session.session_id, run.run) for run in prepared.runs])
     replaced = replaced_runs(indexes, first_index)
     # A session whose run indexes start at 0 here never had a run stored before this save:
     # its runs are exactly the ones just written, so naming needs no read.
@@ -402,6 +404,7 @@ def append_run(
     row = touch_session(conn, statements, session_id, now=now, reserve=1)
     reserved = row["next_run_index"] - 1
     index = upsert_one_run(conn, statements, session_id, run, index=reserved, now=now)
+    index_runs(conn, tables, [(session_id, run.run)])
     # A stored run keeps its own index, always lower than the one just reserved.
     replaced = [run.run_id] if index != reserved else []
     settle_names(conn, tables, row, explicit=row["explicit_name"], replaced=replaced)
