@@ -20,7 +20,7 @@ from sessiondb.api.field_limits import FieldLimits, screen_request
 from sessiondb.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimitMiddleware
 from sessiondb.api.registry import StoreRegistry, StoresArg
 from sessiondb.api.routers import agents as agent_routes
-from sessiondb.api.routers import fork, history, runs, sessions, system, transfer
+from sessiondb.api.routers import fork, history, runs, search, sessions, system, transfer
 from sessiondb.api.routers import teams as team_routes
 from sessiondb.api.routers import workflows as workflow_routes
 from sessiondb.api.runtimes import RuntimeRegistry, served_stores
@@ -105,6 +105,7 @@ def create_app(
     app.include_router(runs.router)
     app.include_router(fork.router)
     app.include_router(history.router)
+    app.include_router(search.router)
     app.include_router(system.router)
     app.include_router(agent_routes.router)
     app.include_router(team_routes.router)

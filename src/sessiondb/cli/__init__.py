@@ -9,6 +9,7 @@ sessiondb export --db sessions.db -o backup.jsonl.gz
 sessiondb import --db postgresql+psycopg://user@host/db backup.jsonl.gz
 sessiondb copy --from sessions.db --to postgresql+psycopg://user@host/db
 sessiondb import --db sessions.db --from-agno agno.db
+sessiondb sessions search 'deploy* "release notes"' --user alice
 
 Each group of commands lives in its own module; this one only assembles them, and :func:`main`
 (the entry point) turns what a command raises into one line on stderr, unless ``--debug``.
@@ -24,6 +25,7 @@ import typer
 import sessiondb
 from sessiondb.cli import data as _data
 from sessiondb.cli import migrate as _migrate
+from sessiondb.cli import search as _search
 from sessiondb.cli import serve as _serve
 from sessiondb.cli import sessions as _sessions
 from sessiondb.cli._common import debug as _debug
@@ -75,6 +77,7 @@ app.command()(_data.copy)
 sessions_app.command("list")(_sessions.list_sessions)
 sessions_app.command("show")(_sessions.show_session)
 sessions_app.command("delete")(_sessions.delete_sessions)
+sessions_app.command("search")(_search.search_sessions)
 
 
 def main() -> None:
