@@ -3,8 +3,9 @@
 * ``update_session_state`` (``enable_agentic_state``): a shallow update of the run's state.
 * ``get_chat_history`` (``read_chat_history``): the session's messages as JSON.
 * ``get_tool_call_history`` (``read_tool_call_history``): the latest tool calls.
-* ``search_past_sessions`` / ``read_past_session`` (``search_past_sessions``): previews of the
-  user's other sessions, and the transcript of one of them.
+* ``search_past_sessions`` / ``read_past_session`` (``search_past_sessions``): full-text search
+  of the user's other sessions (or, without a query, previews of them), and the transcript of
+  one of them.
 
 They are built per run, as closures over that run's session and state.
 """
@@ -16,8 +17,9 @@ from typing import Any
 import orjson
 
 from sessiondb.db.base import SessionStore
-from sessiondb.db.errors import SessionNotFound
+from sessiondb.db.errors import InvalidQuery, SessionNotFound
 from sessiondb.db.query import SessionQuery
+from sessiondb.db.search import MAX_SEARCH_LIMIT, plain_snippet
 from sessiondb.models.tools import Function
 from sessiondb.run._text import to_text
 from sessiondb.session import AgentSession, Session, SessionType, TeamSession
@@ -82,10 +84,51 @@ def past_session_tools(
     component_id: str | None,
     limit: int | None,
 ) -> list[Function]:
-    """``search_past_sessions()`` and ``read_past_session(session_id, num_runs)``."""
+    """``search_past_sessions(query=None)`` and ``read_past_session(session_id, num_runs)``.
 
-    def search_past_sessions() -> str:
-        """List previews of the user's previous sessions (newest first), excluding the current one."""
+    Agno's ``search_past_sessions()`` takes no argument and lists previews; here it also takes
+    a ``query`` and then answers with full-text search hits (:meth:`SessionStore.search`).
+    """
+
+    def search_past_sessions(query: str | None = None) -> str:
+        """Search the user's previous sessions (excluding the current one).
+
+        With a query, the runs whose messages match it, best first, each with an extract
+        (matched words in **bold**). Without one, previews of the newest sessions.
+
+        Args:
+            query: words to find (all must appear); "exact phrase" in quotes; prefix* with a star.
+        """
+        if query is not None and query.strip():
+            return _search_hits(query)
+        return _previews()
+
+    def _search_hits(query: str) -> str:
+        wanted = limit or DEFAULT_PAST_SESSIONS
+        try:
+            page = db.search(
+                query,
+                user_id=user_id,
+                session_type=session_type,
+                component_id=component_id,
+                limit=min(wanted + 1, MAX_SEARCH_LIMIT),
+            )
+        except InvalidQuery as error:
+            return f"Cannot search for {query!r}: {error}"
+        hits = [
+            {
+                "session_id": hit.session_id,
+                "session_name": hit.session_name,
+                "run_id": hit.run_id,
+                "created_at": hit.created_at,
+                "extract": plain_snippet(hit.snippet, mark="**"),
+            }
+            for hit in page.items
+            if hit.session_id != current_session_id
+        ]
+        return orjson.dumps(hits[:wanted]).decode()
+
+    def _previews() -> str:
         page = db.get_sessions(
             SessionQuery(
                 session_type=session_type,

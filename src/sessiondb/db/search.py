@@ -234,6 +234,11 @@ def render_snippet(raw: str) -> str:
     return escaped.replace(ENGINE_MARK_START, MARK_START).replace(ENGINE_MARK_END, MARK_END)
 
 
+def plain_snippet(snippet: str, *, mark: str = "") -> str:
+    """A hit's snippet as plain text: HTML unescaped, each ``<mark>``/``</mark>`` replaced by ``mark``."""
+    return html.unescape(snippet.replace(MARK_START, mark).replace(MARK_END, mark))
+
+
 def next_cursor(hits: list[SearchHit], query: SearchQuery, *, more: bool) -> str | None:
     """The cursor after the last of ``hits`` when there are ``more``, else ``None``."""
     if not more or not hits:
@@ -252,5 +257,6 @@ __all__ = [
     "SearchQuery",
     "Term",
     "parse_terms",
+    "plain_snippet",
     "render_snippet",
 ]
