@@ -22,6 +22,7 @@ class Sizes:
         bulk_rounds: batches imported per side.
         http_requests: requests per server per endpoint (split over ``rounds``).
         http_concurrency: concurrent client connections.
+        search_runs: runs in each search dataset (100 per user, in sessions of 10).
     """
 
     name: str
@@ -38,6 +39,7 @@ class Sizes:
     bulk_rounds: int
     http_requests: int
     http_concurrency: int
+    search_runs: tuple[int, ...] = ()
 
     @property
     def ops(self) -> int:
@@ -65,6 +67,7 @@ QUICK = Sizes(
     bulk_rounds=1,
     http_requests=60,
     http_concurrency=8,
+    search_runs=(2_000,),
 )
 
 DEFAULT = Sizes(
@@ -82,10 +85,14 @@ DEFAULT = Sizes(
     bulk_rounds=3,
     http_requests=3_000,
     http_concurrency=32,
+    search_runs=(100_000,),
 )
 
-FULL = replace(DEFAULT, name="full", list_totals=(10_000, 100_000, 1_000_000))
-"""The default sizes plus the listing among 1,000,000 sessions of 10,000 users."""
+FULL = replace(
+    DEFAULT, name="full", list_totals=(10_000, 100_000, 1_000_000), search_runs=(100_000, 1_000_000)
+)
+"""The default sizes plus the listing among 1,000,000 sessions of 10,000 users and the search
+among 1,000,000 runs of 10,000 users."""
 
 PRESETS = {sizes.name: sizes for sizes in (QUICK, DEFAULT, FULL)}
 

@@ -54,7 +54,8 @@ from sessiondb.db._sql.reads import (
 from sessiondb.db._sql.replicas import ReplicaSet, primary_position
 from sessiondb.db._sql.run_cancel import request_cancel, requested
 from sessiondb.db._sql.run_reads import RunReads, RunsFilter, one_run_result, runs_result
-from sessiondb.db._sql.search import search_page, unindex_run, unindex_sessions
+from sessiondb.db._sql.search import unindex_run, unindex_sessions
+from sessiondb.db._sql.search_query import search_page
 from sessiondb.db._sql.tables import TableNames, build_tables
 from sessiondb.db._sql.writes import (
     PreparedRun,
