@@ -46,6 +46,9 @@ def notes(result: Result) -> str:
         parts.append(f"{extra['runs_per_s']:,.0f} vs {extra['baseline_runs_per_s']:,.0f} runs/s")
     if "growth" in extra:
         parts.append(f"growth x{extra['growth']:.2f}")
+    if "by_query" in extra:
+        kinds = "; ".join(f"{query} {ours:g}/{raw:g} ms" for query, (ours, raw) in extra["by_query"].items())
+        parts.append(f"by query (ours/raw): {kinds}")
     if "vs_first_page" in extra:
         parts.append(f"x{extra['vs_first_page']:.2f} of page 1")
     return "; ".join(parts)

@@ -15,7 +15,9 @@ limited as sessiondb does. The ratio is what sessiondb adds to a raw FTS query.
 from __future__ import annotations
 
 import random
+import statistics
 import time
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -23,7 +25,7 @@ from bench import data
 from bench.config import Sizes
 from bench.env import Dataset, Env
 from bench.result import Result, latency_result
-from bench.stats import interleave
+from bench.stats import interleave, time_ops
 from sessiondb.db._sql.search import fts5_query, tsquery_text
 from sessiondb.db.search import ENGINE_MARK_END, ENGINE_MARK_START, parse_terms
 from sessiondb.run import Message, RunOutput
@@ -177,8 +179,25 @@ def _measure(env: Env, sizes: Sizes, total: int) -> Result:
         env.backend, "search_user", {"runs": total, "users": users}, measured, target=target
     )
     result.extra["seed_runs_per_s"] = round(total / seeded_s)
+    result.extra["by_query"] = _by_query(searches, ours, baseline, sizes.per_round)
     result.passed = result.sessiondb.median <= SEARCH_MAX_P50 and result.ratio <= SEARCH_MAX_RATIO
     return result
+
+
+def _by_query(
+    searches: list[str], ours: Callable[[int], object], baseline: Callable[[int], object], count: int
+) -> dict[str, list[float]]:
+    """Median milliseconds of each query kind, ``[sessiondb, baseline]``: the mix hides the costly ones."""
+    found: dict[str, list[float]] = {}
+    for kind, query in enumerate(searches):
+        # Call numbers that pick this query (and, through them, a spread of users).
+        picks = [kind + len(searches) * n for n in range(count)]
+        found[query] = [_median_ms(side, picks) for side in (ours, baseline)]
+    return found
+
+
+def _median_ms(side: Callable[[int], object], picks: list[int]) -> float:
+    return round(statistics.median(time_ops(lambda n: side(picks[n]), len(picks))) * 1000, 3)
 
 
 def run(env: Env, sizes: Sizes) -> list[Result]:

@@ -20,6 +20,7 @@ EXPECTED_WORKLOADS = {
     "list_user_name",
     "list_cursor",
     "bulk_import",
+    "search_user",
     "http_list",
     "http_detail",
     "http_runs",
