@@ -117,6 +117,21 @@ async def _list(w: World, p: dict[str, str]) -> list[httpx.Response]:
     return listings
 
 
+async def _search(w: World, p: dict[str, str]) -> list[httpx.Response]:
+    c = w.client
+    found = [
+        await c.get("/search", params={**p, "q": "secret plans"}, headers=ALICE),
+        await c.get("/search", params={**p, "q": "secret plans", "user_id": "bob"}, headers=ALICE),
+        await c.get(
+            "/search", params={**p, "q": "secr*", "type": "agent", "component_id": "agent-1"}, headers=ALICE
+        ),
+    ]
+    for response in found:
+        assert response.status_code == 200, response.text
+        assert response.json()["data"] == []
+    return found
+
+
 async def _rename(w: World, p: dict[str, str]) -> list[httpx.Response]:
     return [
         await w.client.post("/sessions/s-bob/rename", params=p, json={"session_name": "pwned"}, headers=ALICE)
@@ -226,6 +241,7 @@ async def _list_metadata(w: World, p: dict[str, str]) -> list[httpx.Response]:
 ATTEMPTS: dict[str, tuple[Attempt, set[int]]] = {
     "read": (_read, {404}),
     "list": (_list, {200}),
+    "search": (_search, {200}),
     "rename": (_rename, {404}),
     "update": (_update, {404, 412}),
     "delete": (_delete, {204, 412}),
@@ -271,10 +287,12 @@ async def test_the_matrix_is_not_vacuous_bob_reaches_his_own(world: World) -> No
             "/sessions/s-bob/rename", params=p, json={"session_name": "mine"}, headers=bob
         )
         listed = await world.client.get("/sessions", params=p, headers=bob)
+        searched = await world.client.get("/search", params={**p, "q": "secret plans"}, headers=bob)
 
         assert BOB_SECRET in read.text
         assert renamed.status_code == 200
         assert [s["session_id"] for s in listed.json()["data"]] == ["s-bob"]
+        assert [hit["run_id"] for hit in searched.json()["data"]] == ["rb"]
     ran = await world.client.post(
         "/agents/helper/runs", data={"message": "more", "stream": "false", "session_id": "s-bob"}, headers=bob
     )
