@@ -27,8 +27,6 @@ from bench.config import Sizes
 from bench.env import Dataset, Env
 from bench.result import Result, latency_result
 from bench.stats import interleave, time_ops
-from sessiondb.db._sql.search import fts5_query, tsquery_text
-from sessiondb.db.search import ENGINE_MARK_END, ENGINE_MARK_START, parse_terms
 from sessiondb.run import Message, RunOutput
 from sessiondb.session import AgentSession
 
@@ -120,6 +118,9 @@ def seed_runs(dataset: Dataset, total: int) -> float:
 
 
 def _raw_sql(dataset: Dataset) -> str:
+    # Imported here: `bench ab` runs this module against older sessiondb checkouts without search.
+    from sessiondb.db.search import ENGINE_MARK_END, ENGINE_MARK_START
+
     driver, names = dataset.raw.driver, dataset.store._tables.names
     sessions, search = driver.table(names.sessions), driver.table(names.search)
     if driver.dialect == "sqlite":
@@ -144,6 +145,9 @@ def _raw_sql(dataset: Dataset) -> str:
 
 
 def _raw_search(dataset: Dataset, sql: str, query: str, user: str) -> list[Any]:
+    from sessiondb.db._sql.search import fts5_query, tsquery_text
+    from sessiondb.db.search import parse_terms
+
     driver = dataset.raw.driver
     terms = parse_terms(query)
     params: tuple[str, ...]
