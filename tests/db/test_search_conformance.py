@@ -249,3 +249,15 @@ def test_the_async_twin_answers_the_same(store: SessionStore) -> None:
         return [hit.run_id for hit in (await store.asearch("heron", limit=5)).items]
 
     assert anyio.run(search) == _found(store, "heron", limit=5)
+
+
+def test_a_fork_is_searchable_at_once_and_the_source_stays(store: SessionStore) -> None:
+    store.upsert_session(_session("s1", "forkable albatross", "second run", "third albatross"))
+    fork = store.fork_session("s1", at_run_id="s1-r1", new_session_id="f1")
+    hits = store.search("albatross").items
+    assert sorted(hit.session_id for hit in hits) == ["f1", "s1", "s1"]
+    [copied] = [hit for hit in hits if hit.session_id == "f1"]
+    assert copied.run_id == store.get_runs(fork.session_id)[0].run_id
+    assert copied.created_at == 1_700_000_000
+    assert store.delete_session("f1")
+    assert sorted(hit.session_id for hit in store.search("albatross").items) == ["s1", "s1"]

@@ -23,9 +23,9 @@ from anyio.lowlevel import RunVar
 
 from sessiondb.db.history import HistoryQuery
 from sessiondb.db.query import Page, SessionQuery
+from sessiondb.db.search import SearchHit, SearchQuery
 from sessiondb.db.transfer import EXPORT_PAGE, ExportedSession, ExportFilter
 from sessiondb.run.status import RunStatus
-from sessiondb.db.search import SearchHit, SearchQuery
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import Session, SessionSummary, SessionType
 from sessiondb.session.history_budget import History

@@ -43,8 +43,8 @@ from sessiondb.db.errors import (
 )
 from sessiondb.db.history import Batch, HistoryQuery, collect_history
 from sessiondb.db.query import Page, SessionQuery, check_time_bounds
-from sessiondb.db.transfer import EXPORT_PAGE, ExportedSession, ExportFilter
 from sessiondb.db.search import SearchHit, SearchQuery
+from sessiondb.db.transfer import EXPORT_PAGE, ExportedSession, ExportFilter
 from sessiondb.run.status import IN_PROGRESS_STATUSES, status_value
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import SESSION_CLASSES, Session, SessionSummary, SessionType

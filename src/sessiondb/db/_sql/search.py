@@ -33,6 +33,7 @@ from sqlalchemy import (
     cast,
     delete,
     func,
+    insert,
     or_,
     select,
 )
@@ -186,3 +187,28 @@ def unindex_sessions(conn: Connection, tables: Tables, session_ids: Sequence[str
 def unindex_run(conn: Connection, tables: Tables, run_id: str) -> None:
     """Delete the index row of ``run_id`` (before the run is deleted)."""
     conn.execute(index_statements(conn, tables).delete_run, {"run_id": run_id})
+
+
+def index_fork(conn: Connection, tables: Tables, source_id: str, target_id: str) -> None:
+    """Write the index rows of a fork's copied runs, copied from the source's rows in SQL.
+
+    A copy keeps its run's index and text (only ids change), so each copied run takes the
+    index row of the source run at its index: same body, and on PostgreSQL the same
+    ``tsvector``, without bringing a run to Python (see :mod:`sessiondb.db._sql.fork`).
+    """
+    search, runs = tables.search, tables.runs
+    copy, original = runs.alias("copy"), runs.alias("original")
+    copied = ["body", "tsv"] if "tsv" in search.c else ["body"]
+    rows = (
+        select(copy.c.run_id, copy.c.session_id, search.c.created_at, *(search.c[name] for name in copied))
+        .select_from(
+            copy.join(
+                original,
+                (original.c.session_id == bindparam("source_id"))
+                & (original.c.run_index == copy.c.run_index),
+            ).join(search, search.c.run_id == original.c.run_id)
+        )
+        .where(copy.c.session_id == bindparam("target_id"))
+    )
+    statement = insert(search).from_select(["run_id", "session_id", "created_at", *copied], rows)
+    conn.execute(statement, {"source_id": source_id, "target_id": target_id})

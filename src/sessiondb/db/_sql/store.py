@@ -54,7 +54,7 @@ from sessiondb.db._sql.reads import (
 from sessiondb.db._sql.replicas import ReplicaSet, primary_position
 from sessiondb.db._sql.run_cancel import request_cancel, requested
 from sessiondb.db._sql.run_reads import RunReads, RunsFilter, one_run_result, runs_result
-from sessiondb.db._sql.search import unindex_run, unindex_sessions
+from sessiondb.db._sql.search import index_fork, unindex_run, unindex_sessions
 from sessiondb.db._sql.search_query import search_page
 from sessiondb.db._sql.tables import TableNames, build_tables
 from sessiondb.db._sql.writes import (
@@ -72,8 +72,8 @@ from sessiondb.db.base import UNSET, SessionDataMerge, SessionStore, Unset
 from sessiondb.db.errors import InvalidQuery, SchemaNotReady, SessionNotFound, VersionConflict
 from sessiondb.db.history import HistoryQuery, collect_history
 from sessiondb.db.query import Page, SessionQuery
-from sessiondb.db.transfer import EXPORT_PAGE, ExportedSession, ExportFilter
 from sessiondb.db.search import SearchHit, SearchQuery
+from sessiondb.db.transfer import EXPORT_PAGE, ExportedSession, ExportFilter
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import Session, SessionSummary, SessionType
 from sessiondb.session.history_budget import History
@@ -472,6 +472,7 @@ class SqlStore(SessionStore):
         with self._transaction(write=True) as conn:
             source = session_row(conn, self._reads, session_id, user_id, lock=True)
             row = fork_session_rows(conn, self._tables, self._insert, source, request, _now())
+            index_fork(conn, self._tables, session_id, request.target_id)
         return session_from_row(row, session_type=None, runs=None, complete=False)
 
     def _history(self, session_id: str, user_id: str | None, query: HistoryQuery) -> History:
