@@ -18,7 +18,7 @@ def _saved_then_downgraded(target: SqlTarget, revision: str, session: Session) -
     """A store on ``target`` holding ``session``, its tables then taken down to ``revision``.
 
     The session is written at the head revision: the code writes every table the head has
-    (the search index of 0005, for one), so it cannot write at an older revision itself.
+    (the search index of 0006, for one), so it cannot write at an older revision itself.
     """
     store = target.open()
     store.upsert_session(session)

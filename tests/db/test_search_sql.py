@@ -31,7 +31,7 @@ def test_the_migration_builds_the_index_for_runs_stored_before_it(sql_target: Sq
     store.upsert_session(session)
     names = store._tables.names
     with store._engine.connect() as conn, conn.begin():
-        command.downgrade(migrations._config(conn, names), "0004")
+        command.downgrade(migrations._config(conn, names), "0005")
     store.close()
 
     upgraded = sql_target.open()  # migrates on first use, filling the index from the runs

@@ -208,7 +208,7 @@ def build_tables(names: TableNames, dialect: str | None = None) -> Tables:
 
 
 def _search_table(names: TableNames, metadata: MetaData, dialect: str | None) -> Table:
-    """The search index (migration 0005): one row per run holding the text search finds it by.
+    """The search index (migration 0006): one row per run holding the text search finds it by.
 
     SQLite indexes ``body`` with an FTS5 table over this one (``content=``, kept in step by
     triggers; ``doc_id`` is its rowid, an ``INTEGER PRIMARY KEY`` so that ``VACUUM`` never

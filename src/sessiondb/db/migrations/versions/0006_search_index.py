@@ -1,7 +1,7 @@
 """The full-text search index: one row per run with its searchable text, indexed by the engine.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-07
 
 ``<sessions>_search`` holds, for every run, the text ``searchable_text`` extracts (its user and
@@ -27,8 +27,8 @@ from sqlalchemy.dialects.postgresql import TSVECTOR
 from sessiondb.run.search_text import searchable_text
 from sessiondb.run.workflow import run_class
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
