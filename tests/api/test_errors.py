@@ -15,6 +15,7 @@ from sessiondb.api.errors import CatchAllMiddleware
 from sessiondb.db.errors import (
     InvalidQuery,
     SchemaNotReady,
+    SessionDeleted,
     SessionOwnedByAnotherUser,
     StoreError,
     StoreUnavailable,
@@ -80,6 +81,7 @@ def _failing(error: BaseException) -> Any:
         (SchemaNotReady("run `sessiondb migrate`"), 503),
         (InvalidQuery("session_name", "too long"), 422),
         (SessionOwnedByAnotherUser("s1"), 409),
+        (SessionDeleted("s1"), 404),
         (StoreError("something new"), 500),
     ],
 )
@@ -92,6 +94,8 @@ async def test_domain_errors_map_to_their_status(
 
     assert response.status_code == status_code
     assert "detail" in response.json()
+    if status_code in (404, 409):
+        assert response.json()["detail"] == str(error)
 
 
 async def test_unavailable_database_says_so_and_asks_to_retry(

@@ -136,8 +136,10 @@ def _texts_at_copy(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
     prepared: list[writes.PreparedSave] = []
     original_of = writes.PreparedSave.of.__func__  # type: ignore[attr-defined]
 
-    def of(cls: type[writes.PreparedSave], session: Session, **options: Any) -> writes.PreparedSave:
-        made: writes.PreparedSave = original_of(cls, session, **options)
+    def of(
+        cls: type[writes.PreparedSave], session: Session, store: Any, **options: Any
+    ) -> writes.PreparedSave:
+        made: writes.PreparedSave = original_of(cls, session, store, **options)
         prepared.append(made)
         return made
 

@@ -15,6 +15,9 @@ from sessiondb.db._tracking import (
 )
 from sessiondb.run import Message, RunInput, RunOutput, RunStatus, TeamRunOutput, WorkflowRunOutput
 from sessiondb.session import AgentSession, TeamSession, WorkflowSession
+from sessiondb.session.base import StoreToken
+
+STORE = StoreToken("the store of these tests")
 
 
 def _run(run_id: str, text: str = "hi") -> RunOutput:
@@ -26,6 +29,7 @@ def _loaded(*runs: RunOutput) -> AgentSession:
     session = AgentSession(session_id="s", runs=list(runs))
     mark_loaded(
         session,
+        store=STORE,
         version=3,
         stored_runs={run.run_id: encode_run(run) for run in runs},
         complete=True,
@@ -40,7 +44,7 @@ def test_encode_run_is_the_json_of_to_dict() -> None:
 
 
 def test_unchanged_stored_runs_are_not_written() -> None:
-    assert runs_to_write(_loaded(_run("r1"), _run("r2"))) == []
+    assert runs_to_write(_loaded(_run("r1"), _run("r2")), STORE) == []
 
 
 def test_a_run_that_is_not_stored_is_written() -> None:
@@ -48,28 +52,29 @@ def test_a_run_that_is_not_stored_is_written() -> None:
     new = _run("r2")
     assert session.runs is not None
     session.runs.append(new)
-    assert runs_to_write(session) == [new]
+    assert runs_to_write(session, STORE) == [new]
 
 
 def test_a_run_changed_in_place_is_written_without_being_marked() -> None:
-    first, second = _run("r1"), _run("r2")
-    session = _loaded(first, second)
+    session = _loaded(_run("r1"), _run("r2"))
+    assert session.runs is not None
+    second = session.runs[1]
     second.content = "edited after the load"
-    assert runs_to_write(session) == [second]
+    assert runs_to_write(session, STORE) == [second]
 
 
 def test_a_run_marked_changed_is_written_even_when_equal() -> None:
     run = _run("r1")
     session = _loaded(run)
     session.mark_run_changed("r1")
-    assert runs_to_write(session) == [run]
+    assert runs_to_write(session, STORE) == [run]
 
 
 def test_upsert_run_marks_the_replaced_run_dirty() -> None:
     session = _loaded(_run("r1"), _run("r2"))
     replacement = _run("r1")
     session.upsert_run(replacement)
-    assert runs_to_write(session) == [replacement]
+    assert runs_to_write(session, STORE) == [replacement]
 
 
 def test_stored_text_is_compared_decoded_so_key_order_does_not_matter() -> None:
@@ -79,13 +84,13 @@ def test_stored_text_is_compared_decoded_so_key_order_does_not_matter() -> None:
     # that is not a change.
     reordered = dict(sorted(run.to_dict().items(), reverse=True))
     session._store_state.stored_runs["r1"] = orjson.dumps(reordered).decode()
-    assert runs_to_write(session) == []
+    assert runs_to_write(session, STORE) == []
 
 
 def test_mark_loaded_records_everything_and_clears_dirty_runs() -> None:
     session = AgentSession(session_id="s")
     session.mark_run_changed("old")
-    mark_loaded(session, version=7, stored_runs={"r": "{}"}, complete=False, stored_name="n")
+    mark_loaded(session, store=STORE, version=7, stored_runs={"r": "{}"}, complete=False, stored_name="n")
     assert session.version == 7
     assert session._store_state.stored_runs == {"r": "{}"}
     assert session._store_state.dirty_run_ids == set()
@@ -95,9 +100,9 @@ def test_mark_loaded_records_everything_and_clears_dirty_runs() -> None:
 
 def test_mark_saved_merges_written_runs_and_keeps_completeness() -> None:
     session = _loaded(_run("r1"))
-    mark_loaded(session, version=1, stored_runs={"r1": "a"}, complete=False, stored_name="")
+    mark_loaded(session, store=STORE, version=1, stored_runs={"r1": "a"}, complete=False, stored_name="")
     session.mark_run_changed("r2")
-    mark_saved(session, version=2, written={"r2": "b"}, stored_name="name")
+    mark_saved(session, store=STORE, version=2, written={"r2": "b"}, stored_name="name")
     assert session.version == 2
     assert session._store_state.stored_runs == {"r1": "a", "r2": "b"}
     assert session._store_state.dirty_run_ids == set()

@@ -33,6 +33,9 @@ from sessiondb.run.metrics import Metrics, SessionMetrics
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import Session, SessionSummary, SessionType
 
+OPEN_ATTEMPTS = 3
+"""How often :func:`read_or_create` reads and inserts when others create and delete the session meanwhile."""
+
 
 @dataclass
 class Opened:
@@ -67,30 +70,49 @@ def read_or_create(
 ) -> Opened:
     """Load the session, or create it with ``new_session()`` when it is not stored.
 
+    When another client creates the session between the read and the insert, theirs is
+    loaded; when it is deleted again before that load, the read and the insert are tried
+    again (at most :data:`OPEN_ATTEMPTS` times), so the run goes into a session of its own.
+
     Args:
         runs_limit: load only this many newest history runs (``None``: all runs).
 
     Raises:
         SessionOwnedByAnotherUser: the session exists but belongs to another user.
         SessionTypeMismatch: the session exists but another kind of runtime created it.
+        SessionNotFound: the session was created and deleted by others under every attempt.
     """
+    for _ in range(OPEN_ATTEMPTS):
+        try:
+            session = load_session(db, session_id, user_id, session_type, runs_limit)
+            return Opened(session, False, copy.deepcopy(session_state_of(session)))
+        except SessionNotFound:
+            pass
+        fresh = new_session()
+        try:
+            db.create_session(fresh)
+            return Opened(fresh, True, copy.deepcopy(session_state_of(fresh)))
+        except SessionAlreadyExists:
+            # Another run created it between our read and our insert: use theirs.
+            pass
+        try:
+            session = load_session(db, session_id, user_id, session_type, runs_limit)
+            return Opened(session, False, copy.deepcopy(session_state_of(session)))
+        except SessionNotFound:
+            # Invisible to this user, or deleted since the insert failed: only the first is
+            # another user's session; the second is a new race, run again.
+            if user_id is not None and _exists(db, session_id):
+                raise SessionOwnedByAnotherUser(session_id) from None
+    raise SessionNotFound(session_id)
+
+
+def _exists(db: SessionStore, session_id: str) -> bool:
+    """Whether ``session_id`` is stored, whoever owns it (no run is read)."""
     try:
-        session = load_session(db, session_id, user_id, session_type, runs_limit)
-        return Opened(session, False, copy.deepcopy(session_state_of(session)))
+        db.get_session(session_id, runs_limit=0)
     except SessionNotFound:
-        pass
-    fresh = new_session()
-    try:
-        db.create_session(fresh)
-        return Opened(fresh, True, copy.deepcopy(session_state_of(fresh)))
-    except SessionAlreadyExists:
-        # Another run created it between our read and our insert: use theirs.
-        pass
-    try:
-        session = load_session(db, session_id, user_id, session_type, runs_limit)
-    except SessionNotFound as exc:
-        raise SessionOwnedByAnotherUser(session_id) from exc
-    return Opened(session, False, copy.deepcopy(session_state_of(session)))
+        return False
+    return True
 
 
 def load_session(

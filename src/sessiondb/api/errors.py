@@ -2,7 +2,8 @@
 
 Domain errors (:mod:`sessiondb.db.errors`) map to::
 
-    SessionNotFound, RunNotFound     404 {"detail": ...}
+    SessionNotFound, RunNotFound     404 {"detail": ...} (SessionDeleted too: a save of an
+                                     object whose row was deleted since it was loaded)
     SessionAlreadyExists             409
     SessionTypeMismatch              409 (a run into a session another kind of runtime created)
     SessionOwnedByAnotherUser        409, or 404 for a user-scoped caller (a 409 would leak

@@ -1,10 +1,12 @@
 """Store bookkeeping shared by every backend: which runs a save must write, and what a load records.
 
 A session object remembers, in its private :class:`~sessiondb.session.base.StoreState`, the
+store it was loaded from or last saved to (a :class:`~sessiondb.session.base.StoreToken`), the
 version it was loaded at, the JSON text of every run as stored, the runs changed through
-``upsert_run``/``mark_run_changed`` and whether all its runs were loaded. These functions are
-the only code that writes that bookkeeping, so the SQL backends and ``InMemoryDb`` decide
-"what to write" identically.
+``upsert_run``/``mark_run_changed`` and whether all its runs were loaded. Its ``runs`` list
+(a :class:`~sessiondb.session._runs.RunList`) notes the runs the caller reached since the
+last save. These functions are the only code that reads or writes that bookkeeping, so the
+SQL backends and ``InMemoryDb`` decide "what to write" identically.
 
 Pure: no I/O, no locking.
 """
@@ -19,8 +21,13 @@ import orjson
 from sessiondb.db.errors import InvalidQuery
 from sessiondb.run.status import NOT_HISTORY_STATUSES, status_value
 from sessiondb.run.workflow import AnyRun, WorkflowRunOutput
-from sessiondb.session.base import BaseSession, StoreState
+from sessiondb.session._runs import RunList, quietly
+from sessiondb.session.base import BaseSession, StoreState, StoreToken
 from sessiondb.session.naming import derive_name_from_run, explicit_session_name
+
+UNSTORED = StoreToken("no store")
+"""The token of session objects a store builds but does not hand out as loaded from it (an
+export, a name refresh): a save of one, into any store, treats it as new there."""
 
 HISTORY_SKIP_VALUES: frozenset[str] = frozenset(status.value for status in NOT_HISTORY_STATUSES)
 """The stored status strings that history (``runs_limit``, ``history_only``) leaves out."""
@@ -67,27 +74,66 @@ def session_fields(session: BaseSession) -> dict[str, Any]:
         raise InvalidQuery("session", message) from error
 
 
-def runs_to_write(session: BaseSession) -> list[AnyRun]:
-    """The runs of ``session`` that a save must write, in the session's order.
+def runs_to_write(session: BaseSession, store: StoreToken, *, create: bool = False) -> list[AnyRun]:
+    """The runs of ``session`` that a save into ``store`` must write.
 
-    A run is written when it is not stored yet, was marked dirty (``upsert_run`` or
-    ``mark_run_changed``), or was changed in place since the load: its ``to_dict()`` differs
-    from the stored text, compared decoded so that key order and whitespace do not matter.
+    Every run when nothing of the object is stored there: a ``create``, an object never
+    saved, or one loaded from (or last saved to) another store. Otherwise a run is written
+    when it is not stored yet, was marked dirty (``upsert_run`` or ``mark_run_changed``), or
+    differs from its stored text (compared decoded, so that key order and whitespace do not
+    matter). Only the runs the caller reached since the last save are compared (see
+    :mod:`sessiondb.session._runs`), so a save costs what the caller touched, not the
+    session's size; every run is compared when ``runs`` is a plain list or its shape was
+    changed other than by appending.
+
+    Returns:
+        The runs to write: new ones in the order they were added (the session's order when
+        every run is compared).
     """
+    runs = session.runs
+    if not runs:
+        return []
     state = session._state
-    stored = state.stored_runs
-    dirty = state.dirty_run_ids
+    if create or state.store is not store or state.version is None:
+        return list(quietly(runs))
+    if isinstance(runs, RunList) and runs.tracked_by(state):
+        candidates = _reached(runs, state)
+    else:
+        candidates = list(quietly(runs))
+    stored, dirty = state.stored_runs, state.dirty_run_ids
     pending: list[AnyRun] = []
-    for run in session.runs or []:
+    for run in candidates:
         text = stored.get(run.run_id)
         if text is None or run.run_id in dirty or orjson.loads(text) != run.to_dict():
             pending.append(run)
     return pending
 
 
+def _reached(runs: RunList, state: StoreState) -> list[AnyRun]:
+    """The runs the caller reached since the last save, then those of dirty ids it did not."""
+    candidates: list[AnyRun] = runs.noted()
+    seen = {run.run_id for run in candidates}
+    for run_id in state.dirty_run_ids - seen:
+        index = runs.index_of(run_id)
+        if index is not None:
+            candidates.append(list.__getitem__(runs, index))
+    return candidates
+
+
+def expects_stored_row(session: BaseSession, store: StoreToken) -> bool:
+    """Whether ``session`` was loaded from or saved to ``store``: its row must still be there.
+
+    A save of such an object whose row is gone raises
+    :class:`~sessiondb.db.errors.SessionDeleted` instead of recreating the row.
+    """
+    state = session._state
+    return state.store is store and state.version is not None
+
+
 def mark_loaded(
     session: BaseSession,
     *,
+    store: StoreToken,
     version: int,
     stored_runs: Mapping[str, str],
     complete: bool,
@@ -97,33 +143,46 @@ def mark_loaded(
 
     Args:
         session: the object just built from the stored row(s).
+        store: the store that loaded it.
         version: the stored version.
         stored_runs: ``run_id`` → stored JSON text of every run put into ``session.runs``.
         complete: False when only some runs were loaded (``runs_limit``, or a listing).
         stored_name: the value of the stored name column.
     """
-    session._store_state = StoreState(
+    state = StoreState(
         version=version,
         stored_runs=dict(stored_runs),
         runs_complete=complete,
         stored_name=stored_name,
+        store=store,
     )
+    session._store_state = state
+    if isinstance(session.runs, RunList):
+        session.runs.settle(state, fresh=True)
 
 
-def mark_saved(session: BaseSession, *, version: int, written: Mapping[str, str], stored_name: str) -> None:
-    """Record on a session that a save succeeded.
+def mark_saved(
+    session: BaseSession, *, store: StoreToken, version: int, written: Mapping[str, str], stored_name: str
+) -> None:
+    """Record on a session that a save into ``store`` succeeded.
 
     Args:
         session: the object that was saved.
+        store: the store it was saved into; what the object knew of another store is dropped.
         version: the version the store gave it.
         written: ``run_id`` → JSON text of every run the save wrote.
         stored_name: the value now in the stored name column.
     """
     state = session._state
+    if state.store is not store:
+        state.stored_runs = {}
+        state.store = store
     state.version = version
     state.stored_runs.update(written)
     state.dirty_run_ids = set()
     state.stored_name = stored_name
+    if isinstance(session.runs, RunList):
+        session.runs.settle(state)
 
 
 def names_session(session_type: str, run: Any) -> bool:

@@ -28,6 +28,7 @@ from sessiondb.db.transfer import EXPORT_PAGE, ExportedSession, ExportFilter
 from sessiondb.run.status import RunStatus
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import Session, SessionSummary, SessionType
+from sessiondb.session.base import StoreToken
 from sessiondb.session.history_budget import History
 
 _T = TypeVar("_T")
@@ -73,9 +74,12 @@ class SessionStore(abc.ABC):
 
     Attributes:
         id: the ``db_id`` the HTTP API serves this store under.
+        store_token: this store instance's identity, recorded on every session object it loads
+            or saves (what an object knows about stored runs holds only for that store).
     """
 
     id: str
+    store_token: StoreToken
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -83,13 +87,30 @@ class SessionStore(abc.ABC):
     def upsert_session(self, session: Session) -> Session:
         """Insert or update a session, and write those of its runs that are new or changed.
 
-        Only runs that are not stored yet, were passed to ``session.upsert_run`` or were changed
-        in place since the session was loaded are written, one row each; the rest of the
-        history is never rewritten. New runs are appended after every stored run. The session
-        object is updated in place (``version``, ``created_at``, ``updated_at``) and returned.
+        Which runs are written, one row each (the rest of the history is never rewritten):
+
+        - every run, when nothing of the object is stored in *this* store: an object never
+          saved, or one loaded from (or saved to) another store, which is new here;
+        - otherwise, runs not stored yet (appended after every stored run), runs passed to
+          ``session.upsert_run`` or named in ``session.mark_run_changed``, and runs changed in
+          place that the caller reached since the last save: through ``session.runs``
+          (indexing, slicing, iteration, ``copy``, ``append``/``extend``) or ``get_run``, plus
+          any run object the caller still holds after a save. Those are compared with their
+          stored text, so a save costs what the caller changed or touched, not the session's
+          size. A change made through what ``get_messages``, ``get_chat_history`` or
+          ``get_tool_calls`` handed out (the stored objects), or through part of a run (a
+          message) kept across a save without the run, is not seen: call
+          ``session.mark_run_changed(run_id)``. A plain list assigned to ``session.runs``, or
+          one whose shape changed other than by appending (``insert``, ``del``, ``sort``, item
+          assignment), makes the next save compare every run.
+
+        The session object is updated in place (``version``, ``created_at``, ``updated_at``)
+        and returned.
 
         Raises:
             SessionOwnedByAnotherUser: the stored session has another non-null ``user_id``.
+            SessionDeleted: the object was loaded from or saved to this store and its row has
+                been deleted since; nothing is written (``create_session`` stores it again).
         """
 
     @abc.abstractmethod
@@ -102,11 +123,15 @@ class SessionStore(abc.ABC):
             preserve_updated_at: a session that is not stored yet keeps its own ``updated_at``
                 (when set) instead of taking its ``created_at``, as an import of exported
                 sessions needs; a stored session that is updated gets now, as always.
+
+        Raises:
+            SessionOwnedByAnotherUser: a stored session has another non-null ``user_id``.
+            SessionDeleted: a session loaded from or saved to this store has been deleted since.
         """
 
     @abc.abstractmethod
     def create_session(self, session: Session) -> Session:
-        """Insert a new session with its runs.
+        """Insert a new session with all its runs (whichever store the object came from).
 
         Raises:
             SessionAlreadyExists: a session with this id is stored already.

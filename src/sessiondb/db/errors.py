@@ -4,6 +4,7 @@ The tree::
 
     StoreError
     ├── SessionNotFound          no session with that id (for this user)
+    │   └── SessionDeleted       a save of an object whose stored row was deleted since its load
     ├── RunNotFound              no run with that id (in this session)
     ├── SessionAlreadyExists     create_session on an id that is taken
     ├── SessionOwnedByAnotherUser a write to a session another user owns
@@ -28,6 +29,24 @@ class SessionNotFound(StoreError):
 
     def __init__(self, session_id: str) -> None:
         super().__init__(f"Session with id {session_id!r} not found")
+        self.session_id = session_id
+
+
+class SessionDeleted(SessionNotFound):
+    """A session object loaded from (or saved to) this store was saved after its row was deleted.
+
+    The save wrote nothing: recreating the row from the object would bring the session back
+    with only the runs the object still had to write (its other runs went with the delete).
+    Create it again on purpose with ``create_session`` (which writes every run the object
+    holds), or reload it.
+    """
+
+    def __init__(self, session_id: str) -> None:
+        StoreError.__init__(
+            self,
+            f"Session with id {session_id!r} was deleted after this object was loaded; nothing was "
+            "written (use create_session to store it again with all its runs)",
+        )
         self.session_id = session_id
 
 

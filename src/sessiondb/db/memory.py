@@ -24,8 +24,10 @@ from sessiondb.db._mem_listing import select_page
 from sessiondb.db._mem_rows import MemTables, StoredRun, StoredSession, decode_runs, now
 from sessiondb.db._mem_search import search_rows
 from sessiondb.db._tracking import (
+    UNSTORED,
     encode_json,
     encode_run,
+    expects_stored_row,
     is_history_run,
     mark_loaded,
     mark_saved,
@@ -38,6 +40,7 @@ from sessiondb.db.errors import (
     InvalidQuery,
     RunNotFound,
     SessionAlreadyExists,
+    SessionDeleted,
     SessionOwnedByAnotherUser,
     VersionConflict,
 )
@@ -48,6 +51,8 @@ from sessiondb.db.transfer import EXPORT_PAGE, ExportedSession, ExportFilter
 from sessiondb.run.status import IN_PROGRESS_STATUSES, status_value
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import SESSION_CLASSES, Session, SessionSummary, SessionType
+from sessiondb.session._runs import quietly
+from sessiondb.session.base import StoreToken
 from sessiondb.session.history_budget import History
 from sessiondb.session.naming import explicit_session_name
 
@@ -59,6 +64,7 @@ class _Saved:
     """What one session write produced, applied to the caller's object once the call succeeds."""
 
     session: Session
+    store: StoreToken
     version: int
     created_at: int
     updated_at: int
@@ -68,7 +74,9 @@ class _Saved:
     def apply(self) -> None:
         self.session.created_at = self.created_at
         self.session.updated_at = self.updated_at
-        mark_saved(self.session, version=self.version, written=self.written, stored_name=self.name)
+        mark_saved(
+            self.session, store=self.store, version=self.version, written=self.written, stored_name=self.name
+        )
 
 
 def _encode_fields(fields: dict[str, Any]) -> bytes:
@@ -87,6 +95,7 @@ def _encode_fields(fields: dict[str, Any]) -> bytes:
 def _build(
     row: StoredSession,
     *,
+    store: StoreToken,
     session_type: SessionType | None = None,
     runs: list[tuple[str, StoredRun]] | None = None,
     complete: bool = False,
@@ -102,8 +111,10 @@ def _build(
     if runs is None:
         session.runs = None
     texts = {run_id: stored.text for run_id, stored in runs or []}
-    loaded = {run.run_id: texts[run.run_id] for run in session.runs or [] if run.run_id in texts}
-    mark_loaded(session, version=row.version, stored_runs=loaded, complete=complete, stored_name=row.name)
+    loaded = {run.run_id: texts[run.run_id] for run in quietly(session.runs) if run.run_id in texts}
+    mark_loaded(
+        session, store=store, version=row.version, stored_runs=loaded, complete=complete, stored_name=row.name
+    )
     return session
 
 
@@ -118,7 +129,7 @@ def _refresh_name(row: StoredSession, session: Session | None = None) -> None:
     Args:
         session: the session just written, when the caller has it; else built from the row.
     """
-    session = session if session is not None else _build(row)
+    session = session if session is not None else _build(row, store=UNSTORED)
     first_run = row.first_naming_run() if explicit_session_name(session) is None else None
     row.name = name_for_store(session, first_run)
 
@@ -135,6 +146,7 @@ class InMemoryDb(SessionStore):
 
     def __init__(self, *, id: str | None = None) -> None:
         self.id = id if id is not None else "memory"
+        self.store_token = StoreToken(f"InMemoryDb {self.id!r}")
         self._lock = threading.Lock()
         self._tables = MemTables()
         self._cancels: set[str] = set()
@@ -147,7 +159,9 @@ class InMemoryDb(SessionStore):
             raise SessionAlreadyExists(session_id)
         if row is not None and row.user_id is not None and row.user_id != session.user_id:
             raise SessionOwnedByAnotherUser(session_id)
-        pending = runs_to_write(session)
+        if row is None and not create and expects_stored_row(session, self.store_token):
+            raise SessionDeleted(session_id)
+        pending = runs_to_write(session, self.store_token, create=create)
         for run in pending:
             tables.check_run_owner(run.run_id, session_id)
         # Everything that can fail is encoded before the first change.
@@ -173,7 +187,9 @@ class InMemoryDb(SessionStore):
         for run in pending:
             tables.put_run(row, run, written[run.run_id])
         _refresh_name(row, session)
-        return _Saved(session, row.version, row.created_at, row.updated_at, written, row.name)
+        return _Saved(
+            session, self.store_token, row.version, row.created_at, row.updated_at, written, row.name
+        )
 
     def _modify(
         self,
@@ -191,7 +207,7 @@ class InMemoryDb(SessionStore):
             row.fields = _encode_fields(fields)
             row.touch()
             _refresh_name(row)
-            return _build(row)
+            return _build(row, store=self.store_token)
 
     # -- sessions ----------------------------------------------------------------------------
 
@@ -245,13 +261,15 @@ class InMemoryDb(SessionStore):
             if runs_limit is not None:
                 history = [item for item in runs if is_history_run(item[1].parent_run_id, item[1].status)]
                 runs = history[-runs_limit:] if runs_limit > 0 else []
-            return _build(row, session_type=session_type, runs=runs, complete=runs_limit is None)
+            return _build(
+                row, store=self.store_token, session_type=session_type, runs=runs, complete=runs_limit is None
+            )
 
     def get_sessions(self, query: SessionQuery) -> Page[Session]:
         """A page of sessions without runs, the total count and the keyset cursor (see the contract)."""
         with self._lock:
             listing = select_page(self._tables.sessions.values(), query)
-            items = [_build(row) for row in listing.rows]
+            items = [_build(row, store=self.store_token) for row in listing.rows]
         return Page.of(query, items, listing.total_count, listing.next_cursor)
 
     def export_sessions(
@@ -281,7 +299,9 @@ class InMemoryDb(SessionStore):
                 key=lambda row: row.session_id,
             )[:limit]
             return [
-                ExportedSession(_build(row), [stored.text for stored in row.runs.values()]) for row in rows
+                # An exported copy is new to every store, this one included (a restore recreates it).
+                ExportedSession(_build(row, store=UNSTORED), [stored.text for stored in row.runs.values()])
+                for row in rows
             ]
 
     def rename_session(

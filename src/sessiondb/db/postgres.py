@@ -238,12 +238,16 @@ class PostgresDb(SqlStore):
             window, params = window_query(reads, session_id, user_id, runs_limit)
             rows = await self._fetch_mappings_on_loop(pool, window, params)
             row, loaded = window_result(reads, session_id, rows)
-            return session_from_row(row, session_type=session_type, runs=loaded, complete=False)
+            return session_from_row(
+                row, store=self.store_token, session_type=session_type, runs=loaded, complete=False
+            )
         statement, params = whole_session_query(reads, session_id, user_id)
         found = await self._fetch_on_loop(pool, statement, params)
         keys = compiled_for(statement, self._engine.dialect).keys
         row, loaded = whole_session_result(reads, session_id, keys, found)
-        return session_from_row(row, session_type=session_type, runs=loaded, complete=True)
+        return session_from_row(
+            row, store=self.store_token, session_type=session_type, runs=loaded, complete=True
+        )
 
     async def aget_sessions(self, query: SessionQuery) -> Page[Session]:
         """Async twin of :meth:`get_sessions`, on the event loop (see :mod:`sessiondb.db._sql.aio`)."""
@@ -252,7 +256,7 @@ class PostgresDb(SqlStore):
             return await super().aget_sessions(query)
         statement, params = self._listing.page_query(query)
         rows = await self._fetch_mappings_on_loop(pool, statement, params)
-        return listed_page(query, page_result(query, rows))
+        return listed_page(query, page_result(query, rows), self.store_token)
 
     async def aget_run(
         self, run_id: str, *, session_id: str | None = None, user_id: str | None = None

@@ -10,9 +10,36 @@ from typing import Any, ClassVar, Literal, Self
 import orjson
 from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator
 
+from sessiondb.session._runs import RunList, quietly, run_objects
+
 logger = logging.getLogger(__name__)
 
 SessionType = Literal["agent", "team", "workflow"]
+
+
+class StoreToken:
+    """The identity of one store instance, recorded on every session object it loads or saves.
+
+    Compared by identity: what a session object knows about stored runs holds only for the
+    store that loaded or saved it, and a session saved into another store is new there.
+    Copies of a session (``copy``, ``deepcopy``, ``model_copy``) keep the token; a pickled
+    one does not (it may be unpickled anywhere), so it counts as new everywhere.
+    """
+
+    __slots__ = ("where",)
+
+    def __init__(self, where: str) -> None:
+        """A new identity; ``where`` says which database and table, for messages only."""
+        self.where = where
+
+    def __copy__(self) -> StoreToken:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> StoreToken:
+        return self
+
+    def __repr__(self) -> str:
+        return f"StoreToken({self.where!r})"
 
 
 @dataclass(slots=True)
@@ -33,13 +60,17 @@ class StoreState:
     """False when the store loaded only some runs (``runs_limit``, or a listing)."""
     stored_name: str = ""
     """The value of the stored name column."""
+    store: StoreToken | None = None
+    """The store this bookkeeping is about (the one that loaded or last saved the object)."""
 
 
 class BaseSession(BaseModel):
     """Fields and store bookkeeping common to every session type.
 
     The store fills the private attributes when it loads a session, so that saving it again
-    writes only the runs that are new or changed since the load.
+    writes only the runs that are new or changed since the load. ``runs`` is a
+    :class:`~sessiondb.session._runs.RunList`, which notes the runs the caller reaches so that
+    a save compares only those with their stored text (see ``SessionStore.upsert_session``).
     """
 
     model_config = ConfigDict(extra="ignore", arbitrary_types_allowed=True, validate_default=False)
@@ -81,7 +112,12 @@ class BaseSession(BaseModel):
         return self._state.runs_complete
 
     def mark_run_changed(self, run_id: str) -> None:
-        """Tell the store that a run was changed in place and must be written on the next save."""
+        """Tell the store that a run was changed in place and must be written on the next save.
+
+        Needed only for a change the session cannot see: one made through a message or tool
+        call handed out by ``get_messages``, ``get_chat_history`` or ``get_tool_calls``, or
+        through a part of a run (a message, say) kept across a save without the run itself.
+        """
         self._state.dirty_run_ids.add(run_id)
 
     # -- shared run helpers ------------------------------------------------------------------
@@ -90,24 +126,29 @@ class BaseSession(BaseModel):
         """Replace the run with the same ``run_id`` in place, or append it (spec §2.1)."""
         for message in run.messages or []:
             message.metrics.timer = None
-        runs = self.runs if self.runs is not None else []
-        self.runs = runs
-        for index, existing in enumerate(runs):
-            if existing.run_id == run.run_id:
-                if getattr(existing, "queue_attempt", None) is not None and run.queue_attempt is None:
-                    run.queue_attempt = existing.queue_attempt
-                runs[index] = run
-                break
-        else:
+        runs = self.runs
+        if runs is None:
+            runs = self.runs = RunList()
+        index = _position(runs, run.run_id)
+        if index is None:
             runs.append(run)
+        else:
+            existing = list.__getitem__(runs, index)
+            if getattr(existing, "queue_attempt", None) is not None and run.queue_attempt is None:
+                run.queue_attempt = existing.queue_attempt
+            if isinstance(runs, RunList):
+                runs.replace(index, run)
+            else:
+                runs[index] = run
         self._state.dirty_run_ids.add(run.run_id)
 
     def get_run(self, run_id: str) -> Any | None:
         """Return the run with ``run_id``, or ``None``."""
-        for run in self.runs or []:
-            if run.run_id == run_id:
-                return run
-        return None
+        runs = self.runs
+        if not runs:
+            return None
+        index = _position(runs, run_id)
+        return None if index is None else runs[index]
 
     def get_tool_calls(self, num_calls: int | None = None) -> list[dict[str, Any]]:
         """The tool calls the model made, newest run first (spec §2.7).
@@ -122,7 +163,7 @@ class BaseSession(BaseModel):
             The tool-call dicts in OpenAI shape, as stored (not copies).
         """
         calls: list[dict[str, Any]] = []
-        for run in reversed(self.runs or ()):
+        for run in reversed(run_objects(self.runs)):
             for message in run.messages or ():
                 for call in message.tool_calls or ():
                     calls.append(call)
@@ -153,7 +194,7 @@ class BaseSession(BaseModel):
         if "summary" in type(self).model_fields:
             data["summary"] = summary.to_dict() if summary is not None else None
         if include_runs:
-            data["runs"] = [run.to_dict() for run in self.runs] if self.runs is not None else None
+            data["runs"] = [run.to_dict() for run in quietly(self.runs)] if self.runs is not None else None
         return data
 
     @classmethod
@@ -179,6 +220,12 @@ class BaseSession(BaseModel):
         if isinstance(value, list):
             return cls._runs_from_dicts(value)
         return value
+
+    @field_validator("runs", mode="after")
+    @classmethod
+    def _track_runs(cls, value: Any) -> Any:
+        # A list that notes the runs the caller reaches (see sessiondb.session._runs).
+        return RunList(value) if isinstance(value, list) else value
 
     _run_class_keys: ClassVar[tuple[str, ...]] = ()
     """The keys of a stored run dict that :meth:`_run_class` looks at (see :meth:`_runs_from_texts`)."""
@@ -224,3 +271,13 @@ class BaseSession(BaseModel):
             if run_class is not None:
                 built.append(run_class.from_dict(run))
         return built
+
+
+def _position(runs: list[Any], run_id: str) -> int | None:
+    """Where the run with ``run_id`` is in ``runs`` (the first one), or ``None``; notes nothing."""
+    if isinstance(runs, RunList):
+        return runs.index_of(run_id)
+    for index, run in enumerate(runs):
+        if run.run_id == run_id:
+            return index
+    return None

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from sessiondb.run.agent import RunInput
 from sessiondb.run.message import Message
+from sessiondb.session._runs import quietly
 
 if TYPE_CHECKING:
     from sessiondb.session.base import BaseSession
@@ -91,7 +92,7 @@ def _derived_name(session_type: str, run: Any, workflow_name: str | None) -> str
 
 def first_named_run(session: BaseSession) -> Any | None:
     """The run the derived name comes from: the first run (team sessions skip member runs)."""
-    for run in session.runs or ():
+    for run in quietly(session.runs):
         if session.session_type == "team" and getattr(run, "agent_id", None):
             continue
         return run

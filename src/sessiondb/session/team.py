@@ -17,6 +17,7 @@ from sessiondb.session._history import (
     member_runs_of,
     team_runs_of,
 )
+from sessiondb.session._runs import quietly, run_objects
 from sessiondb.session.base import BaseSession, SessionType
 from sessiondb.session.summary import SessionSummary
 
@@ -72,7 +73,7 @@ class TeamSession(BaseSession):
             skip_member_messages = False
         if not self.runs:
             return []
-        runs: list[Any] = self.runs
+        runs: list[Any] = run_objects(self.runs)
         if team_id:
             runs = team_runs_of(runs, team_id)
         if member_ids:
@@ -126,7 +127,7 @@ class TeamSession(BaseSession):
         """
         completed = [
             run
-            for run in self.runs or ()
+            for run in quietly(self.runs)
             if run.status_value == RunStatus.COMPLETED.value
             and run.parent_run_id is None
             and (not team_id or getattr(run, "team_id", None) == team_id)

@@ -14,6 +14,7 @@ from sessiondb.run.status import RunStatus
 from sessiondb.run.team import TeamRunOutput
 from sessiondb.run.workflow import WorkflowRunOutput
 from sessiondb.session._history import format_history_context, history_messages, last_n, status_values
+from sessiondb.session._runs import quietly, run_objects
 from sessiondb.session.base import BaseSession, SessionType
 
 
@@ -87,7 +88,9 @@ class WorkflowSession(BaseSession):
             raise ValueError("pass agent_id or team_id, not both")
         if not agent_id and not team_id:
             raise ValueError("pass one of agent_id or team_id")
-        step_runs = [run for workflow_run in self.runs or () for run in workflow_run.step_executor_runs or ()]
+        step_runs = [
+            run for workflow_run in quietly(self.runs) for run in workflow_run.step_executor_runs or ()
+        ]
         if agent_id:
             runs: list[Any] = [r for r in step_runs if isinstance(r, RunOutput) and r.agent_id == agent_id]
         else:
@@ -113,7 +116,7 @@ class WorkflowSession(BaseSession):
         """
         return [
             WorkflowChatInteraction(input=run.input, output=run.content)
-            for run in last_n(list(self.runs or ()), last_n_runs)
+            for run in last_n(run_objects(self.runs), last_n_runs)
             if run.input and run.content
         ]
 
@@ -127,7 +130,7 @@ class WorkflowSession(BaseSession):
             Pairs of text; a non-string input or content is rendered with ``str()``, an empty
             one is ``""``.
         """
-        completed = [run for run in self.runs or () if run.status_value == RunStatus.COMPLETED.value]
+        completed = [run for run in quietly(self.runs) if run.status_value == RunStatus.COMPLETED.value]
         return [(_as_str(run.input), _as_str(run.content)) for run in last_n(completed, num_runs)]
 
     def get_workflow_history_context(self, num_runs: int | None = None) -> str | None:

@@ -67,6 +67,7 @@ from sessiondb.db._sql.writes import (
     PreparedSave,
     Saved,
     WriteStatements,
+    check_not_recreated,
     replaced_runs,
     run_row,
     save_session,
@@ -163,6 +164,7 @@ def save_sessions(
 
     Raises:
         SessionOwnedByAnotherUser: a stored row has another non-null ``user_id``.
+        SessionDeleted: a session's stored row was deleted since the object was loaded or saved.
         InvalidQuery: a run's id is stored in another session, or a value cannot be stored.
     """
     if _has_duplicates(batch):
@@ -294,12 +296,14 @@ def _settle(
 
     Raises:
         SessionOwnedByAnotherUser: its row was refused.
+        SessionDeleted: its stored row was deleted since the object was loaded or saved.
         InvalidQuery: one of its runs is stored in another session.
     """
     session_id = prepared.session.session_id
     row = rows.get(session_id)
     if row is None:
         raise SessionOwnedByAnotherUser(session_id)
+    check_not_recreated(prepared, row)
     indexes = stored_indexes(session_id, prepared.runs, stored)
     first_index = first_indexes[session_id]
     # A session whose run indexes start at 0 here never had a run stored before this save:

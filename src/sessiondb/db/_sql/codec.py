@@ -17,6 +17,8 @@ from sessiondb.run.agent import RunOutput
 from sessiondb.run.team import TeamRunOutput
 from sessiondb.run.workflow import AnyRun, WorkflowRunOutput
 from sessiondb.session import SESSION_CLASSES, Session, SessionType
+from sessiondb.session._runs import quietly
+from sessiondb.session.base import StoreToken
 from sessiondb.session.naming import explicit_session_name
 
 # The session fields that live in columns of the same name (runs live in the runs table).
@@ -133,6 +135,7 @@ def decode_session_runs(session_type: SessionType, texts: Sequence[str]) -> list
 def session_from_row(
     row: RowMapping | Mapping[str, Any],
     *,
+    store: StoreToken,
     session_type: SessionType | None,
     runs: Sequence[tuple[str, str]] | None,
     complete: bool,
@@ -141,6 +144,7 @@ def session_from_row(
 
     Args:
         row: the session row (every column).
+        store: the store that read it.
         session_type: the class to build; the row's own type when ``None``.
         runs: ``(run_id, JSON text)`` of the loaded runs in order, or ``None`` when no run
             was loaded (the session's ``runs`` is then ``None``).
@@ -158,9 +162,10 @@ def session_from_row(
     # from_dict returns None only for a dict without session_id, and every row has one.
     assert session is not None
     texts = dict(runs or ())
-    loaded = {run.run_id: texts[run.run_id] for run in session.runs or () if run.run_id in texts}
+    loaded = {run.run_id: texts[run.run_id] for run in quietly(session.runs) if run.run_id in texts}
     mark_loaded(
         session,
+        store=store,
         version=row["version"],
         stored_runs=loaded,
         complete=complete,
@@ -169,7 +174,10 @@ def session_from_row(
     return session
 
 
-def listed_page(query: SessionQuery, listing: Listing) -> Page[Session]:
-    """The page of sessions (without runs) that ``query`` asked for, from its listing rows."""
-    items = [session_from_row(row, session_type=None, runs=None, complete=False) for row in listing.rows]
+def listed_page(query: SessionQuery, listing: Listing, store: StoreToken) -> Page[Session]:
+    """The page of sessions (without runs) that ``query`` asked for, from the rows ``store`` listed."""
+    items = [
+        session_from_row(row, store=store, session_type=None, runs=None, complete=False)
+        for row in listing.rows
+    ]
     return Page.of(query, items, listing.total_count, listing.next_cursor)

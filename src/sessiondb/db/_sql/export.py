@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Connection, Text, cast, false, or_, select
 
 from sessiondb.db._sql.codec import session_from_row
 from sessiondb.db._sql.tables import Tables
+from sessiondb.db._tracking import UNSTORED
 from sessiondb.db.query import SESSION_TYPES
 from sessiondb.db.transfer import ExportedSession, ExportFilter
 
@@ -66,7 +67,9 @@ def export_page(
         texts[session_id].append(text)
     return [
         ExportedSession(
-            session_from_row(row, session_type=None, runs=None, complete=False), texts[row["session_id"]]
+            # An exported copy is new to every store, this one included (a restore recreates it).
+            session_from_row(row, store=UNSTORED, session_type=None, runs=None, complete=False),
+            texts[row["session_id"]],
         )
         for row in rows
     ]

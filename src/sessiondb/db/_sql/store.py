@@ -76,6 +76,7 @@ from sessiondb.db.search import SearchHit, SearchQuery
 from sessiondb.db.transfer import EXPORT_PAGE, ExportedSession, ExportFilter
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import Session, SessionSummary, SessionType
+from sessiondb.session.base import StoreToken
 from sessiondb.session.history_budget import History
 
 logger = logging.getLogger("sessiondb.db")
@@ -104,10 +105,12 @@ def _explicit_name(session_data: Mapping[str, Any] | None) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def _apply(saved: Saved) -> None:
+def _apply(saved: Saved, store: StoreToken) -> None:
     saved.session.created_at = saved.created_at
     saved.session.updated_at = saved.updated_at
-    mark_saved(saved.session, version=saved.version, written=saved.written, stored_name=saved.name)
+    mark_saved(
+        saved.session, store=store, version=saved.version, written=saved.written, stored_name=saved.name
+    )
 
 
 class SqlStore(SessionStore):
@@ -144,6 +147,7 @@ class SqlStore(SessionStore):
         self._where = engine.url.render_as_string(hide_password=True)
         self._replicas: ReplicaSet | None = None
         """Read replicas (PostgreSQL only; set by the backend), or ``None``: every read on ``engine``."""
+        self.store_token = StoreToken(f"{self._where} table {names.sessions!r}")
 
     @property
     def session_table_name(self) -> str:
@@ -262,10 +266,10 @@ class SqlStore(SessionStore):
 
     def upsert_session(self, session: Session) -> Session:
         """See :meth:`SessionStore.upsert_session`."""
-        prepared = PreparedSave.of(session)
+        prepared = PreparedSave.of(session, self.store_token)
         with self._transaction(write=True) as conn:
             saved = save_session(conn, self._tables, self._statements, prepared, create=False, now=_now())
-        _apply(saved)
+        _apply(saved, self.store_token)
         return session
 
     def upsert_sessions(
@@ -276,13 +280,15 @@ class SqlStore(SessionStore):
         in_order = sorted(sessions, key=lambda s: s.session_id)
         encode_runs = not self._all_new_for_copy(in_order)
         ordered = [
-            PreparedSave.of(session, encode_runs=encode_runs, preserve_updated_at=preserve_updated_at)
+            PreparedSave.of(
+                session, self.store_token, encode_runs=encode_runs, preserve_updated_at=preserve_updated_at
+            )
             for session in in_order
         ]
         with self._transaction(write=True) as conn:
             saves = save_sessions(conn, self._tables, self._statements, ordered, now=_now())
         for saved in saves:
-            _apply(saved)
+            _apply(saved, self.store_token)
         return list(sessions)
 
     def _all_new_for_copy(self, sessions: Sequence[Session]) -> bool:
@@ -305,10 +311,10 @@ class SqlStore(SessionStore):
 
     def create_session(self, session: Session) -> Session:
         """See :meth:`SessionStore.create_session`."""
-        prepared = PreparedSave.of(session)
+        prepared = PreparedSave.of(session, self.store_token, create=True)
         with self._transaction(write=True) as conn:
             saved = save_session(conn, self._tables, self._statements, prepared, create=True, now=_now())
-        _apply(saved)
+        _apply(saved, self.store_token)
         return session
 
     def get_session(
@@ -324,16 +330,20 @@ class SqlStore(SessionStore):
             # An agent turn's read: the row and a small window, one statement.
             with self._one_statement(replica=True) as conn:
                 row, loaded = session_with_window(conn, self._reads, session_id, user_id, runs_limit)
-            return session_from_row(row, session_type=session_type, runs=loaded, complete=False)
+            return session_from_row(
+                row, store=self.store_token, session_type=session_type, runs=loaded, complete=False
+            )
         with self._one_statement(replica=True) as conn:
             row, loaded = whole_session(conn, self._reads, session_id, user_id)
-        return session_from_row(row, session_type=session_type, runs=loaded, complete=True)
+        return session_from_row(
+            row, store=self.store_token, session_type=session_type, runs=loaded, complete=True
+        )
 
     def get_sessions(self, query: SessionQuery) -> Page[Session]:
         """See :meth:`SessionStore.get_sessions`."""
         with self._one_statement(replica=True) as conn:
             listing = self._listing.select_page(conn, query)
-        return listed_page(query, listing)
+        return listed_page(query, listing, self.store_token)
 
     def _modify(
         self,
@@ -362,7 +372,7 @@ class SqlStore(SessionStore):
                 .returning(*sessions.c)
             )
             updated = conn.execute(statement).mappings().one()
-        return session_from_row(updated, session_type=None, runs=None, complete=False)
+        return session_from_row(updated, store=self.store_token, session_type=None, runs=None, complete=False)
 
     def rename_session(
         self,

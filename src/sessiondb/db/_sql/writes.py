@@ -23,6 +23,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Insert,
+    RowMapping,
     Table,
     Text,
     Update,
@@ -37,10 +38,17 @@ from sessiondb.db._sql.compiled import fetch_mapping, fetch_one
 from sessiondb.db._sql.names import Names, naming_columns, settle_names
 from sessiondb.db._sql.search import index_runs
 from sessiondb.db._sql.tables import Tables, run_write_columns
-from sessiondb.db._tracking import encode_run, runs_to_write
-from sessiondb.db.errors import InvalidQuery, SessionAlreadyExists, SessionNotFound, SessionOwnedByAnotherUser
+from sessiondb.db._tracking import encode_run, expects_stored_row, runs_to_write
+from sessiondb.db.errors import (
+    InvalidQuery,
+    SessionAlreadyExists,
+    SessionDeleted,
+    SessionNotFound,
+    SessionOwnedByAnotherUser,
+)
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import Session
+from sessiondb.session.base import StoreToken
 
 UpsertInsert = postgresql.Insert | sqlite.Insert
 InsertFactory = Callable[[Table], UpsertInsert]
@@ -183,27 +191,56 @@ class PreparedRun:
 
 @dataclass(frozen=True)
 class PreparedSave:
-    """Everything a session write needs, computed before the transaction so locks are held briefly."""
+    """Everything a session write needs, computed before the transaction so locks are held briefly.
+
+    Attributes:
+        expects_row: the object was loaded from or saved to this store, so its row must
+            still exist: a save that finds it gone raises ``SessionDeleted`` (see
+            :func:`check_not_recreated`).
+    """
 
     session: Session
     columns: dict[str, Any]
     runs: list[PreparedRun]
     preserve_updated_at: bool = False
+    expects_row: bool = False
 
     @classmethod
     def of(
-        cls, session: Session, *, encode_runs: bool = True, preserve_updated_at: bool = False
+        cls,
+        session: Session,
+        store: StoreToken,
+        *,
+        create: bool = False,
+        encode_runs: bool = True,
+        preserve_updated_at: bool = False,
     ) -> PreparedSave:
-        """Serialise ``session``'s row and the runs a save must write (see ``runs_to_write``).
+        """Serialise ``session``'s row and the runs a save into ``store`` must write (see ``runs_to_write``).
 
         Args:
+            create: for ``create_session``: every run is written, no row is expected.
             encode_runs: make the runs' JSON texts now; ``False`` defers them to the write
                 (see :class:`PreparedRun`).
             preserve_updated_at: a new row takes the session's ``updated_at`` (when set)
                 rather than its ``created_at``.
         """
-        runs = [PreparedRun(run, encode=encode_runs) for run in runs_to_write(session)]
-        return cls(session, session_columns(session), runs, preserve_updated_at)
+        runs = [PreparedRun(run, encode=encode_runs) for run in runs_to_write(session, store, create=create)]
+        expects_row = not create and expects_stored_row(session, store)
+        return cls(session, session_columns(session), runs, preserve_updated_at, expects_row)
+
+
+def check_not_recreated(prepared: PreparedSave, row: RowMapping | Mapping[str, Any]) -> None:
+    """Refuse a save that inserted the row of an object whose stored row was expected.
+
+    The upsert inserts a missing row at version 1 and updates an existing one to at least 2,
+    so version 1 here means the row was deleted after the object was loaded (or last saved).
+    Raised inside the transaction, so the row just inserted is rolled back.
+
+    Raises:
+        SessionDeleted: ``prepared.expects_row`` and the upsert created the row.
+    """
+    if prepared.expects_row and row["version"] == 1:
+        raise SessionDeleted(prepared.session.session_id)
 
 
 @dataclass(frozen=True)
@@ -256,6 +293,7 @@ def save_session(
     Raises:
         SessionAlreadyExists: ``create`` and the id is taken.
         SessionOwnedByAnotherUser: the stored row has another non-null ``user_id``.
+        SessionDeleted: the object's stored row was deleted since it was loaded or saved.
         InvalidQuery: a run's id is stored in another session.
     """
     session, columns, count = prepared.session, prepared.columns, len(prepared.runs)
@@ -267,6 +305,7 @@ def save_session(
         if create:
             raise SessionAlreadyExists(session.session_id)
         raise SessionOwnedByAnotherUser(session.session_id)
+    check_not_recreated(prepared, row)
     first_index = row["next_run_index"] - count
     indexes = write_runs(
         conn, statements, session.session_id, prepared.runs, first_index=first_index, now=now
