@@ -18,10 +18,11 @@ from bench.config import PRESETS, Sizes
 from bench.env import DEFAULT_PG_URL, Env
 from bench.result import Result
 from bench.web.process import REPO, Server
-from bench.workloads import branching, bulk, hot, http, listing, runs, search, transfer
+from bench.workloads import branching, bulk, hot, http, listing, runs, save, search, transfer
 
 FAMILIES: dict[str, Callable[[Env, Sizes], list[Result]]] = {
     "runs": runs.run,
+    "save": save.run,
     "listing": listing.run,
     "bulk": bulk.run,
     "transfer": transfer.run,

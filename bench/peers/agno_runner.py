@@ -8,7 +8,8 @@ live next to sessiondb's (same directory, or same PostgreSQL schema, dropped by 
 Seeding is not measured. Where Agno has no bulk API for runs, history is seeded with Agno's own
 row builder (``agno.db.utils.build_single_run_row``) in one ``executemany``; every measured
 operation is a public call: ``upsert_run``/``upsert_session`` (what an Agno agent writes per
-run), ``get_session(runs_limit=3).get_messages(last_n_runs=3)``, ``get_session`` and
+run), the seeds' turn on a session kept in memory (``session.upsert_run`` + those two),
+``get_session(runs_limit=3).get_messages(last_n_runs=3)``, ``get_session`` and
 ``get_sessions(..., deserialize=False)`` (what ``GET /sessions`` calls). Agno has no cursor, so
 its deep page is read by page number.
 """
@@ -180,6 +181,42 @@ def append(env: AgnoEnv, sizes: Sizes) -> list[dict[str, Any]]:
     return out
 
 
+def save_pattern(env: AgnoEnv, sizes: Sizes) -> list[dict[str, Any]]:
+    """The seeds' turn on a session object kept in memory: Agno's ``session.upsert_run(run)``,
+    then ``db.upsert_run`` (Agno keeps runs in their own table; ``upsert_session`` leaves them
+    out) and ``db.upsert_session(session)``."""
+    out = []
+    db = env.db("save")
+    for runs in sizes.append_runs:
+        calls = sizes.ops + WARMUP
+        pool = max(1, math.ceil(10 * calls / runs))
+        ids = [f"p{runs}-s{k}" for k in range(pool)]
+        for session_id in ids:
+            seed_session(env, "save", session_id, USER, runs)
+        env.analyze("save")
+        sessions = {sid: db.get_session(sid, SessionType.AGENT) for sid in ids}
+        new = [(ids[i % pool], runs + i // pool) for i in range(calls)]
+        objects: list[RunOutput | None] = [
+            RunOutput.from_dict(data.run_dict(sid, USER, index)) for sid, index in new
+        ]
+
+        def op(
+            i: int,
+            new: list[tuple[str, int]] = new,
+            objects: list[RunOutput | None] = objects,
+            sessions: dict[str, Any] = sessions,
+        ) -> None:
+            session_id, index = new[i]
+            run, objects[i] = objects[i], None
+            session = sessions[session_id]
+            session.upsert_run(run)
+            db.upsert_run(run, session_id=session_id, user_id=USER, run_index=index)
+            db.upsert_session(session)
+
+        out.append(_entry(env.backend, "save_pattern", {"runs": runs}, _time(op, sizes)))
+    return out
+
+
 def history(env: AgnoEnv, sizes: Sizes) -> list[dict[str, Any]]:
     """Windowed reads, their allocation, and whole-session reads."""
     out = []
@@ -337,6 +374,7 @@ def seed_http(env: AgnoEnv, total: int, detail_sessions: int, detail_runs: int) 
 
 FAMILIES: dict[str, Callable[[AgnoEnv, Sizes], list[dict[str, Any]]]] = {
     "runs": lambda env, sizes: [*append(env, sizes), *history(env, sizes)],
+    "save": save_pattern,
     "listing": listing,
     "bulk": bulk,
 }

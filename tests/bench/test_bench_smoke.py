@@ -13,6 +13,7 @@ from bench import report, seed
 
 EXPECTED_WORKLOADS = {
     "append",
+    "save_pattern",
     "get_messages_last3",
     "window_memory",
     "get_session",

@@ -183,3 +183,53 @@ def test_the_seeds_save_pattern_looks_only_at_the_new_run(
         assert set(to_dict_calls) <= {f"turn-{turn}", f"turn-{turn - 1}"}
         assert len(to_dict_calls) <= 3
     assert len(store.get_session("s1").runs or []) == 303
+
+
+# -- the session row: rewritten only when its fields changed ---------------------------------
+
+
+def test_a_save_that_changed_only_runs_keeps_a_concurrent_change_of_the_fields(store: SessionStore) -> None:
+    kept = _stored(store, runs=1)
+    store.upsert_session(kept)  # the object now knows what this store last wrote
+    store.update_session("s1", session_state={"from": "another writer"}, session_name="Renamed")
+    kept.upsert_run(agent_run("s1-more"))
+    store.upsert_session(kept)
+    stored = store.get_session("s1")
+    assert stored.session_data is not None
+    assert stored.session_data["session_state"] == {"from": "another writer"}
+    assert stored.get_session_name() == "Renamed"
+    assert [run.run_id for run in stored.runs or []] == ["s1-r0", "s1-more"]
+    assert stored.version == kept.version
+
+
+def test_a_save_that_changed_the_fields_writes_them(store: SessionStore) -> None:
+    kept = _stored(store, runs=1)
+    store.upsert_session(kept)
+    store.update_session("s1", session_state={"from": "another writer"})
+    kept.session_data = {"session_state": {"from": "this object"}}
+    store.upsert_session(kept)
+    assert store.get_session("s1").session_data == {"session_state": {"from": "this object"}}
+
+
+def test_a_save_of_unchanged_fields_still_refuses_a_session_another_user_took(store: SessionStore) -> None:
+    from sessiondb.db.errors import SessionOwnedByAnotherUser
+
+    kept = agent_session(user_id=None, runs=1)
+    store.upsert_session(kept)
+    store.upsert_session(agent_session(user_id="bob"))  # an unowned session may be claimed
+    kept.upsert_run(agent_run("late"))
+    with pytest.raises(SessionOwnedByAnotherUser):
+        store.upsert_session(kept)
+    assert [run.run_id for run in store.get_session("s1").runs or []] == ["s1-r0"]
+
+
+def test_a_run_the_caller_let_go_of_is_not_compared_again(
+    store: SessionStore, to_dict_calls: list[str]
+) -> None:
+    loaded = _stored(store, runs=5)
+    loaded.upsert_run(agent_run("dropped"))
+    store.upsert_session(loaded)
+    loaded.upsert_run(agent_run("next"))
+    to_dict_calls.clear()
+    store.upsert_session(loaded)
+    assert to_dict_calls == ["next"]

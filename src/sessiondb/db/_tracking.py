@@ -47,6 +47,20 @@ def encode_json(value: Any) -> str:
         raise InvalidQuery("data", f"a value cannot be stored as JSON: {error}") from error
 
 
+def encode_fields(fields: Mapping[str, Any]) -> str:
+    """``fields`` as one JSON text, each value encoded on its own by :func:`encode_json`.
+
+    A value may then nest as deep as in a column of its own (the text of a field is embedded,
+    not nested once more).
+
+    Raises:
+        InvalidQuery: a value cannot be encoded.
+    """
+    return orjson.dumps(
+        {name: orjson.Fragment(encode_json(value)) for name, value in fields.items()}
+    ).decode()
+
+
 def encode_run(run: AnyRun) -> str:
     """The JSON text a store keeps for a run: ``run.to_dict()`` dumped by orjson.
 
@@ -74,7 +88,9 @@ def session_fields(session: BaseSession) -> dict[str, Any]:
         raise InvalidQuery("session", message) from error
 
 
-def runs_to_write(session: BaseSession, store: StoreToken, *, create: bool = False) -> list[AnyRun]:
+def runs_to_write(
+    session: BaseSession, store: StoreToken, *, create: bool = False, texts: dict[str, str] | None = None
+) -> list[AnyRun]:
     """The runs of ``session`` that a save into ``store`` must write.
 
     Every run when nothing of the object is stored there: a ``create``, an object never
@@ -85,6 +101,10 @@ def runs_to_write(session: BaseSession, store: StoreToken, *, create: bool = Fal
     :mod:`sessiondb.session._runs`), so a save costs what the caller touched, not the
     session's size; every run is compared when ``runs`` is a plain list or its shape was
     changed other than by appending.
+
+    Args:
+        texts: when given, receives ``run_id`` → JSON text of each run to write that the
+            comparison encoded already, so the write need not encode it again.
 
     Returns:
         The runs to write: new ones in the order they were added (the session's order when
@@ -104,8 +124,16 @@ def runs_to_write(session: BaseSession, store: StoreToken, *, create: bool = Fal
     pending: list[AnyRun] = []
     for run in candidates:
         text = stored.get(run.run_id)
-        if text is None or run.run_id in dirty or orjson.loads(text) != run.to_dict():
+        if text is None or run.run_id in dirty:
             pending.append(run)
+            continue
+        # The text this save would write: equal to the stored one (the store wrote it) means
+        # unchanged; otherwise compare decoded, as JSONB may hand keys back in its own order.
+        current = encode_run(run)
+        if current != text and orjson.loads(current) != orjson.loads(text):
+            pending.append(run)
+            if texts is not None:
+                texts[run.run_id] = current
     return pending
 
 
@@ -128,6 +156,17 @@ def expects_stored_row(session: BaseSession, store: StoreToken) -> bool:
     """
     state = session._state
     return state.store is store and state.version is not None
+
+
+def fields_unchanged(session: BaseSession, store: StoreToken, fields: str) -> bool:
+    """Whether ``fields`` (the session's fields, encoded by ``store``) are what ``store`` last wrote.
+
+    Then a save need not rewrite the session row: it only bumps its version and reserves
+    the new runs' indexes, and a concurrent change of those fields by another writer
+    (``update_session``, a rename) is kept rather than overwritten with an unchanged copy.
+    """
+    state = session._state
+    return expects_stored_row(session, store) and state.saved_fields == fields
 
 
 def mark_loaded(
@@ -162,7 +201,13 @@ def mark_loaded(
 
 
 def mark_saved(
-    session: BaseSession, *, store: StoreToken, version: int, written: Mapping[str, str], stored_name: str
+    session: BaseSession,
+    *,
+    store: StoreToken,
+    version: int,
+    written: Mapping[str, str],
+    stored_name: str,
+    fields: str | None = None,
 ) -> None:
     """Record on a session that a save into ``store`` succeeded.
 
@@ -172,8 +217,10 @@ def mark_saved(
         version: the version the store gave it.
         written: ``run_id`` → JSON text of every run the save wrote.
         stored_name: the value now in the stored name column.
+        fields: the session's fields as the save wrote them (see :func:`fields_unchanged`).
     """
     state = session._state
+    state.saved_fields = fields
     if state.store is not store:
         state.stored_runs = {}
         state.store = store

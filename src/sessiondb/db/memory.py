@@ -28,6 +28,7 @@ from sessiondb.db._tracking import (
     encode_json,
     encode_run,
     expects_stored_row,
+    fields_unchanged,
     is_history_run,
     mark_loaded,
     mark_saved,
@@ -70,12 +71,25 @@ class _Saved:
     updated_at: int
     written: dict[str, str]
     name: str
+    fields: str
+
+    @classmethod
+    def of(
+        cls, session: Session, store: StoreToken, row: StoredSession, written: dict[str, str], fields: str
+    ) -> _Saved:
+        """What a write of ``session`` into ``row`` produced."""
+        return cls(session, store, row.version, row.created_at, row.updated_at, written, row.name, fields)
 
     def apply(self) -> None:
         self.session.created_at = self.created_at
         self.session.updated_at = self.updated_at
         mark_saved(
-            self.session, store=self.store, version=self.version, written=self.written, stored_name=self.name
+            self.session,
+            store=self.store,
+            version=self.version,
+            written=self.written,
+            stored_name=self.name,
+            fields=self.fields,
         )
 
 
@@ -161,12 +175,22 @@ class InMemoryDb(SessionStore):
             raise SessionOwnedByAnotherUser(session_id)
         if row is None and not create and expects_stored_row(session, self.store_token):
             raise SessionDeleted(session_id)
-        pending = runs_to_write(session, self.store_token, create=create)
+        texts: dict[str, str] = {}
+        pending = runs_to_write(session, self.store_token, create=create, texts=texts)
         for run in pending:
             tables.check_run_owner(run.run_id, session_id)
         # Everything that can fail is encoded before the first change.
-        written = {run.run_id: encode_run(run) for run in pending}
+        written = {run.run_id: texts.get(run.run_id) or encode_run(run) for run in pending}
         fields = _encode_fields(session_fields(session))
+        fields_text = fields.decode()
+        if row is not None and not create and fields_unchanged(session, self.store_token, fields_text):
+            # Nothing but runs changed: the row is bumped, not rewritten (as the SQL stores do),
+            # so a concurrent change of its fields is kept.
+            row.touch()
+            for run in pending:
+                tables.put_run(row, run, written[run.run_id])
+            _refresh_name(row)
+            return _Saved.of(session, self.store_token, row, written, fields_text)
         if row is None:
             created = session.created_at if session.created_at is not None else now()
             updated = created
@@ -187,9 +211,7 @@ class InMemoryDb(SessionStore):
         for run in pending:
             tables.put_run(row, run, written[run.run_id])
         _refresh_name(row, session)
-        return _Saved(
-            session, self.store_token, row.version, row.created_at, row.updated_at, written, row.name
-        )
+        return _Saved.of(session, self.store_token, row, written, fields_text)
 
     def _modify(
         self,

@@ -62,6 +62,8 @@ class StoreState:
     """The value of the stored name column."""
     store: StoreToken | None = None
     """The store this bookkeeping is about (the one that loaded or last saved the object)."""
+    saved_fields: str | None = None
+    """The session's fields (all but its runs) as that store last wrote them, encoded by it."""
 
 
 class BaseSession(BaseModel):

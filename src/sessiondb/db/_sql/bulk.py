@@ -318,4 +318,12 @@ def _settle(
         all_runs=all_runs,
     )
     written = {run.run_id: run.text for run in prepared.runs}
-    return Saved(prepared.session, row["version"], row["created_at"], row["updated_at"], written, names.shown)
+    return Saved(
+        prepared.session,
+        row["version"],
+        row["created_at"],
+        row["updated_at"],
+        written,
+        names.shown,
+        prepared.fields,
+    )

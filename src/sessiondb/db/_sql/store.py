@@ -109,7 +109,12 @@ def _apply(saved: Saved, store: StoreToken) -> None:
     saved.session.created_at = saved.created_at
     saved.session.updated_at = saved.updated_at
     mark_saved(
-        saved.session, store=store, version=saved.version, written=saved.written, stored_name=saved.name
+        saved.session,
+        store=store,
+        version=saved.version,
+        written=saved.written,
+        stored_name=saved.name,
+        fields=saved.fields,
     )
 
 
@@ -269,6 +274,9 @@ class SqlStore(SessionStore):
         prepared = PreparedSave.of(session, self.store_token)
         with self._transaction(write=True) as conn:
             saved = save_session(conn, self._tables, self._statements, prepared, create=False, now=_now())
+        # Its prepared runs refer to the runs just written: gone, they do not count as runs
+        # the caller still holds (see sessiondb.session._runs).
+        del prepared
         _apply(saved, self.store_token)
         return session
 
@@ -287,6 +295,7 @@ class SqlStore(SessionStore):
         ]
         with self._transaction(write=True) as conn:
             saves = save_sessions(conn, self._tables, self._statements, ordered, now=_now())
+        del ordered  # as in upsert_session
         for saved in saves:
             _apply(saved, self.store_token)
         return list(sessions)
@@ -314,6 +323,7 @@ class SqlStore(SessionStore):
         prepared = PreparedSave.of(session, self.store_token, create=True)
         with self._transaction(write=True) as conn:
             saved = save_session(conn, self._tables, self._statements, prepared, create=True, now=_now())
+        del prepared  # as in upsert_session
         _apply(saved, self.store_token)
         return session
 

@@ -24,11 +24,13 @@ from sqlalchemy import (
     Connection,
     Insert,
     RowMapping,
+    Select,
     Table,
     Text,
     Update,
     bindparam,
     or_,
+    select,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -38,7 +40,13 @@ from sessiondb.db._sql.compiled import fetch_mapping, fetch_one
 from sessiondb.db._sql.names import Names, naming_columns, settle_names
 from sessiondb.db._sql.search import index_runs
 from sessiondb.db._sql.tables import Tables, run_write_columns
-from sessiondb.db._tracking import encode_run, expects_stored_row, runs_to_write
+from sessiondb.db._tracking import (
+    encode_fields,
+    encode_run,
+    expects_stored_row,
+    fields_unchanged,
+    runs_to_write,
+)
 from sessiondb.db.errors import (
     InvalidQuery,
     SessionAlreadyExists,
@@ -120,12 +128,17 @@ class WriteStatements:
             (nothing for a run stored in another session). Executed with many parameter
             sets, SQLAlchemy sends it as multi-row ``INSERT``s ("insertmanyvalues").
         touch_session: bump a session's version and ``updated_at``, adding ``:reserve``.
+        touch_owned: ``touch_session`` under the owner guard (``:owner``): the save of a
+            session whose fields are unchanged (see :func:`save_session`).
+        owner_of: the ``user_id`` of ``:target_id`` (why ``touch_owned`` found no row).
     """
 
     create_session: Insert
     upsert_session: Insert
     upsert_run: Insert
     touch_session: Update
+    touch_owned: Update
+    owner_of: Select[Any]
 
     @classmethod
     def build(cls, tables: Tables, insert: InsertFactory, json_text: JsonTextBind) -> WriteStatements:
@@ -152,7 +165,10 @@ class WriteStatements:
             .values(updated_at=bindparam("now"), version=sessions.c.version + 1, next_run_index=reserve)
             .returning(*returned)
         )
-        return cls(create, upsert, upsert_run, touch)
+        owned = or_(sessions.c.user_id == bindparam("owner", type_=Text()), sessions.c.user_id.is_(None))
+        touch_owned = touch.where(owned)
+        owner_of = select(sessions.c.user_id).where(sessions.c.session_id == bindparam("target_id"))
+        return cls(create, upsert, upsert_run, touch, touch_owned, owner_of)
 
 
 class PreparedRun:
@@ -166,8 +182,11 @@ class PreparedRun:
 
     __slots__ = ("_text", "columns", "run", "run_id")
 
-    def __init__(self, run: AnyRun, *, encode: bool = True) -> None:
+    def __init__(self, run: AnyRun, *, encode: bool = True, text: str | None = None) -> None:
         """Take ``run``'s column values, and its JSON text now when ``encode``.
+
+        Args:
+            text: the run's JSON text when the caller made it already.
 
         Raises:
             InvalidQuery: ``encode`` and the run cannot be encoded as JSON.
@@ -175,7 +194,7 @@ class PreparedRun:
         self.run = run
         self.run_id = run.run_id
         self.columns = run_columns(run)
-        self._text: str | None = encode_run(run) if encode else None
+        self._text: str | None = text if text is not None else encode_run(run) if encode else None
 
     @property
     def text(self) -> str:
@@ -194,16 +213,21 @@ class PreparedSave:
     """Everything a session write needs, computed before the transaction so locks are held briefly.
 
     Attributes:
+        fields: the session's fields as this store writes them (see ``fields_unchanged``).
         expects_row: the object was loaded from or saved to this store, so its row must
             still exist: a save that finds it gone raises ``SessionDeleted`` (see
             :func:`check_not_recreated`).
+        touch_only: the row is expected and its fields are what this store last wrote: the
+            save bumps the row instead of rewriting it.
     """
 
     session: Session
     columns: dict[str, Any]
     runs: list[PreparedRun]
+    fields: str
     preserve_updated_at: bool = False
     expects_row: bool = False
+    touch_only: bool = False
 
     @classmethod
     def of(
@@ -224,9 +248,14 @@ class PreparedSave:
             preserve_updated_at: a new row takes the session's ``updated_at`` (when set)
                 rather than its ``created_at``.
         """
-        runs = [PreparedRun(run, encode=encode_runs) for run in runs_to_write(session, store, create=create)]
+        texts: dict[str, str] = {}
+        pending = runs_to_write(session, store, create=create, texts=texts)
+        runs = [PreparedRun(run, encode=encode_runs, text=texts.get(run.run_id)) for run in pending]
+        columns = session_columns(session)
+        fields = encode_fields(columns)
         expects_row = not create and expects_stored_row(session, store)
-        return cls(session, session_columns(session), runs, preserve_updated_at, expects_row)
+        touch_only = not create and fields_unchanged(session, store, fields)
+        return cls(session, columns, runs, fields, preserve_updated_at, expects_row, touch_only)
 
 
 def check_not_recreated(prepared: PreparedSave, row: RowMapping | Mapping[str, Any]) -> None:
@@ -253,6 +282,7 @@ class Saved:
     updated_at: int
     written: dict[str, str]
     name: str
+    fields: str
 
 
 def session_row_params(prepared: PreparedSave, names: Names, *, now: int) -> dict[str, Any]:
@@ -299,8 +329,12 @@ def save_session(
     session, columns, count = prepared.session, prepared.columns, len(prepared.runs)
     # A new row starts unnamed by runs; settle_names fills in the derived name.
     params = session_row_params(prepared, Names(columns["explicit_name"], "", None), now=now)
-    statement = statements.create_session if create else statements.upsert_session
-    row = conn.execute(statement, params).mappings().one_or_none()
+    if prepared.touch_only:
+        row = touch_owned(conn, statements, session.session_id, session.user_id, now=now, reserve=count)
+    else:
+        statement = statements.create_session if create else statements.upsert_session
+        # Through the driver cursor: every save of the seeds' pattern sends it.
+        row = fetch_mapping(conn, statement, params)
     if row is None:
         if create:
             raise SessionAlreadyExists(session.session_id)
@@ -319,7 +353,33 @@ def save_session(
         conn, tables, row, explicit=columns["explicit_name"], replaced=replaced, all_runs=all_runs
     )
     written = {run.run_id: run.text for run in prepared.runs}
-    return Saved(session, row["version"], row["created_at"], row["updated_at"], written, names.shown)
+    return Saved(
+        session, row["version"], row["created_at"], row["updated_at"], written, names.shown, prepared.fields
+    )
+
+
+def touch_owned(
+    conn: Connection,
+    statements: WriteStatements,
+    session_id: str,
+    owner: str | None,
+    *,
+    now: int,
+    reserve: int,
+) -> dict[str, Any] | None:
+    """Bump the row of a session whose fields are unchanged, under the owner guard.
+
+    Returns:
+        The returned columns by name, or ``None`` when the row has another owner.
+
+    Raises:
+        SessionDeleted: the row is gone.
+    """
+    params = {"target_id": session_id, "owner": owner, "now": now, "reserve": reserve}
+    row = fetch_mapping(conn, statements.touch_owned, params)
+    if row is None and fetch_one(conn, statements.owner_of, {"target_id": session_id}) is None:
+        raise SessionDeleted(session_id)
+    return row
 
 
 def run_row(run: PreparedRun, session_id: str, *, index: int, now: int) -> dict[str, Any]:
