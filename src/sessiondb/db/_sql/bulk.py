@@ -58,6 +58,7 @@ from sessiondb.db._sql.codec import dumps
 from sessiondb.db._sql.compiled import fetch_each
 from sessiondb.db._sql.copy import can_copy, copy_runs, stored_ids
 from sessiondb.db._sql.names import Names, naming_columns, settle_names
+from sessiondb.db._sql.row_guard import check_not_recreated
 from sessiondb.db._sql.search import index_runs
 from sessiondb.db._sql.tables import Tables
 from sessiondb.db._sql.writes import (
@@ -67,7 +68,6 @@ from sessiondb.db._sql.writes import (
     PreparedSave,
     Saved,
     WriteStatements,
-    check_not_recreated,
     replaced_runs,
     run_row,
     save_session,

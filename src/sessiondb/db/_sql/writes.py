@@ -23,7 +23,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Insert,
-    RowMapping,
     Select,
     Table,
     Text,
@@ -38,6 +37,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sessiondb.db._sql.codec import run_columns, session_columns
 from sessiondb.db._sql.compiled import fetch_mapping, fetch_one
 from sessiondb.db._sql.names import Names, naming_columns, settle_names
+from sessiondb.db._sql.row_guard import check_not_recreated, touch_owned
 from sessiondb.db._sql.search import index_runs
 from sessiondb.db._sql.tables import Tables, run_write_columns
 from sessiondb.db._tracking import (
@@ -47,13 +47,7 @@ from sessiondb.db._tracking import (
     fields_unchanged,
     runs_to_write,
 )
-from sessiondb.db.errors import (
-    InvalidQuery,
-    SessionAlreadyExists,
-    SessionDeleted,
-    SessionNotFound,
-    SessionOwnedByAnotherUser,
-)
+from sessiondb.db.errors import InvalidQuery, SessionAlreadyExists, SessionNotFound, SessionOwnedByAnotherUser
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import Session
 from sessiondb.session.base import StoreToken
@@ -216,7 +210,7 @@ class PreparedSave:
         fields: the session's fields as this store writes them (see ``fields_unchanged``).
         expects_row: the object was loaded from or saved to this store, so its row must
             still exist: a save that finds it gone raises ``SessionDeleted`` (see
-            :func:`check_not_recreated`).
+            :func:`~sessiondb.db._sql.row_guard.check_not_recreated`).
         touch_only: the row is expected and its fields are what this store last wrote: the
             save bumps the row instead of rewriting it.
     """
@@ -256,20 +250,6 @@ class PreparedSave:
         expects_row = not create and expects_stored_row(session, store)
         touch_only = not create and fields_unchanged(session, store, fields)
         return cls(session, columns, runs, fields, preserve_updated_at, expects_row, touch_only)
-
-
-def check_not_recreated(prepared: PreparedSave, row: RowMapping | Mapping[str, Any]) -> None:
-    """Refuse a save that inserted the row of an object whose stored row was expected.
-
-    The upsert inserts a missing row at version 1 and updates an existing one to at least 2,
-    so version 1 here means the row was deleted after the object was loaded (or last saved).
-    Raised inside the transaction, so the row just inserted is rolled back.
-
-    Raises:
-        SessionDeleted: ``prepared.expects_row`` and the upsert created the row.
-    """
-    if prepared.expects_row and row["version"] == 1:
-        raise SessionDeleted(prepared.session.session_id)
 
 
 @dataclass(frozen=True)
@@ -356,30 +336,6 @@ def save_session(
     return Saved(
         session, row["version"], row["created_at"], row["updated_at"], written, names.shown, prepared.fields
     )
-
-
-def touch_owned(
-    conn: Connection,
-    statements: WriteStatements,
-    session_id: str,
-    owner: str | None,
-    *,
-    now: int,
-    reserve: int,
-) -> dict[str, Any] | None:
-    """Bump the row of a session whose fields are unchanged, under the owner guard.
-
-    Returns:
-        The returned columns by name, or ``None`` when the row has another owner.
-
-    Raises:
-        SessionDeleted: the row is gone.
-    """
-    params = {"target_id": session_id, "owner": owner, "now": now, "reserve": reserve}
-    row = fetch_mapping(conn, statements.touch_owned, params)
-    if row is None and fetch_one(conn, statements.owner_of, {"target_id": session_id}) is None:
-        raise SessionDeleted(session_id)
-    return row
 
 
 def run_row(run: PreparedRun, session_id: str, *, index: int, now: int) -> dict[str, Any]:
