@@ -423,7 +423,7 @@ class InMemoryDb(SessionStore):
             self._tables.sessions[target_id] = row
             self._tables.run_sessions.update(dict.fromkeys(row.runs, target_id))
             _refresh_name(row)
-            return _build(row)
+            return _build(row, store=self.store_token)
 
     # -- runs --------------------------------------------------------------------------------
 
@@ -539,7 +539,9 @@ class InMemoryDb(SessionStore):
         with self._lock:
             row = self._tables.visible(session_id, user_id)
             stored = [run for run in row.runs.values() if run.parent_run_id is None]
-            summary = _build(row).get_session_summary() if row.session_type != "workflow" else None
+            summary = (
+                _build(row, store=UNSTORED).get_session_summary() if row.session_type != "workflow" else None
+            )
             session_type = row.session_type
 
         def wanted(run: StoredRun) -> bool:

@@ -493,7 +493,7 @@ class SqlStore(SessionStore):
             source = session_row(conn, self._reads, session_id, user_id, lock=True)
             row = fork_session_rows(conn, self._tables, self._insert, source, request, _now())
             index_fork(conn, self._tables, session_id, request.target_id)
-        return session_from_row(row, session_type=None, runs=None, complete=False)
+        return session_from_row(row, store=self.store_token, session_type=None, runs=None, complete=False)
 
     def _history(self, session_id: str, user_id: str | None, query: HistoryQuery) -> History:
         """See :meth:`SessionStore.get_history`.
