@@ -464,7 +464,7 @@ class InMemoryDb(SessionStore):
             row.fields = encoded
             row.touch()
             _refresh_name(row)
-            return _build(row)
+            return _build(row, store=self.store_token)
 
     def request_run_cancel(
         self, run_id: str, *, runtime_id: str | None = None, user_id: str | None = None

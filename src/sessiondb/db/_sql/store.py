@@ -543,7 +543,7 @@ class SqlStore(SessionStore):
                 summary=summary,
                 now=_now(),
             )
-        return session_from_row(row, session_type=None, runs=None, complete=False)
+        return session_from_row(row, store=self.store_token, session_type=None, runs=None, complete=False)
 
     def request_run_cancel(
         self, run_id: str, *, runtime_id: str | None = None, user_id: str | None = None
