@@ -174,3 +174,45 @@ async def test_postgres_outage_is_503_and_the_server_recovers() -> None:
         finally:
             proxy.cut()
             store.close()
+
+
+# -- query validation comes before the choice of database (as in AgentOS) ----------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "params", "error_type"),
+    [
+        ("GET", "/sessions", {"type": "invalid_type"}, "enum"),
+        ("GET", "/sessions", {"limit": "0"}, "greater_than_equal"),
+        ("GET", "/sessions/in-two", {"type": "invalid_type"}, "enum"),
+        ("GET", "/sessions/in-two/runs", {"type": "invalid_type"}, "enum"),
+        ("GET", "/sessions/in-two/run-previews", {"type": "invalid_type"}, "enum"),
+        ("GET", "/sessions/in-two/runs/r1", {"type": "invalid_type"}, "enum"),
+        ("POST", "/sessions", {"type": "invalid_type"}, "enum"),
+        ("PATCH", "/sessions/in-two", {"type": "invalid_type"}, "enum"),
+    ],
+)
+async def test_a_bad_parameter_is_a_422_even_without_db_id(
+    two_dbs: tuple[httpx.AsyncClient, InMemoryDb, InMemoryDb],
+    method: str,
+    path: str,
+    params: dict[str, str],
+    error_type: str,
+) -> None:
+    client, _, _ = two_dbs
+    body = {} if method in ("POST", "PATCH") else None
+    response = await client.request(method, path, params=params, json=body)
+    assert response.status_code == 422, response.text
+    [item] = response.json()["detail"]
+    assert item["type"] == error_type
+    assert item["loc"] == ["query", next(iter(params))]
+
+
+async def test_valid_parameters_without_db_id_still_need_it(
+    two_dbs: tuple[httpx.AsyncClient, InMemoryDb, InMemoryDb],
+) -> None:
+    client, _, _ = two_dbs
+    for path in ("/sessions", "/sessions/in-two", "/sessions/in-two/runs"):
+        response = await client.get(path, params={"type": "agent"})
+        assert response.status_code == 400, (path, response.text)
+        assert "db_id" in response.json()["detail"]

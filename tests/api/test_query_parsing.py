@@ -90,16 +90,21 @@ def test_list_sessions_documents_the_parameters_fastapi_would() -> None:
     assert documented_parameters(declared) == expected
 
 
-async def test_list_sessions_authenticates_before_validating_the_query() -> None:
+async def test_list_sessions_authenticates_then_validates_the_query_then_picks_the_database() -> None:
     app = create_app(InMemoryDb(id="main"), auth=AuthConfig(security_key="key"))
     async for client in asgi_client(app):
         unauthenticated = await client.get("/sessions?limit=0")
         unknown_db = await client.get("/sessions?limit=0&db_id=nope", headers={"Authorization": "Bearer key"})
+        unknown_db_valid_query = await client.get(
+            "/sessions?db_id=nope", headers={"Authorization": "Bearer key"}
+        )
         user_filter = await client.get("/sessions?user_id=bob", headers={"Authorization": "Bearer key"})
 
     assert unauthenticated.status_code == 401
     assert unauthenticated.headers["WWW-Authenticate"] == "Bearer"
-    assert unknown_db.status_code == 404
+    # AgentOS resolves the database inside the handler, after FastAPI validated the query.
+    assert unknown_db.status_code == 422
+    assert unknown_db_valid_query.status_code == 404
     assert user_filter.status_code == 200
 
 
@@ -137,12 +142,15 @@ def test_session_detail_documents_the_parameters_fastapi_would() -> None:
     assert document["paths"]["/sessions/{session_id}"]["get"]["parameters"] == expected
 
 
-async def test_session_detail_authenticates_before_validating_the_type() -> None:
+async def test_session_detail_authenticates_then_validates_the_type_then_picks_the_database() -> None:
     app = create_app(InMemoryDb(id="main"), auth=AuthConfig(security_key="key"))
     async for client in asgi_client(app):
         unauthenticated = await client.get("/sessions/s1?type=robot")
         key = {"Authorization": "Bearer key"}
         unknown_db = await client.get("/sessions/s1?type=robot&db_id=nope", headers=key)
+        unknown_db_valid_type = await client.get("/sessions/s1?type=agent&db_id=nope", headers=key)
 
     assert unauthenticated.status_code == 401
-    assert unknown_db.status_code == 404
+    assert unknown_db.status_code == 422
+    assert unknown_db.json()["detail"][0]["type"] == "enum"
+    assert unknown_db_valid_type.status_code == 404

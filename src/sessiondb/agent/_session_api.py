@@ -17,7 +17,7 @@ from sessiondb.agent._effects import Blocking, Steps, adrive, aresult_of, drive,
 from sessiondb.agent._persist import load_session, session_state_of
 from sessiondb.agent.naming import generate_name_steps
 from sessiondb.db.base import SessionStore
-from sessiondb.db.errors import SessionNotFound, VersionConflict
+from sessiondb.db.errors import SessionNotFound, SessionOwnedByAnotherUser, VersionConflict
 from sessiondb.db.memory import InMemoryDb
 from sessiondb.models.base import Model
 from sessiondb.run.message import Message
@@ -64,14 +64,35 @@ class SessionAPI:
         return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
 
     def _load(self, session_id: str | None, user_id: str | None = None) -> Session:
-        return load_session(
-            self.get_db(), self._sid(session_id), user_id or self.user_id, self.session_type, None
-        )
+        """The session, as ``run()`` would open it.
+
+        Raises:
+            SessionNotFound: there is no such session.
+            SessionOwnedByAnotherUser: it exists, but another user owns it: ``run()`` refuses
+                it with this error, so every read refuses it too rather than answer "empty".
+            SessionTypeMismatch: another kind of runtime created it.
+        """
+        db, sid, owner = self.get_db(), self._sid(session_id), user_id or self.user_id
+        try:
+            return load_session(db, sid, owner, self.session_type, None)
+        except SessionNotFound:
+            if owner is None:
+                raise
+            # Only on this error path: one more read tells a missing session from another user's.
+            try:
+                db.get_session(sid, runs_limit=1)
+            except SessionNotFound:
+                raise SessionNotFound(sid) from None
+            raise SessionOwnedByAnotherUser(sid) from None
 
     # -- reading ---------------------------------------------------------------------------
 
     def get_session(self, session_id: str | None = None, user_id: str | None = None) -> Session | None:
-        """The stored session with its runs, or ``None`` when it does not exist (nothing is created)."""
+        """The stored session with its runs, or ``None`` when it does not exist (nothing is created).
+
+        Raises:
+            SessionOwnedByAnotherUser: the session belongs to another user (as ``run()`` raises).
+        """
         try:
             return self._load(session_id, user_id)
         except SessionNotFound:

@@ -76,16 +76,33 @@ CallerDep = Annotated[Principal, Depends(get_principal)]
 class Access:
     """What a sessions request may touch, settled by one dependency.
 
+    Which store ``db_id`` and ``table`` name is settled here too, but a request that names
+    none (400) or an unknown one (404) is told so only when the handler asks for
+    :attr:`store`: by then FastAPI has validated the other parameters, so a bad ``type`` or
+    ``limit`` is a 422 whatever the ``db_id``, as in AgentOS (its system test
+    ``test_invalid_session_type_error`` sends one without ``db_id`` to a server with two
+    databases).
+
     Attributes:
         principal: the authenticated caller.
-        store: the store named by ``db_id`` and ``table``.
         user_id: the ``user_id`` to filter by: the caller's own, unless it may see every
             user's sessions (then the one requested, if any).
     """
 
     principal: Principal
-    store: SessionStore
     user_id: str | None
+    resolved: SessionStore | HTTPException
+
+    @property
+    def store(self) -> SessionStore:
+        """The store named by ``db_id`` and ``table``.
+
+        Raises:
+            HTTPException: 400 or 404, no such store (spec §4).
+        """
+        if isinstance(self.resolved, HTTPException):
+            raise self.resolved
+        return self.resolved
 
 
 def grant(
@@ -100,14 +117,19 @@ def grant(
     """Authenticate, check ``scope``, resolve the store and the user filter, in that order.
 
     Raises:
-        HTTPException: 401 (not authenticated), 403 (``scope`` missing), 400 or 404 (no
-            such store, spec §4).
+        HTTPException: 401 (not authenticated), 403 (``scope`` missing); the 400 or 404 of
+            an unknown store comes from :attr:`Access.store`.
     """
     principal = _authenticate(request, credentials)
     if not principal.may(scope):
         raise forbidden(scope)
     registry: StoreRegistry = request.app.state.registry
-    return Access(principal, registry.resolve(db_id, table), principal.user_filter(user_id))
+    resolved: SessionStore | HTTPException
+    try:
+        resolved = registry.resolve(db_id, table)
+    except HTTPException as exc:
+        resolved = exc  # raised by Access.store, after FastAPI validated the parameters
+    return Access(principal, principal.user_filter(user_id), resolved)
 
 
 DbIdQuery = Annotated[

@@ -10,10 +10,10 @@ from sessiondb.api.errors import etag_for
 from sessiondb.api.responses import JsonResponse
 from sessiondb.api.schemas import (
     ErrorResponse,
-    SessionTypeParam,
     ValidationErrorResponse,
     VersionConflictResponse,
 )
+from sessiondb.api.schemas.sessions import SessionTypeValue
 from sessiondb.session import Session
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -65,7 +65,7 @@ def session_links(session_id: str) -> dict[str, Any]:
 
 
 TypeQuery = Annotated[
-    SessionTypeParam | None,
+    SessionTypeValue | None,
     Query(alias="type", description="agent, team or workflow; detected from the session when omitted"),
 ]
 SessionIdPath = Annotated[str, Path(description="Id of the session")]

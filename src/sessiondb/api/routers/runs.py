@@ -57,7 +57,11 @@ async def _runs(
     created_after: CreatedAfterQuery = None,
     created_before: CreatedBeforeQuery = None,
     run_status: StatusQuery = None,
+    session_type: TypeQuery = None,
 ) -> list[AnyRun]:
+    # ``type`` is only checked (as AgentOS does): declared here rather than on the routes, so
+    # FastAPI validates it before this dependency reads anything or resolves the store.
+    del session_type
     return await access.store.aget_runs(
         session_id,
         user_id=access.user_id,
@@ -77,7 +81,7 @@ RunsDep = Annotated[list[AnyRun], Depends(_runs)]
     summary="Get Session Runs",
     description="Every run of the session, oldest first, each in the schema of its kind. Not paginated.",
 )
-async def get_session_runs(runs: RunsDep, session_type: TypeQuery = None) -> Response:
+async def get_session_runs(runs: RunsDep) -> Response:
     """List a session's runs, optionally filtered by creation time and status."""
     return JsonResponse([run_detail(run, include_nulls=False) for run in runs])
 
@@ -89,7 +93,7 @@ async def get_session_runs(runs: RunsDep, session_type: TypeQuery = None) -> Res
     summary="Get Session Run Previews",
     description="Ids, status, time and the first 280 characters of input and output of each run.",
 )
-async def get_session_run_previews(runs: RunsDep, session_type: TypeQuery = None) -> Response:
+async def get_session_run_previews(runs: RunsDep) -> Response:
     """List light previews of a session's runs."""
     return JsonResponse([run_preview(run) for run in runs])
 

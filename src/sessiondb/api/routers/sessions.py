@@ -44,7 +44,7 @@ from sessiondb.api.schemas import (
     SessionTypeParam,
     UpdateSessionRequest,
 )
-from sessiondb.api.schemas.sessions import ListSessionsQuery, SessionTypeQuery
+from sessiondb.api.schemas.sessions import ListSessionsQuery, SessionTypeQuery, SessionTypeValue
 from sessiondb.api.views import session_detail, session_list_item
 from sessiondb.db.base import SessionStore
 from sessiondb.db.errors import SessionNotFound
@@ -141,7 +141,7 @@ async def get_sessions(request: Request, access: ReadAccessFromRawQuery) -> Resp
 async def create_session(
     access: CreateAccess,
     session_type: Annotated[
-        SessionTypeParam, Query(alias="type", description="Type of the new session")
+        SessionTypeValue, Query(alias="type", description="Type of the new session")
     ] = "agent",
     body: Annotated[CreateSessionRequest | None, Body(description="The session; may be omitted")] = None,
 ) -> Response:

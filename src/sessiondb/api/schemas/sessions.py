@@ -8,13 +8,41 @@ client that sends one more field must keep working.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, Json
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Json,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
+from pydantic_core import PydanticCustomError
 
 from sessiondb.db.query import MAX_LIMIT, MAX_PAGE, SQL_INT_MAX, SQL_INT_MIN, SortField, SortOrder
 
 SessionTypeParam = Literal["agent", "team", "workflow"]
+
+_TYPE_NAMES = [repr(value) for value in get_args(SessionTypeParam)]
+_SESSION_TYPES = f"{', '.join(_TYPE_NAMES[:-1])} or {_TYPE_NAMES[-1]}"
+"""``'agent', 'team' or 'workflow'``, as pydantic words the expected values."""
+
+
+def _enum_error(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    # AgentOS declares the type as an Enum, so a bad value is FastAPI's ``enum`` error, which
+    # clients (and Agno's own tests) match on; a Literal alone would be ``literal_error``.
+    try:
+        return handler(value)
+    except ValidationError:
+        raise PydanticCustomError(
+            "enum", "Input should be {expected}", {"expected": _SESSION_TYPES}
+        ) from None
+
+
+SessionTypeValue = Annotated[SessionTypeParam, WrapValidator(_enum_error)]
+"""A session type in a request: the ``Literal``, whose bad values are ``enum`` errors as in AgentOS."""
 
 _EXAMPLE_TIME = "2025-09-05T16:02:09Z"
 _EXAMPLE_ID = "6f6cfbfd-9643-479a-ae47-b8f32eb4d710"
@@ -278,7 +306,7 @@ class DeleteSessionRequest(BaseModel):
     )
 
     session_ids: list[str] = Field(min_length=1, description="Ids of the sessions to delete")
-    session_types: list[SessionTypeParam] = Field(
+    session_types: list[SessionTypeValue] = Field(
         min_length=1, description="Type of each session, in the same order (must have the same length)"
     )
 
@@ -290,7 +318,7 @@ class SessionTypeQuery(BaseModel):
     ``routers.common.TypeQuery`` is.
     """
 
-    session_type: SessionTypeParam | None = Field(None, alias="type")
+    session_type: SessionTypeValue | None = Field(None, alias="type")
 
 
 class ListSessionsQuery(BaseModel):
@@ -301,7 +329,7 @@ class ListSessionsQuery(BaseModel):
     document and the 422 error items are the same as if FastAPI did.
     """
 
-    session_type: SessionTypeParam | None = Field(
+    session_type: SessionTypeValue | None = Field(
         None, alias="type", description="agent, team or workflow; detected from the session when omitted"
     )
     component_id: str | None = Field(None, description="Agent, team or workflow id")
