@@ -124,10 +124,15 @@ def test_the_cursor_is_stable_under_inserts(seeded: SessionStore) -> None:
     assert rest.next_cursor is None
 
 
-def test_a_full_last_page_still_offers_a_cursor_to_an_empty_page(seeded: SessionStore) -> None:
-    page = seeded.get_sessions(SessionQuery(limit=5))
-    assert page.next_cursor is not None
-    assert seeded.get_sessions(SessionQuery(limit=5, cursor=page.next_cursor)).items == []
+def test_a_full_last_page_has_no_cursor(seeded: SessionStore) -> None:
+    # Issue 15: a cursor that leads to an empty page sends clients one request for nothing.
+    assert seeded.get_sessions(SessionQuery(limit=5)).next_cursor is None
+    first = seeded.get_sessions(SessionQuery(limit=4))
+    assert first.next_cursor is not None
+    last = seeded.get_sessions(SessionQuery(limit=4, cursor=first.next_cursor))
+    assert (len(last.items), last.next_cursor) == (1, None)
+    by_number = seeded.get_sessions(SessionQuery(limit=1, page=5))
+    assert (len(by_number.items), by_number.next_cursor) == (1, None)
 
 
 def test_a_bad_or_mismatched_cursor_is_an_invalid_query(seeded: SessionStore) -> None:

@@ -100,7 +100,7 @@ async def test_ready_reads_answer_on_the_loop_exactly_as_the_sync_reads(
     assert empty.runs == [] and typed.session_id == "s1"
     assert [s.session_id for s in page.items] == [s.session_id for s in expected_page.items]
     assert page.total_count == expected_page.total_count == 2
-    assert [s.session_id for s in after.items] == ["s1"] and after.next_cursor is not None
+    assert [s.session_id for s in after.items] == ["s1"] and after.next_cursor is None  # the last page
     # The loaded state is the store's: saving the loaded window again writes nothing new.
     window.runs[-1].content = "changed"  # type: ignore[index]
     window.mark_run_changed("s1-r2")

@@ -115,9 +115,23 @@ async def _validation_error_handler(request: Request, exc: Exception) -> JsonRes
     # form field may parse to ("Infinity" is valid JSON to Python): that 422 became a 500.
     # orjson writes them as null.
     assert isinstance(exc, RequestValidationError)
+    errors = [_without_large_input(error) for error in exc.errors()]
     return JsonResponse(
-        {"detail": jsonable_encoder(exc.errors())}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
+        {"detail": jsonable_encoder(errors)}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
     )
+
+
+ECHOED_INPUT_MAX = 1_000
+"""The largest input (characters of a string, items of a list or object) a 422 repeats back."""
+
+
+def _without_large_input(error: Any) -> Any:
+    # A 422 for a list of 300,000 ids would otherwise send them all back (seconds to encode,
+    # megabytes to send): the client has the input, the error names where it went wrong.
+    value = error.get("input") if isinstance(error, dict) else None
+    if isinstance(value, str | bytes | list | dict | tuple) and len(value) > ECHOED_INPUT_MAX:
+        return {**error, "input": None}
+    return error
 
 
 class CatchAllMiddleware:

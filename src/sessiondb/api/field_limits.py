@@ -9,6 +9,9 @@ a body that fits may still hold:
   ``session_ids``): they are primary and index keys, and go into URLs and headers.
 * nesting depth of objects and arrays: the JSON encoder refuses values nested more than 254
   levels deep, which would otherwise surface as a 500 when the session is stored or returned.
+* values no store can hold, anywhere in the body: a lone surrogate (``"\\ud800"``, which no
+  UTF-8 encoder accepts: a 500 before), and ``NaN``, ``Infinity`` or ``1e400`` (Python's JSON
+  parser reads them; the stores' encoder wrote them as ``null``, so the value was lost).
 
 A new ``session_id`` must also be addressable in a URL: one holding ``/``, or one that is
 ``.`` or ``..``, could never be read, changed or deleted through ``/sessions/{session_id}``
@@ -22,6 +25,7 @@ body FastAPI parses anyway (Starlette caches it), so a request is parsed once.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,24 +78,85 @@ class FieldLimits:
             raise ValueError(f"max_depth must be at most {MAX_SUPPORTED_DEPTH}, not {self.max_depth}")
 
 
-def _too_deep(body: Any, max_depth: int) -> list[str | int] | None:
-    """The path to the first container nested deeper than ``max_depth``, or ``None``.
+def _has_surrogate(text: str) -> bool:
+    # Python's JSON parser turns "\ud800" into a lone surrogate, which no UTF-8 encoder (the
+    # databases', the response's) accepts. Encoding is the cheap C check; the error is rare.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
-    Iterative, so that a hostile body cannot exhaust the interpreter's stack here.
+
+_Trail = tuple[Any, str | int] | None
+"""Where a value sits: ``(parent's trail, key)``, built only into a path when it is reported."""
+
+
+def _path(trail: _Trail) -> list[str | int]:
+    path: list[str | int] = []
+    while trail is not None:
+        trail, key = trail
+        path.append(key)
+    return path[::-1]
+
+
+def _bad_scalar(value: Any) -> str | None:
+    """What makes a scalar unstorable, or ``None`` (see :func:`_scan`)."""
+    if isinstance(value, str):
+        return "a lone surrogate (an unpaired \\ud800-\\udfff escape)" if _has_surrogate(value) else None
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"a number JSON cannot hold ({value}); send a finite number"
+    return None
+
+
+def _scan(body: Any, max_depth: int) -> dict[str, Any] | None:
+    """The error item for the first value in ``body`` that cannot be stored, or ``None``.
+
+    That is a container nested deeper than ``max_depth``, a string or key holding a lone
+    surrogate (``"\\ud800"``), or a number that is not finite: Python's JSON parser reads
+    ``NaN``, ``Infinity`` and ``1e400`` as floats that no JSON encoder writes back (the stores'
+    write them as ``null``, so the value would be silently lost). Iterative, so that a hostile
+    body cannot exhaust the interpreter's stack here; a path is built only for the error.
     """
-    stack: list[tuple[Any, int, list[str | int]]] = [(body, 1, [])]
+    problem = _bad_scalar(body)
+    if problem is not None:
+        return _unstorable(None, problem)
+    stack: list[tuple[Any, int, _Trail]] = [(body, 1, None)]
     while stack:
-        value, depth, path = stack.pop()
+        value, depth, trail = stack.pop()
         if isinstance(value, dict):
-            children: list[tuple[str | int, Any]] = list(value.items())
+            children: Any = value.items()
+            for key in value:
+                if isinstance(key, str) and _has_surrogate(key):
+                    return _unstorable(
+                        trail, "a key holding a lone surrogate (an unpaired \\ud800-\\udfff escape)"
+                    )
         elif isinstance(value, list):
-            children = list(enumerate(value))
+            children = enumerate(value)
         else:
             continue
         if depth > max_depth:
-            return path
-        stack.extend((child, depth + 1, [*path, key]) for key, child in children)
+            return {
+                "type": "too_deeply_nested",
+                "loc": ["body", *_path(trail)],
+                "msg": f"Value is nested more than {max_depth} levels deep",
+                "input": None,
+                "ctx": {"max_depth": max_depth},
+            }
+        for key, child in children:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1, (trail, key)))
+                continue
+            problem = _bad_scalar(child)
+            if problem is not None:
+                return _unstorable((trail, key), problem)
     return None
+
+
+def _unstorable(trail: _Trail, what: str) -> dict[str, Any]:
+    # A key with a surrogate cannot be echoed in "loc" either: it is replaced, for the response.
+    shown = [key.encode("utf-8", "replace").decode() if isinstance(key, str) else key for key in _path(trail)]
+    return {"type": "value_error", "loc": ["body", *shown], "msg": f"Value holds {what}", "input": None}
 
 
 def _too_long(loc: list[str | int], limit: int) -> dict[str, Any]:
@@ -115,17 +180,9 @@ def field_limit_errors(body: Any, limits: FieldLimits) -> list[dict[str, Any]]:
     Returns:
         One item per broken cap (empty when the body is within all of them).
     """
-    path = _too_deep(body, limits.max_depth)
-    if path is not None:
-        return [
-            {
-                "type": "too_deeply_nested",
-                "loc": ["body", *path],
-                "msg": f"Value is nested more than {limits.max_depth} levels deep",
-                "input": None,
-                "ctx": {"max_depth": limits.max_depth},
-            }
-        ]
+    unstorable = _scan(body, limits.max_depth)
+    if unstorable is not None:
+        return [unstorable]
     if not isinstance(body, dict):
         return []
     errors: list[dict[str, Any]] = []

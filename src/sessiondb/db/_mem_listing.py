@@ -84,11 +84,13 @@ def select_page(rows: Iterable[StoredSession], query: SessionQuery) -> Listing:
     if query.cursor is not None:
         cursor = Cursor.decode(query.cursor, query)
         start = _position_after(found, cursor, query.sort_by, descending)
-        window = found[start : start + query.limit]
     else:
-        window = found[query.offset : query.offset + query.limit]
+        start = query.offset
+    # One row more than the page: whether it exists tells a last page from a full one.
+    window = found[start : start + query.limit + 1]
     next_cursor = None
-    if window and len(window) == query.limit:
+    if len(window) > query.limit:
+        window = window[: query.limit]
         last = window[-1]
         value = sort_value(last, query.sort_by)
         next_cursor = Cursor(query.sort_by, query.sort_order, value, last.session_id).encode()

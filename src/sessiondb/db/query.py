@@ -139,6 +139,9 @@ class Cursor:
             raise InvalidQuery("cursor", "is not a cursor returned by this API") from exc
         if (sort_by, sort_order) != (query.sort_by, query.sort_order) or not isinstance(session_id, str):
             raise InvalidQuery("cursor", "was made for another sort order; start again without it")
+        if isinstance(value, int) and not SQL_INT_MIN <= value <= SQL_INT_MAX:
+            # orjson reads integers up to 2**64 - 1; no stored time is past a signed 64-bit one.
+            raise InvalidQuery("cursor", "is not a cursor returned by this API")
         return cls(sort_by, sort_order, value, session_id)
 
 

@@ -297,6 +297,12 @@ class RenameSessionRequest(BaseModel):
     session_name: str = Field(description="New name of the session")
 
 
+MAX_BULK_DELETE_IDS = 10_000
+"""Ids at most in one ``DELETE /sessions`` (a 422 names the limit beyond). The store deletes any
+number in one transaction, but that transaction holds the write lock (SQLite) or the rows'
+locks while it runs: 10,000 takes well under a second; a client with more sends several."""
+
+
 class DeleteSessionRequest(BaseModel):
     """Body of ``DELETE /sessions``: the ids to delete and, for each, its type."""
 
@@ -305,9 +311,13 @@ class DeleteSessionRequest(BaseModel):
         json_schema_extra={"example": {"session_ids": ["s1", "s2"], "session_types": ["agent", "team"]}},
     )
 
-    session_ids: list[str] = Field(min_length=1, description="Ids of the sessions to delete")
+    session_ids: list[str] = Field(
+        min_length=1, max_length=MAX_BULK_DELETE_IDS, description="Ids of the sessions to delete"
+    )
     session_types: list[SessionTypeValue] = Field(
-        min_length=1, description="Type of each session, in the same order (must have the same length)"
+        min_length=1,
+        max_length=MAX_BULK_DELETE_IDS,
+        description="Type of each session, in the same order (must have the same length)",
     )
 
 

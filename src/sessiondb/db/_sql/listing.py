@@ -16,7 +16,6 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Connection,
-    Integer,
     Select,
     bindparam,
     func,
@@ -107,7 +106,8 @@ def _params(query: SessionQuery) -> dict[str, Any]:
         "user_id": query.user_id,
         "created_after": query.created_after,
         "created_before": query.created_before,
-        "limit": query.limit,
+        # One row more than the page: whether it comes back tells a last page from a full one.
+        "limit": query.limit + 1,
     }
     if query.metadata_leaves:
         params.update(metadata_params(dict(query.metadata or {}), query.metadata_leaves))
@@ -153,7 +153,8 @@ def _build(tables: Tables, query: SessionQuery) -> Select[Any]:
         if query.sort_order == "desc"
         else (key, sessions.c.session_id)
     )
-    rows = page.order_by(*order).limit(bindparam("limit", type_=Integer())).subquery("page")
+    # BIGINT for the same reason: the limit is one more than the page, up to 2**31.
+    rows = page.order_by(*order).limit(bindparam("limit", type_=BigInteger())).subquery("page")
     # A join promises no order, so the page's order is stated again outside.
     outer_key, outer_id = rows.c[query.sort_by], rows.c.session_id
     outer_order = (outer_key.desc(), outer_id.desc()) if query.sort_order == "desc" else (outer_key, outer_id)
@@ -208,8 +209,9 @@ def page_result(query: SessionQuery, found: Sequence[Mapping[str, Any]]) -> List
     # Past the last page, the one row is the count joined to nothing.
     rows = [row for row in found if row["session_id"] is not None]
     next_cursor = None
-    if rows and len(rows) == query.limit:
-        # A full page means there may be more; an empty next page is the honest answer then.
+    if len(rows) > query.limit:
+        # The statement asks for one row more than the page: it came, so another page follows.
+        rows = rows[: query.limit]
         last = rows[-1]
         cursor = Cursor(query.sort_by, query.sort_order, last[query.sort_by], last["session_id"])
         next_cursor = cursor.encode()
