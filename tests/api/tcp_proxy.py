@@ -11,6 +11,9 @@ class TcpProxy:
     """Forwards ``127.0.0.1:<port>`` to ``target``.
 
     :meth:`cut` drops every connection and refuses new ones; :meth:`start` listens again.
+    :meth:`black_hole` keeps every connection open, and accepts new ones, but forwards nothing
+    either way (packets dropped on the path: nobody is told anything); :meth:`heal` forwards
+    again (what was sent meanwhile is lost, as on a real path, so those connections are dead).
     """
 
     def __init__(self, target: tuple[str, int]) -> None:
@@ -22,6 +25,7 @@ class TcpProxy:
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
         self._sockets: list[socket.socket] = []
+        self._black_hole = threading.Event()
 
     def start(self) -> None:
         """Listen (again) on the same port."""
@@ -42,12 +46,24 @@ class TcpProxy:
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
 
+    def black_hole(self) -> None:
+        """Forward nothing from now on, and hold new connections without reaching the target."""
+        self._black_hole.set()
+
+    def heal(self) -> None:
+        """Forward again, and reach the target for new connections."""
+        self._black_hole.clear()
+
     def _accept(self, listener: socket.socket) -> None:
         while True:
             try:
                 client, _ = listener.accept()
             except OSError:
                 return
+            if self._black_hole.is_set():
+                with self._lock:
+                    self._sockets.append(client)  # held open, never answered
+                continue
             try:
                 upstream = socket.create_connection(self.target)
             except OSError:
@@ -58,11 +74,11 @@ class TcpProxy:
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
 
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while data := source.recv(65536):
-                sink.sendall(data)
+                if not self._black_hole.is_set():
+                    sink.sendall(data)
         except OSError:
             pass
         finally:

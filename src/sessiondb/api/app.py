@@ -23,6 +23,7 @@ from sessiondb.api.routers import agents as agent_routes
 from sessiondb.api.routers import fork, history, runs, search, sessions, system, transfer
 from sessiondb.api.routers import teams as team_routes
 from sessiondb.api.routers import workflows as workflow_routes
+from sessiondb.api.routers.system import HEALTH_TIMEOUT_S
 from sessiondb.api.runtimes import RuntimeRegistry, served_stores
 from sessiondb.team import Team
 from sessiondb.workflow import Workflow
@@ -43,6 +44,7 @@ def create_app(
     field_limits: FieldLimits | None = None,
     os_id: str = DEFAULT_OS_ID,
     cors_origins: Sequence[str] = DEFAULT_CORS_ORIGINS,
+    health_timeout_s: float = HEALTH_TIMEOUT_S,
 ) -> FastAPI:
     """Build the HTTP API serving ``dbs``, and the runtimes next to it.
 
@@ -63,6 +65,8 @@ def create_app(
         os_id: the identifier ``GET /config`` reports.
         cors_origins: browser origins allowed to call the API (CORS); the default is
             AgentOS's, where Agno's Agent UI runs (``http://localhost:3000``); ``()`` for none.
+        health_timeout_s: how long ``GET /health`` waits for the databases' answers; one
+            that does not answer in time is reported unavailable (503).
 
     Returns:
         A FastAPI app with the ``/sessions`` endpoints, ``/health``, ``/config`` and the
@@ -70,7 +74,8 @@ def create_app(
 
     Raises:
         ValueError: no store at all (``dbs`` empty and no runtime has a ``db``), an item of
-            ``dbs`` is not a store, or two runtimes of one kind share an id.
+            ``dbs`` is not a store, two runtimes of one kind share an id, or
+            ``health_timeout_s`` is not a positive number.
     """
     app = FastAPI(
         title="sessiondb",
@@ -88,6 +93,9 @@ def create_app(
     app.state.registry = StoreRegistry(served_stores(dbs, app.state.runtimes))
     app.state.auth = auth or AuthConfig()
     app.state.os_id = os_id
+    if not 0 < health_timeout_s < float("inf"):
+        raise ValueError(f"health_timeout_s must be a positive number of seconds, not {health_timeout_s!r}")
+    app.state.health_timeout_s = health_timeout_s
     app.state.field_limits = field_limits or FieldLimits()
     app.state.max_body_bytes = max_body_bytes
     app.state.started_at = time.time()

@@ -23,7 +23,9 @@ from sessiondb.db._sql.discovery import TableSet, discover
 from sessiondb.db._sql.errors import translated_errors
 from sessiondb.db._sql.tables import DEFAULT_SESSION_TABLE, TableNames
 from sessiondb.db.base import SessionStore
+from sessiondb.db.errors import DatabaseCorrupt
 from sessiondb.db.postgres import DEFAULT_SCHEMA
+from sessiondb.db.timeouts import Timeouts
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 CONNECT_TIMEOUT_S = 5
@@ -49,6 +51,7 @@ class Target:
         schema: the PostgreSQL schema the URL's ``?schema=`` names, if any.
         shown: what messages and the banner print: the path, or the URL without its password.
         read_replicas: URLs of a PostgreSQL database's streaming replicas (``serve --read-replica``).
+        timeouts: the bounds on the stores' waits (``serve --db-*-timeout``); ``None``: the defaults.
     """
 
     db_id: str | None
@@ -58,6 +61,7 @@ class Target:
     schema: str | None
     shown: str
     read_replicas: tuple[str, ...] = ()
+    timeouts: Timeouts | None = None
 
     @classmethod
     def parse(cls, value: str) -> Target:
@@ -123,7 +127,8 @@ class Target:
         try:
             with translated_errors(self.shown), engine.connect() as conn:
                 return discover(conn, self.schema)
-        except sa_exc.DatabaseError as exc:
+        except (sa_exc.DatabaseError, DatabaseCorrupt) as exc:
+            # translated_errors makes SQLite's "file is not a database" a DatabaseCorrupt.
             if self.backend == "sqlite" and "not a database" in str(exc):
                 raise CannotOpen(f"{self.shown} is not a SQLite database") from exc
             raise
@@ -143,6 +148,7 @@ class Target:
             auto_migrate=auto_migrate,
             read_replicas=self.read_replicas,
             names=names,
+            timeouts=self.timeouts,
         )
 
 

@@ -13,6 +13,7 @@ A config file uses the flag names with underscores::
     jwt_audience = "sessiondb"
     workers = 4
     cors_origins = ["https://ui.example.com"]
+    db_lock_timeout = 5.0        # seconds; see docs/reliability.md for every bound
 """
 
 from __future__ import annotations
@@ -36,12 +37,23 @@ from sessiondb.api.field_limits import (
     FieldLimits,
 )
 from sessiondb.api.limits import DEFAULT_MAX_BODY_BYTES
+from sessiondb.api.routers.system import HEALTH_TIMEOUT_S
+from sessiondb.api.slow_clients import DEFAULT_HEADER_TIMEOUT_S
 from sessiondb.db._sql.tables import TableNames
 from sessiondb.db.base import SessionStore
+from sessiondb.db.timeouts import DEFAULT_CONNECT_S, DEFAULT_POOL_S, DEFAULT_STATEMENT_S, Timeouts
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7777
 DEFAULT_DB = "sessiondb.db"
+
+_TIMEOUT_SETTINGS = {
+    "connect_s": "db_connect_timeout",
+    "pool_s": "db_pool_timeout",
+    "lock_s": "db_lock_timeout",
+    "statement_s": "db_statement_timeout",
+}
+"""Each :class:`~sessiondb.db.timeouts.Timeouts` field and the setting (flag, env var) giving it."""
 
 _DB_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 _POSTGRES_URL = re.compile(r"^postgres(ql)?(\+\w+)?://")
@@ -71,10 +83,37 @@ class ServeSettings:
     log_level: str = "info"
     workers: int = 1
     cors_origins: Sequence[str] = DEFAULT_CORS_ORIGINS
+    db_connect_timeout: float = DEFAULT_CONNECT_S
+    db_pool_timeout: float = DEFAULT_POOL_S
+    db_lock_timeout: float | None = None
+    db_statement_timeout: float = DEFAULT_STATEMENT_S
+    health_timeout: float = HEALTH_TIMEOUT_S
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT_S
 
     def __post_init__(self) -> None:
         if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
             raise ValueError(f"workers (--workers) must be a whole number, at least 1, not {self.workers!r}")
+        self.timeouts()  # refuses a bound that is not a positive number of seconds
+        for name in ("health_timeout", "header_timeout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
+                raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+
+    def timeouts(self) -> Timeouts:
+        """The bounds on the stores' waits for their databases (see ``docs/reliability.md``).
+
+        Raises:
+            ValueError: a bound is not a positive number of seconds (named as the setting).
+        """
+        values = {field: getattr(self, setting) for field, setting in _TIMEOUT_SETTINGS.items()}
+        for field, setting in _TIMEOUT_SETTINGS.items():
+            try:
+                Timeouts(**{field: values[field]})
+            except ValueError:
+                raise ValueError(
+                    f"{setting} must be a positive number of seconds, not {values[field]!r}"
+                ) from None
+        return Timeouts(**values)
 
     def field_limits(self) -> FieldLimits:
         """The JSON field caps the settings ask for.
@@ -173,6 +212,7 @@ def store_from_url(
     auto_migrate: bool = True,
     read_replicas: Sequence[str] = (),
     names: TableNames | None = None,
+    timeouts: Timeouts | None = None,
 ) -> SessionStore:
     """Open the store a URL names.
 
@@ -188,6 +228,7 @@ def store_from_url(
         auto_migrate: whether the store creates or upgrades its tables on first use.
         read_replicas: URLs of a PostgreSQL database's streaming replicas.
         names: the tables (and schema) to use; ``None``: the defaults (and the URL's schema).
+        timeouts: bounds on the SQL stores' waits (default: :class:`~sessiondb.db.timeouts.Timeouts`).
 
     Raises:
         ValueError: the URL cannot be parsed or its scheme is not one of these. The message
@@ -203,10 +244,10 @@ def store_from_url(
     if names is not None:
         tables = {"session_table": names.sessions, "runs_table": names.runs}
     if "://" not in url:
-        return SqliteDb(db_file=url, id=db_id, auto_migrate=auto_migrate, **tables)
+        return SqliteDb(db_file=url, id=db_id, auto_migrate=auto_migrate, timeouts=timeouts, **tables)
     parsed = parse_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return SqliteDb(db_url=url, id=db_id, auto_migrate=auto_migrate, **tables)
+        return SqliteDb(db_url=url, id=db_id, auto_migrate=auto_migrate, timeouts=timeouts, **tables)
     schema = names.schema if names is not None else parsed.query.get("schema")
     return PostgresDb(
         db_url=_psycopg_url(parsed),
@@ -214,6 +255,7 @@ def store_from_url(
         id=db_id,
         auto_migrate=auto_migrate,
         read_replica_urls=[_psycopg_url(_parse(replica, "postgresql://...")) for replica in read_replicas],
+        timeouts=timeouts,
         **tables,
     )
 
@@ -263,7 +305,11 @@ def open_stores(settings: ServeSettings) -> list[SessionStore]:
         db_id, url = split_db_arg(value)
         stores.append(
             store_from_url(
-                url, db_id=db_id, auto_migrate=settings.auto_migrate, read_replicas=replicas.get(db_id, [])
+                url,
+                db_id=db_id,
+                auto_migrate=settings.auto_migrate,
+                read_replicas=replicas.get(db_id, []),
+                timeouts=settings.timeouts(),
             )
         )
     return stores

@@ -92,7 +92,10 @@ def build_served_app(settings: ServeSettings, app_ref: str | None) -> ServedApp:
                 db_id = split_db_arg(value)[0]
                 databases.append(
                     open_served(
-                        value, auto_migrate=settings.auto_migrate, read_replicas=replicas.get(db_id, [])
+                        value,
+                        auto_migrate=settings.auto_migrate,
+                        read_replicas=replicas.get(db_id, []),
+                        timeouts=settings.timeouts(),
                     )
                 )
             stores = [store for database in databases for store in database.stores]
@@ -102,6 +105,7 @@ def build_served_app(settings: ServeSettings, app_ref: str | None) -> ServedApp:
                 max_body_bytes=settings.max_body_bytes,
                 field_limits=field_limits,
                 cors_origins=settings.cors_origins,
+                health_timeout_s=settings.health_timeout,
             )
         except BaseException:
             for database in databases:

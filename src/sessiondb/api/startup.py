@@ -20,6 +20,7 @@ from sessiondb.db._sql.discovery import TableSet
 from sessiondb.db._sql.migrate import head_revision
 from sessiondb.db.base import SessionStore
 from sessiondb.db.errors import StoreError, StoreUnavailable
+from sessiondb.db.timeouts import Timeouts
 
 logger = logging.getLogger("sessiondb.serve")
 
@@ -89,10 +90,13 @@ def _open(target: Target, sets: list[TableSet], *, auto_migrate: bool) -> list[S
     return [target.open(table_set.names, auto_migrate=auto_migrate) for table_set in ordered(sets)]
 
 
-def open_served(value: str, *, auto_migrate: bool, read_replicas: Sequence[str] = ()) -> ServedDatabase:
+def open_served(
+    value: str, *, auto_migrate: bool, read_replicas: Sequence[str] = (), timeouts: Timeouts | None = None
+) -> ServedDatabase:
     """Open a ``--db`` value for ``serve``: find, migrate (``auto_migrate``) and open its tables.
 
-    Every store opened reads through ``read_replicas`` (PostgreSQL) too.
+    Every store opened reads through ``read_replicas`` (PostgreSQL) too, and waits for its
+    database within ``timeouts`` (``None``: the defaults).
 
     Raises:
         ValueError: the value is not a supported database URL, or has replicas and is not PostgreSQL.
@@ -100,7 +104,7 @@ def open_served(value: str, *, auto_migrate: bool, read_replicas: Sequence[str] 
         StoreError: the database refused the migration (permissions, a newer schema, ...), or
             a SQLite file cannot be opened.
     """
-    target = replace(Target.parse(value), read_replicas=tuple(read_replicas))
+    target = replace(Target.parse(value), read_replicas=tuple(read_replicas), timeouts=timeouts)
     if read_replicas and target.backend != "postgres":
         raise ValueError("read replicas (--read-replica) need a PostgreSQL database (--db postgresql://...)")
     existed = target.check_file(must_exist=False)

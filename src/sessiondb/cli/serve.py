@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import socket
 import sys
 from pathlib import Path
@@ -16,6 +17,11 @@ from sessiondb.api.databases import CannotOpen
 from sessiondb.api.serve import resolve_settings
 from sessiondb.cli._common import console, fail
 from sessiondb.db.errors import StoreError
+
+
+def _bound(envvar: str, what: str) -> Any:
+    # One line per bound in the signature below; docs/reliability.md explains each.
+    return typer.Option(envvar=envvar, help=f"{what}: seconds at most, then 503 (default in parentheses)")
 
 
 def serve(
@@ -116,6 +122,24 @@ def serve(
             "(default http://localhost:3000 and http://127.0.0.1:3000, Agno's Agent UI)",
         ),
     ] = None,
+    db_connect_timeout: Annotated[
+        float | None, _bound("SESSIONDB_DB_CONNECT_TIMEOUT", "Connecting (5)")
+    ] = None,
+    db_pool_timeout: Annotated[
+        float | None, _bound("SESSIONDB_DB_POOL_TIMEOUT", "Waiting for a pooled connection (10)")
+    ] = None,
+    db_lock_timeout: Annotated[
+        float | None, _bound("SESSIONDB_DB_LOCK_TIMEOUT", "Waiting for a lock (PostgreSQL 5, SQLite 30)")
+    ] = None,
+    db_statement_timeout: Annotated[
+        float | None, _bound("SESSIONDB_DB_STATEMENT_TIMEOUT", "One call's statements (30)")
+    ] = None,
+    health_timeout: Annotated[
+        float | None, _bound("SESSIONDB_HEALTH_TIMEOUT", "GET /health's wait for the databases (2)")
+    ] = None,
+    header_timeout: Annotated[
+        float | None, _bound("SESSIONDB_HEADER_TIMEOUT", "A client sending a request's headers (10)")
+    ] = None,
     app_ref: Annotated[
         str | None,
         typer.Option(
@@ -131,6 +155,7 @@ def serve(
 
     from sessiondb.api.app import refuse_if_exposed, warn_if_exposed
     from sessiondb.api.served import WORKER_APP, build_served_app, export_settings
+    from sessiondb.api.slow_clients import HEADER_TIMEOUT_VARIABLE, HeaderTimeoutProtocol
 
     given = {
         "host": host,
@@ -153,6 +178,12 @@ def serve(
         "log_level": log_level,
         "workers": workers,
         "cors_origins": cors_origin,
+        "db_connect_timeout": db_connect_timeout,
+        "db_pool_timeout": db_pool_timeout,
+        "db_lock_timeout": db_lock_timeout,
+        "db_statement_timeout": db_statement_timeout,
+        "health_timeout": health_timeout,
+        "header_timeout": header_timeout,
     }
     if app_ref is not None and db:
         raise fail("--db cannot be combined with --app: the app's create_app(...) names its databases", 2)
@@ -188,9 +219,18 @@ def serve(
     # Now, not when a buffer fills: the banner is how a log (or a supervisor) sees the start.
     sys.stdout.flush()
     host, port, log_config = settings.host, settings.port, _log_config(settings.log_level)
+    # Read by HeaderTimeoutProtocol in this process and in workers (which inherit it).
+    os.environ[HEADER_TIMEOUT_VARIABLE] = str(settings.header_timeout)
     if settings.workers == 1:
         try:
-            uvicorn.run(served.app, host=host, port=port, log_level=None, log_config=log_config)
+            uvicorn.run(
+                served.app,
+                host=host,
+                port=port,
+                log_level=None,
+                log_config=log_config,
+                http=HeaderTimeoutProtocol,
+            )
         finally:
             served.close()
         return
@@ -206,6 +246,7 @@ def serve(
         port=port,
         log_level=None,
         log_config=log_config,
+        http=HeaderTimeoutProtocol,
     )
 
 

@@ -13,6 +13,7 @@ The tree::
     ├── InvalidQuery             a filter, sort, page or cursor that makes no sense
     ├── SchemaNotReady           the database schema is missing or older than this code
     └── StoreUnavailable         the database cannot be reached (retry later)
+        └── DatabaseCorrupt      the database file is damaged; the store refuses every call
 
 The HTTP layer maps them to status codes in one place (404, 404, 409, 409, 409, 412, 422, 503, 503).
 """
@@ -122,3 +123,11 @@ class SchemaNotReady(StoreError):
 
 class StoreUnavailable(StoreError):
     """The database could not be reached or dropped the connection; the operation may be retried."""
+
+
+class DatabaseCorrupt(StoreUnavailable):
+    """The database file is damaged (not a database, or a malformed page).
+
+    Once a store has met it, the store refuses every call with it until it is opened again:
+    a write could otherwise damage the file further, and a read may see a broken page.
+    """

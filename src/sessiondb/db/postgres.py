@@ -16,11 +16,14 @@ after the server drops connections, the next call on each backend fails once wit
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, ClassVar
 
 import orjson
+import psycopg
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
@@ -33,6 +36,7 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, ExceptionContext, make_url
 from sqlalchemy.schema import CreateSchema
@@ -41,7 +45,7 @@ from sqlalchemy.sql.expression import ClauseElement
 from sessiondb.db._sql.aio import AsyncReadPool, afetch
 from sessiondb.db._sql.codec import decode_run, decode_session_runs, dumps, listed_page, session_from_row
 from sessiondb.db._sql.compiled import Row, compiled_for, may_bypass
-from sessiondb.db._sql.errors import translated_errors
+from sessiondb.db._sql.deadline import WATCHDOG
 from sessiondb.db._sql.listing import page_result
 from sessiondb.db._sql.reads import (
     whole_session_query,
@@ -53,9 +57,36 @@ from sessiondb.db._sql.replicas import ReplicaSet, primary_position
 from sessiondb.db._sql.run_reads import RunsFilter, one_run_result, runs_result
 from sessiondb.db._sql.store import SqlStore
 from sessiondb.db._sql.tables import DEFAULT_SEARCH_CONFIG, TableNames
+from sessiondb.db.errors import StoreUnavailable
 from sessiondb.db.query import Page, SessionQuery
+from sessiondb.db.timeouts import DEFAULT_LOCK_S, Timeouts
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import Session, SessionType
+
+
+def _silent(seconds: float) -> str:
+    return (
+        f"the database did not answer within {seconds:g} s (the statement bound plus 1 s); "
+        "the connection was closed"
+    )
+
+
+@contextmanager
+def _deadline(conn: Connection, seconds: float, where: str) -> Iterator[None]:
+    """The :data:`~sessiondb.db._sql.deadline.WATCHDOG` bound on ``conn`` for the block."""
+    raw = conn.connection.dbapi_connection
+    fileno = raw.fileno() if isinstance(raw, psycopg.Connection) else None
+    if fileno is None:
+        yield
+        return
+    with WATCHDOG.watch(fileno, seconds) as watched:
+        try:
+            yield
+        except Exception as error:
+            if watched.fired:
+                raise StoreUnavailable(f"{where}: {_silent(seconds)}") from error
+            raise
+
 
 DEFAULT_SCHEMA = "ai"
 POOL_RECYCLE_S = 1800
@@ -71,7 +102,26 @@ def _names_several_hosts(url: URL) -> bool:
     return isinstance(hosts, str) and "," in hosts
 
 
-def _engine_for(db_url: str) -> Engine:
+def bounded_connect_args(url: URL, timeouts: Timeouts) -> dict[str, Any]:
+    """Connection arguments bounding the connect and, server-side, each lock wait and statement.
+
+    ``lock_timeout`` and ``statement_timeout`` go in the startup packet (``options``), so
+    they cost no round trip; options the URL already gives are kept, and come first. A
+    ``connect_timeout`` in the URL wins over ``timeouts.connect_s``.
+    """
+    given = url.query.get("options")
+    in_url = url.query.get("connect_timeout")
+    settings = (
+        f"-c lock_timeout={timeouts.milliseconds(timeouts.lock_or(DEFAULT_LOCK_S))} "
+        f"-c statement_timeout={timeouts.milliseconds(timeouts.statement_s)}"
+    )
+    options = f"{given} {settings}" if isinstance(given, str) and given else settings
+    # libpq takes whole seconds and treats anything below 2 as 2.
+    connect_timeout = in_url if isinstance(in_url, str) else max(2, math.ceil(timeouts.connect_s))
+    return {"connect_timeout": connect_timeout, "options": options}
+
+
+def _engine_for(db_url: str, timeouts: Timeouts) -> Engine:
     url = make_url(db_url)
     if url.drivername == "postgresql":
         # A bare postgresql:// URL would pick psycopg2; sessiondb ships with psycopg 3.
@@ -87,7 +137,12 @@ def _engine_for(db_url: str) -> Engine:
     # next call connects afresh. pool_recycle replaces connections before idle-timeouts in
     # proxies and firewalls between here and the server would silently cut them.
     engine = create_engine(
-        url, pool_recycle=POOL_RECYCLE_S, json_serializer=dumps, json_deserializer=orjson.loads
+        url.difference_update_query(["options", "connect_timeout"]),
+        pool_recycle=POOL_RECYCLE_S,
+        pool_timeout=timeouts.pool_s,
+        connect_args=bounded_connect_args(url, timeouts),
+        json_serializer=dumps,
+        json_deserializer=orjson.loads,
     )
     event.listen(engine, "handle_error", _demoted_server_is_a_disconnect)
     return engine
@@ -132,6 +187,11 @@ class PostgresDb(SqlStore):
             create one with ``unaccent`` (see ``docs/search.md``). Changing it on a store with
             data needs the index rewritten:
             ``UPDATE <schema>.<session_table>_search SET tsv = to_tsvector('<config>', body)``.
+        timeouts: the bounds on connecting, waiting for a pooled connection, for a lock and
+            for a statement (see :class:`~sessiondb.db.timeouts.Timeouts` for the defaults).
+            A wait that runs out raises :class:`~sessiondb.db.errors.StoreUnavailable`. With
+            ``db_engine``, the engine's own connect and pool settings apply instead; the
+            client-side bound on a silent connection still does. Replicas get the same bounds.
 
     Raises:
         ValueError: neither ``db_url`` nor ``db_engine`` was given, or ``search_config`` is not
@@ -152,29 +212,33 @@ class PostgresDb(SqlStore):
         auto_migrate: bool = True,
         read_replica_urls: Sequence[str] = (),
         search_config: str = DEFAULT_SEARCH_CONFIG,
+        timeouts: Timeouts | None = None,
     ) -> None:
         if not _CONFIG_NAME.fullmatch(search_config):
             raise ValueError(f"search_config must be a text search configuration name, not {search_config!r}")
         owns_engine = db_engine is None
+        timeouts = timeouts or Timeouts()
         if db_engine is None:
             if db_url is None:
                 raise ValueError("PostgresDb needs db_url or db_engine")
-            db_engine = _engine_for(db_url)
+            db_engine = _engine_for(db_url, timeouts)
         super().__init__(
             engine=db_engine,
             names=TableNames.build(session_table, runs_table, db_schema or DEFAULT_SCHEMA, search_config),
             id=id if id is not None else "postgres",
             auto_migrate=auto_migrate,
             owns_engine=owns_engine,
+            timeouts=timeouts,
         )
         # Async reads open connections as the engine does; an engine the caller passed in may
         # connect in ways its URL does not say (a creator, connect events), so it gets none.
         if read_replica_urls:
-            self._replicas = ReplicaSet.of([_engine_for(url) for url in read_replica_urls])
+            self._replicas = ReplicaSet.of([_engine_for(url, timeouts) for url in read_replica_urls])
         self._async_reads: AsyncReadPool | None = None
         if owns_engine and not read_replica_urls:
             _args, connect_args = db_engine.dialect.create_connect_args(db_engine.url)
-            self._async_reads = AsyncReadPool(connect_args, recycle_s=POOL_RECYCLE_S)
+            connect_args.update(bounded_connect_args(make_url(db_url or ""), timeouts))
+            self._async_reads = AsyncReadPool(connect_args, recycle_s=POOL_RECYCLE_S, wait_s=timeouts.pool_s)
 
     def _insert(self, table: Table) -> postgresql.Insert:
         return postgresql.insert(table)
@@ -186,8 +250,16 @@ class PostgresDb(SqlStore):
         names = self._tables.names
         # One migrator at a time per table set; the lock is released when the transaction ends.
         key = f"sessiondb:{names.schema}.{names.sessions}"
+        # A migration may wait for another process's and may take long on a large table: the
+        # bounds meant for a call do not apply to it (SET LOCAL ends with the transaction).
+        conn.exec_driver_sql("SET LOCAL lock_timeout = 0")
+        conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
         conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
         conn.execute(CreateSchema(names.schema or DEFAULT_SCHEMA, if_not_exists=True))
+
+    def _bounded(self, conn: Connection) -> AbstractContextManager[object]:
+        """Shut the connection's socket down if the block waits on it past the call deadline."""
+        return _deadline(conn, self._timeouts.call_deadline_s, self._where)
 
     # -- reads on the event loop (see sessiondb.db._sql.aio) -------------------------------
 
@@ -207,9 +279,18 @@ class PostgresDb(SqlStore):
     ) -> list[Row]:
         """``statement``'s rows, read on one of ``pool``'s connections; driver errors become
         the domain errors the sync path raises."""
-        with translated_errors(self._where):
+        deadline = self._timeouts.call_deadline_s
+        with self._errors():
             async with pool.connection() as conn:
-                return await afetch(conn, self._engine.dialect, statement, values)
+                # The watchdog, not a cancellation: psycopg answers a cancelled read by asking
+                # the server to cancel it, and waits for that too when the server is silent.
+                with WATCHDOG.watch(conn.pgconn.socket, deadline) as watched:
+                    try:
+                        return await afetch(conn, self._engine.dialect, statement, values)
+                    except sa_exc.DBAPIError as error:
+                        if watched.fired:
+                            raise StoreUnavailable(f"{self._where}: {_silent(deadline)}") from error
+                        raise
 
     async def _fetch_mappings_on_loop(
         self, pool: AsyncReadPool, statement: ClauseElement, values: Mapping[str, Any]
@@ -309,7 +390,7 @@ class PostgresDb(SqlStore):
         if self._replicas is None:
             return {}
         self._replicas.probe()
-        with translated_errors(self._where), self._engine.connect() as conn:
+        with self._errors(), self._engine.connect() as conn, self._bounded(conn):
             position = primary_position(conn)
         return self._replicas.describe(position)
 

@@ -30,12 +30,21 @@ from sqlalchemy.pool import ConnectionPoolEntry, Pool, StaticPool
 from sessiondb.db._sql.codec import dumps
 from sessiondb.db._sql.store import NO_TRANSACTION_OPTION, WRITE_OPTION, SqlStore
 from sessiondb.db._sql.tables import TableNames
+from sessiondb.db._sqlite_file import FileIdentity, database_path
+from sessiondb.db.timeouts import SQLITE_DEFAULT_LOCK_S, Timeouts
 
 Synchronous = Literal["NORMAL", "FULL"]
 """SQLite's durability levels a store may use (``PRAGMA synchronous``)."""
 
 DEFAULT_DB_FILE = "sessiondb.db"
-BUSY_TIMEOUT_MS = 30_000
+BUSY_TIMEOUT_MS = round(SQLITE_DEFAULT_LOCK_S * 1000)
+"""The default wait for the write lock (``Timeouts.lock_s`` sets another per store)."""
+
+_ENGINE_BUSY_MS: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
+
+
+def _busy_ms(engine: Engine) -> int:
+    return _ENGINE_BUSY_MS.get(engine, BUSY_TIMEOUT_MS)
 
 
 def _on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
@@ -43,21 +52,36 @@ def _on_connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEnt
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        _use_wal(cursor)
         cursor.execute("PRAGMA foreign_keys = ON")
     finally:
         cursor.close()
 
 
-def _use_wal(cursor: sqlite3.Cursor) -> None:
+def _busy_setter(busy_ms: int | None) -> Callable[[sqlite3.Connection, ConnectionPoolEntry], None]:
+    def set_busy_timeout(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
+        wait_ms = BUSY_TIMEOUT_MS if busy_ms is None else busy_ms
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {wait_ms}")
+            _use_wal(cursor, wait_ms)
+        finally:
+            cursor.close()
+
+    return set_busy_timeout
+
+
+_BUSY_SETTERS: dict[int | None, Callable[[sqlite3.Connection, ConnectionPoolEntry], None]] = {}
+"""One listener per wait, so that configuring an engine twice alike registers it once."""
+
+
+def _use_wal(cursor: sqlite3.Cursor, wait_ms: int) -> None:
     """Switch the file to WAL, waiting out other connections doing the same.
 
     Changing the journal mode needs an exclusive lock, and SQLite answers BUSY at once there
     rather than calling the busy handler, so several first connections to a new file would
     fail "database is locked" now and then. A file already in WAL needs no switch at all.
     """
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    deadline = time.monotonic() + wait_ms / 1000
     while True:
         try:
             if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
@@ -92,7 +116,8 @@ def _begin_immediate(conn: Connection) -> None:
     """
     raw = conn.connection.dbapi_connection
     assert isinstance(raw, sqlite3.Connection)
-    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    wait_ms = _busy_ms(conn.engine)
+    deadline = time.monotonic() + wait_ms / 1000
     raw.execute("PRAGMA busy_timeout = 0")
     try:
         while time.monotonic() < deadline:
@@ -107,7 +132,7 @@ def _begin_immediate(conn: Connection) -> None:
             time.sleep(random.uniform(0.0002, 0.002))
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     finally:
-        raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        raw.execute(f"PRAGMA busy_timeout = {wait_ms}")
 
 
 def _on_begin(conn: Connection) -> None:
@@ -129,19 +154,32 @@ def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN DEFERRED")
 
 
-def configure_engine(engine: Engine, synchronous: Synchronous = "NORMAL") -> None:
+def configure_engine(engine: Engine, synchronous: Synchronous = "NORMAL", busy_ms: int | None = None) -> None:
     """Install the connection set-up and transaction handling described in the module docstring.
 
     Safe to call again on the same engine (two stores may share one): SQLAlchemy registers a
     listener once however often it is added.
 
+    Args:
+        engine: the engine to configure.
+        synchronous: the durability of its connections.
+        busy_ms: how long a connection waits for the write lock (``None``: :data:`BUSY_TIMEOUT_MS`).
+
     Raises:
-        ValueError: the engine was already configured with another ``synchronous`` level.
+        ValueError: the engine was already configured with another ``synchronous`` level or wait.
     """
     configured = _ENGINE_SYNCHRONOUS.setdefault(engine, synchronous)
     if configured != synchronous:
         raise ValueError(f"this engine's connections already use synchronous={configured}, not {synchronous}")
+    if busy_ms is not None:
+        waits = _ENGINE_BUSY_MS.setdefault(engine, busy_ms)
+        if waits != busy_ms:
+            raise ValueError(
+                f"this engine's connections already wait {waits} ms for the write lock, not {busy_ms}"
+            )
+    setter = _BUSY_SETTERS.setdefault(busy_ms, _busy_setter(busy_ms))
     event.listen(engine, "connect", _on_connect)
+    event.listen(engine, "connect", setter)
     event.listen(engine, "connect", _SYNCHRONOUS_SETTERS[synchronous])
     event.listen(engine, "begin", _on_begin)
 
@@ -150,7 +188,7 @@ def _in_memory(url: URL) -> bool:
     return url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
 
 
-def _engine_for(url: URL, poolclass: type[Pool] | None = None) -> Engine:
+def _engine_for(url: URL, poolclass: type[Pool] | None = None, pool_timeout: float | None = None) -> Engine:
     options: dict[str, Any] = {
         "json_serializer": dumps,
         "json_deserializer": orjson.loads,
@@ -164,6 +202,8 @@ def _engine_for(url: URL, poolclass: type[Pool] | None = None) -> Engine:
         options["poolclass"] = StaticPool
     elif poolclass is not None:
         options["poolclass"] = poolclass
+    elif pool_timeout is not None:
+        options["pool_timeout"] = pool_timeout
     return create_engine(url, **options)
 
 
@@ -242,9 +282,13 @@ class SqliteDb(SqlStore):
             the last transactions committed before a power loss or OS crash may roll back
             (they were not yet fsynced). ``"FULL"`` fsyncs at every commit, so a commit
             survives power loss too, at the cost of one fsync per write.
+        timeouts: the bounds on waiting for a pooled connection (``pool_s``) and for the
+            write lock (``lock_s``, default 30 s); see :class:`~sessiondb.db.timeouts.Timeouts`.
+            The others do not apply to a local file.
 
     Raises:
-        ValueError: ``db_engine`` is already used by a store with another ``synchronous``.
+        ValueError: ``db_engine`` is already used by a store with another ``synchronous``
+            or another lock wait.
 
     With none of ``db_file``, ``db_url`` and ``db_engine``, the file ``sessiondb.db`` in the
     working directory is used.
@@ -260,8 +304,11 @@ class SqliteDb(SqlStore):
         id: str | None = None,
         auto_migrate: bool = True,
         synchronous: Synchronous = "NORMAL",
+        timeouts: Timeouts | None = None,
     ) -> None:
         owns_engine = db_engine is None
+        timeouts = timeouts or Timeouts()
+        busy_ms = None if timeouts.lock_s is None else timeouts.milliseconds(timeouts.lock_s)
         # Reads on the event loop need connections of their own, opened like the store's; an
         # engine the caller passed in may connect in ways its URL does not say, so it has none.
         self._loop_readers: _LoopReaders | None = None
@@ -272,19 +319,29 @@ class SqliteDb(SqlStore):
                 path = Path(db_file if db_file is not None else DEFAULT_DB_FILE)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 url = URL.create("sqlite", database=str(path))
-            db_engine = _engine_for(url)
+            db_engine = _engine_for(url, pool_timeout=timeouts.pool_s)
             if not _in_memory(url):
                 self._loop_readers = _LoopReaders(url, synchronous)
-        configure_engine(db_engine, synchronous)
+        configure_engine(db_engine, synchronous, busy_ms)
+        db_path = database_path(db_engine.url)
+        # Shared with the event-loop views (copies of the store).
+        self._file = FileIdentity(db_path) if db_path is not None else None
         super().__init__(
             engine=db_engine,
             names=TableNames.build(session_table, runs_table, None),
             id=id if id is not None else "sqlite",
             auto_migrate=auto_migrate,
             owns_engine=owns_engine,
+            timeouts=timeouts,
         )
 
     _statement_options: ClassVar[dict[str, Any]] = {NO_TRANSACTION_OPTION: True}
+    # Reads the first page, so a file that is not a database fails here (SELECT 1 reads nothing).
+    _PING_SQL: ClassVar[str] = "SELECT 1 FROM sqlite_master LIMIT 1"
+
+    def _check_file(self) -> None:
+        if self._file is not None:
+            self._file.check(self._where)
 
     def _insert(self, table: Table) -> sqlite.Insert:
         return sqlite.insert(table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -9,17 +10,22 @@ from fastapi import APIRouter, Depends, Request, Response, status
 
 from sessiondb.api.auth import Principal
 from sessiondb.api.deps import CallerDep, get_registry
+from sessiondb.api.errors import RETRY_AFTER_SECONDS
 from sessiondb.api.registry import StoreRegistry
 from sessiondb.api.responses import JsonResponse, iso_utc
 from sessiondb.api.routers._runtime_common import RuntimesDep, may
 from sessiondb.api.routers.common import ERROR_RESPONSES
 from sessiondb.api.runtimes import RuntimeKind, RuntimeRegistry, describe
 from sessiondb.api.schemas import ConfigResponse, ErrorResponse, HealthResponse
+from sessiondb.db.base import SessionStore
 from sessiondb.db.errors import StoreError
 
 router = APIRouter()
 
 RegistryDep = Annotated[StoreRegistry, Depends(get_registry)]
+
+HEALTH_TIMEOUT_S = 2.0
+"""How long ``GET /health`` waits for the databases by default (``create_app(health_timeout_s=...)``)."""
 
 CONFIG_RUNTIME_FIELDS = ("id", "name", "description", "db_id")
 """What ``/config`` says about each runtime: AgentOS's summary shape (``GET /agents`` says more)."""
@@ -30,23 +36,26 @@ CONFIG_RUNTIME_FIELDS = ("id", "name", "description", "db_id")
     response_model=HealthResponse,
     operation_id="health_check",
     summary="Health Check",
-    description="200 when every database answers, 503 otherwise. Needs no authentication.",
+    description=(
+        "200 when every database answers, 503 otherwise, within the health bound (2 s by "
+        "default) whatever the databases do. Needs no authentication."
+    ),
     tags=["Health"],
     responses={503: {"description": "A database does not answer", "model": HealthResponse}},
 )
 async def health_check(request: Request, registry: RegistryDep) -> Response:
-    """Ping every database."""
+    """Ping every database, all at once, each within the app's health bound."""
+    bound: float = request.app.state.health_timeout_s
+    stores = registry.items()
+    states = await asyncio.gather(*(_ping(store, bound) for _db_id, store in stores))
     databases: dict[str, str] = {}
     details: dict[str, dict[str, Any]] = {}
-    for db_id, store in registry.items():
-        try:
-            await store.aping()
-            if found := await anyio.to_thread.run_sync(store.health_details):
-                details[db_id] = found
-        except StoreError as exc:
-            databases[db_id] = f"unavailable: {exc}"
-        else:
-            databases.setdefault(db_id, "ok")
+    for (db_id, _store), (state, found) in zip(stores, states, strict=True):
+        # A db_id serving several tables is ok only when all of them are.
+        if databases.get(db_id, "ok") == "ok":
+            databases[db_id] = state
+        if found:
+            details[db_id] = found
     healthy = all(state == "ok" for state in databases.values())
     body: dict[str, Any] = {
         "status": "ok" if healthy else "unavailable",
@@ -55,9 +64,29 @@ async def health_check(request: Request, registry: RegistryDep) -> Response:
     }
     if details:
         body["details"] = details
-    return JsonResponse(
-        body, status_code=status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE
-    )
+    if healthy:
+        return JsonResponse(body)
+    response = JsonResponse(body, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+async def _ping(store: SessionStore, bound: float) -> tuple[str, dict[str, Any]]:
+    """``"ok"`` and the store's health details, or why ``store`` is not ok (its error, or no
+    answer within ``bound`` seconds) and no details.
+
+    A ping in a worker thread cannot be interrupted: past the bound it is left to finish (its
+    own waits are bounded by the store's timeouts), and the answer does not wait for it.
+    """
+    try:
+        async with asyncio.timeout(bound):
+            await store.aping()
+            details = await anyio.to_thread.run_sync(store.health_details)
+    except StoreError as exc:
+        return f"unavailable: {exc}", {}
+    except TimeoutError:
+        return f"unavailable: no answer within {bound:g} s (the health bound)", {}
+    return "ok", details
 
 
 @router.get(

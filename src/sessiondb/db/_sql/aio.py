@@ -76,6 +76,8 @@ class AsyncReadPool:
         recycle_s: a connection older than this (seconds) is closed instead of reused, as the
             engine's ``pool_recycle`` does, before an idle timeout between here and the server
             silently cuts it; ``None`` keeps connections however old.
+        wait_s: how long a read waits for one of the loop's connections when all are in use
+            (``None``: as long as it takes), as the engine's ``pool_timeout``.
     """
 
     def __init__(
@@ -83,7 +85,9 @@ class AsyncReadPool:
         connect_args: Mapping[str, Any],
         size: int = ASYNC_READ_CONNECTIONS,
         recycle_s: float | None = None,
+        wait_s: float | None = None,
     ) -> None:
+        self._wait_s = wait_s
         self._connect_args = dict(connect_args)
         self._size = size
         self._recycle_s = recycle_s
@@ -118,7 +122,18 @@ class AsyncReadPool:
                 :func:`as_sqlalchemy_error`).
         """
         pool = self._for_running_loop()
-        async with pool.slots:
+        try:
+            if pool.slots.locked():
+                async with asyncio.timeout(self._wait_s):
+                    await pool.slots.acquire()
+            else:
+                await pool.slots.acquire()  # free: no timer needed
+        except TimeoutError:
+            # The class SQLAlchemy's pool raises, so that it is translated the same way.
+            raise sa_exc.TimeoutError(
+                f"all {self._size} event-loop read connections stayed in use for {self._wait_s:g} s"
+            ) from None
+        try:
             try:
                 conn, born = self._reusable(pool) or (await self._connect(), time.monotonic())
             except psycopg.Error as error:
@@ -135,6 +150,8 @@ class AsyncReadPool:
                 _finish(conn)
             else:
                 pool.idle.append((conn, born))
+        finally:
+            pool.slots.release()
 
     def _reusable(self, pool: _LoopConnections) -> tuple[psycopg.AsyncConnection[Any], float] | None:
         """The newest idle connection young enough to reuse (older ones are closed), or ``None``."""

@@ -13,11 +13,12 @@ runs come from one snapshot). Read-modify-write calls lock the session row first
 from __future__ import annotations
 
 import abc
+import functools
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -39,7 +40,7 @@ from sessiondb.db._sql.codec import decode_run, decode_session_runs, listed_page
 from sessiondb.db._sql.commit import commit_run
 from sessiondb.db._sql.compiled import fetch
 from sessiondb.db._sql.copy import can_copy, driver_can_copy, stored_ids
-from sessiondb.db._sql.errors import MIGRATE_HINT, translated_errors
+from sessiondb.db._sql.errors import MIGRATE_HINT, VANISHED_HINT, Fault, translated_errors
 from sessiondb.db._sql.export import export_page
 from sessiondb.db._sql.fork import ForkRequest, fork_session_rows
 from sessiondb.db._sql.fork import new_session_id as fresh_session_id
@@ -70,10 +71,17 @@ from sessiondb.db._sql.writes import (
 )
 from sessiondb.db._tracking import mark_saved
 from sessiondb.db.base import UNSET, SessionDataMerge, SessionStore, Unset
-from sessiondb.db.errors import InvalidQuery, SchemaNotReady, SessionNotFound, VersionConflict
+from sessiondb.db.errors import (
+    DatabaseCorrupt,
+    InvalidQuery,
+    SchemaNotReady,
+    SessionNotFound,
+    VersionConflict,
+)
 from sessiondb.db.history import HistoryQuery, collect_history
 from sessiondb.db.query import Page, SessionQuery
 from sessiondb.db.search import SearchHit, SearchQuery
+from sessiondb.db.timeouts import Timeouts
 from sessiondb.db.transfer import EXPORT_PAGE, ExportedSession, ExportFilter
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import Session, SessionSummary, SessionType
@@ -133,16 +141,27 @@ class SqlStore(SessionStore):
         auto_migrate: migrate the schema on first use (logged at INFO) instead of raising
             :class:`~sessiondb.db.errors.SchemaNotReady`.
         owns_engine: whether :meth:`close` disposes the engine (not when the caller passed it).
+        timeouts: the bounds on waits for the database (defaults of :class:`Timeouts`).
     """
 
+    _PING_SQL: ClassVar[str] = "SELECT 1"
+    """What :meth:`ping` runs: the cheapest statement that proves the database answers."""
     _read_options: ClassVar[dict[str, Any]] = {}
     _statement_options: ClassVar[dict[str, Any]] = {}
     """Execution options that keep a connection out of any transaction (see ``_one_statement``)."""
 
     def __init__(
-        self, *, engine: Engine, names: TableNames, id: str, auto_migrate: bool, owns_engine: bool
+        self,
+        *,
+        engine: Engine,
+        names: TableNames,
+        id: str,
+        auto_migrate: bool,
+        owns_engine: bool,
+        timeouts: Timeouts | None = None,
     ) -> None:
         self.id = id
+        self._timeouts = timeouts or Timeouts()
         self._engine = engine
         self._tables = build_tables(names, engine.dialect.name)
         self._statements = WriteStatements.build(self._tables, self._insert, self._json_text)
@@ -158,6 +177,11 @@ class SqlStore(SessionStore):
         self._replicas: ReplicaSet | None = None
         """Read replicas (PostgreSQL only; set by the backend), or ``None``: every read on ``engine``."""
         self.store_token = StoreToken(f"{self._where} table {names.sessions!r}")
+        self._fault = Fault()
+        # Views of the store (SqliteDb's event-loop readers) share these by reference.
+        self._errors = functools.partial(
+            translated_errors, self._where, VANISHED_HINT if auto_migrate else MIGRATE_HINT, self._fault
+        )
 
     @property
     def session_table_name(self) -> str:
@@ -187,18 +211,43 @@ class SqlStore(SessionStore):
     def _prepare_migration(self, conn: Connection) -> None:
         """Run at the start of the migration transaction: take a lock, create the schema."""
 
+    def _check_file(self) -> None:
+        """Raise :class:`StoreUnavailable` when the database is no longer where it was opened;
+        nothing by default (a server database cannot be swapped under its connections)."""
+
+    def _check_usable(self) -> None:
+        """Refuse a call on a store that met a damaged database, or whose file is gone.
+
+        Raises:
+            DatabaseCorrupt: an earlier call found the database damaged.
+            StoreUnavailable: see :meth:`_check_file`.
+        """
+        if self._fault.message is not None:
+            raise DatabaseCorrupt(self._fault.message)
+        self._check_file()
+
+    def _bounded(self, conn: Connection) -> AbstractContextManager[object]:
+        """Bound the block's wait on ``conn``'s server, client-side (see :mod:`.deadline`);
+        nothing by default (SQLite has no server to wait for)."""
+        return nullcontext()
+
     # -- connections -------------------------------------------------------------------------
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Connection]:
+        self._check_usable()
         self._ensure_schema()
         options = _WRITE_OPTIONS if write else self._read_options
-        with translated_errors(self._where), self._engine.connect() as conn:
+        with self._errors(), self._engine.connect() as conn, self._bounded(conn):
             if options:
                 # Skipped when empty (SQLite reads): the call costs more than the BEGIN it precedes.
                 conn.execution_options(**options)
             with conn.begin():
                 yield conn
+                if write:
+                    # Checked again just before the commit: a write is never acknowledged into
+                    # a file that is no longer the database (it is rolled back instead).
+                    self._check_file()
             if write:
                 self._note_write(conn)
 
@@ -222,14 +271,16 @@ class SqlStore(SessionStore):
                 request's consistency floor (see :mod:`sessiondb.db._sql.replicas`). Only the
                 contract's reads ask for it, never a read that a write depends on.
         """
+        self._check_usable()
         self._ensure_schema()
-        with translated_errors(self._where):
+        with self._errors():
             if replica and self._replicas is not None:
                 with self._replicas.connection(self._statement_options) as replica_conn:
                     if replica_conn is not None:
-                        yield replica_conn
+                        with self._bounded(replica_conn):
+                            yield replica_conn
                         return
-            with self._engine.connect() as conn:
+            with self._engine.connect() as conn, self._bounded(conn):
                 conn.execution_options(**self._statement_options)
                 yield conn
 
@@ -240,7 +291,7 @@ class SqlStore(SessionStore):
             if self._schema_ready:
                 return
             names = self._tables.names
-            with translated_errors(self._where), self._engine.connect() as conn:
+            with self._errors(), self._engine.connect() as conn:
                 current = migrations.current_revision(conn, names)
             head = migrations.head_revision()
             if current != head:
@@ -253,8 +304,9 @@ class SqlStore(SessionStore):
             self._schema_ready = True
 
     def _migrate(self) -> None:
+        self._check_usable()
         names = self._tables.names
-        with translated_errors(self._where), self._engine.connect() as conn:
+        with self._errors(), self._engine.connect() as conn:
             conn.execution_options(**{WRITE_OPTION: True})
             with conn.begin():
                 self._prepare_migration(conn)
@@ -648,8 +700,9 @@ class SqlStore(SessionStore):
 
     def ping(self) -> None:
         """See :meth:`SessionStore.ping`."""
-        with translated_errors(self._where), self._engine.connect() as conn:
-            conn.execute(select(1))
+        self._check_usable()
+        with self._errors(), self._engine.connect() as conn, self._bounded(conn):
+            conn.exec_driver_sql(self._PING_SQL)
 
     def close(self) -> None:
         """Dispose of the engine's connections, unless the caller passed the engine in."""
