@@ -189,3 +189,27 @@ def test_bounds_must_be_positive() -> None:
     for bad in (0, -1, float("inf"), float("nan")):
         with pytest.raises(ValueError, match="lock_s"):
             Timeouts(lock_s=bad)
+
+
+async def test_more_calls_blocked_on_one_row_than_the_pool_holds_do_not_starve_other_sessions(
+    schema: str, client: httpx.AsyncClient
+) -> None:
+    # 24 calls wait on the locked row: more than the pool's 15 connections. The lock bound is
+    # shorter than the pool bound, so they give their connections up before the call for
+    # another session, queued behind them, gives up waiting for one.
+    with psycopg.connect(_libpq_url(), autocommit=False) as holder:
+        holder.execute(
+            f'SELECT 1 FROM "{schema}".sessiondb_sessions WHERE session_id = %s FOR UPDATE', ["locked"]
+        )
+        blocked = [
+            _timed(client.patch("/sessions/locked", json={"session_state": {"n": n}})) for n in range(24)
+        ]
+        async with asyncio.timeout(15):
+            *refused, served = await asyncio.gather(
+                *blocked, _timed(client.patch("/sessions/other", json={"session_state": {"ok": True}}))
+            )
+        holder.rollback()
+
+    assert {timed.response.status_code for timed in refused} == {503}
+    assert served.response.status_code == 200, served.response.text
+    assert served.seconds < BOUNDS.lock_s * 3 + 1.0, served.seconds
