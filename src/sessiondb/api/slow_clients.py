@@ -28,6 +28,9 @@ DEFAULT_HEADER_TIMEOUT_S = 10.0
 
 HEADER_TIMEOUT_VARIABLE = "SESSIONDB_HEADER_TIMEOUT"
 
+HEADER_TIMEOUT_PROTOCOL = "sessiondb.api.slow_clients:HeaderTimeoutProtocol"
+""":class:`HeaderTimeoutProtocol` by name, as uvicorn's ``http=`` takes it (imported where used)."""
+
 
 def header_timeout_s() -> float:
     """The bound in effect: :data:`HEADER_TIMEOUT_VARIABLE`, else the default.

@@ -155,7 +155,7 @@ def serve(
 
     from sessiondb.api.app import refuse_if_exposed, warn_if_exposed
     from sessiondb.api.served import WORKER_APP, build_served_app, export_settings
-    from sessiondb.api.slow_clients import HEADER_TIMEOUT_VARIABLE, HeaderTimeoutProtocol
+    from sessiondb.api.slow_clients import HEADER_TIMEOUT_PROTOCOL, HEADER_TIMEOUT_VARIABLE
 
     given = {
         "host": host,
@@ -229,7 +229,7 @@ def serve(
                 port=port,
                 log_level=None,
                 log_config=log_config,
-                http=HeaderTimeoutProtocol,
+                http=HEADER_TIMEOUT_PROTOCOL,
             )
         finally:
             served.close()
@@ -246,7 +246,9 @@ def serve(
         port=port,
         log_level=None,
         log_config=log_config,
-        http=HeaderTimeoutProtocol,
+        # By name: a worker unpickles its config before it answers the supervisor's health
+        # pings, and importing the class there (all of sessiondb.api) could outlast them.
+        http=HEADER_TIMEOUT_PROTOCOL,
     )
 
 
