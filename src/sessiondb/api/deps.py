@@ -123,13 +123,16 @@ def grant(
     principal = _authenticate(request, credentials)
     if not principal.may(scope):
         raise forbidden(scope)
+    return Access(principal, principal.user_filter(user_id), _resolved(request, db_id, table))
+
+
+def _resolved(request: Request, db_id: str | None, table: str | None) -> SessionStore | HTTPException:
+    """The store ``db_id`` and ``table`` name, or the error :attr:`Access.store` will raise."""
     registry: StoreRegistry = request.app.state.registry
-    resolved: SessionStore | HTTPException
     try:
-        resolved = registry.resolve(db_id, table)
+        return registry.resolve(db_id, table)
     except HTTPException as exc:
-        resolved = exc  # raised by Access.store, after FastAPI validated the parameters
-    return Access(principal, principal.user_filter(user_id), resolved)
+        return exc  # raised by Access.store, after FastAPI validated the parameters
 
 
 DbIdQuery = Annotated[
@@ -194,13 +197,13 @@ async def admin_access(
     any caller when auth is off or by security key); the 403 comes before the store is looked up.
 
     Raises:
-        HTTPException: 401 (not authenticated), 403 (not an admin), 400 or 404 (no such store).
+        HTTPException: 401 (not authenticated), 403 (not an admin); the 400 or 404 of an
+            unknown store comes from :attr:`Access.store`.
     """
     principal = _authenticate(request, credentials)
     if not principal.admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "Insufficient permissions: requires an admin scope")
-    registry: StoreRegistry = request.app.state.registry
-    return Access(principal, registry.resolve(db_id, table), None)
+    return Access(principal, None, _resolved(request, db_id, table))
 
 
 ReadAccess = Annotated[Access, Depends(session_access(READ_SCOPE))]
