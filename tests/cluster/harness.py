@@ -251,7 +251,7 @@ class Cluster:
         env = {
             "SESSIONDB_CLUSTER_DB_URL": db_url,
             "SESSIONDB_CLUSTER_REPLICA_URL": self.replicas_url() if self.read_replicas else "",
-            "PYTHONPATH": os.pathsep.join([here, os.environ.get("PYTHONPATH", "")]),
+            "PYTHONPATH": os.pathsep.join([here, str(Path(here).parent), os.environ.get("PYTHONPATH", "")]),
         }
         return self._spawn(f"sessiondb-{port}", args, env=env)
 
