@@ -74,6 +74,7 @@ def test_list_query_model_documents_each_parameter_as_before() -> None:
         "cursor",
         "created_after",
         "created_before",
+        "metadata",
         "db_id",
         "table",
         "user_id",
