@@ -135,11 +135,15 @@ def test_tool_call_wire_shape_round_trips() -> None:
 def test_test_model_names_a_conversation_with_a_short_title() -> None:
     from sessiondb.agent.naming import name_request
     from sessiondb.run import RunOutput
+    from sessiondb.run.status import RunStatus
     from sessiondb.session import AgentSession
 
     session = AgentSession(session_id="s", agent_id="a")
     question = Message(role="user", content="Tell me a new interesting fact about space")
-    session.upsert_run(RunOutput(agent_id="a", messages=[question, Message(role="assistant", content="ok")]))
+    # Completed, as a run is when the runtime names its session: a run still RUNNING is not
+    # history (issue 15), so it would leave nothing to name.
+    answered = [question, Message(role="assistant", content="ok")]
+    session.upsert_run(RunOutput(agent_id="a", messages=answered, status=RunStatus.COMPLETED))
 
     reply = TestModel().response(name_request(session))
 

@@ -87,8 +87,10 @@ async def test_a_full_disk_is_a_clear_503_and_every_acknowledged_run_survives(db
             acknowledged[run.run_id] = run.to_dict()
 
     async for client in asgi_client(create_app(dbs=[store])):
+        # 1 MB: more than the cap's 100 pages of headroom, so it cannot fit whatever pages the
+        # rolled-back writes above left free (how many depends on which statement hit the cap).
         refused = await client.post(
-            "/sessions", json={"session_id": "new", "session_state": {"x": "y" * 50_000}}
+            "/sessions", json={"session_id": "new", "session_state": {"x": "y" * 1_000_000}}
         )
         read = await client.get("/sessions/s")
 
