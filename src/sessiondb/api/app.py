@@ -69,8 +69,8 @@ def create_app(
             that does not answer in time is reported unavailable (503).
 
     Returns:
-        A FastAPI app with the ``/sessions`` endpoints, ``/health``, ``/config`` and the
-        runtime endpoints.
+        A FastAPI app with the ``/sessions`` endpoints, ``/health``, ``/config``, the
+        runtime endpoints, and the web console at ``/ui`` (``/`` redirects there).
 
     Raises:
         ValueError: no store at all (``dbs`` empty and no runtime has a ``db``), an item of
@@ -119,6 +119,11 @@ def create_app(
     app.include_router(team_routes.router)
     app.include_router(workflow_routes.router)
     app.include_router(transfer.router)
+    # Imported here: the console is built on this package's modules (deps, errors), so a
+    # module-level import would be circular whichever package is imported first.
+    from sessiondb.console import install_console
+
+    install_console(app)
     return app
 
 

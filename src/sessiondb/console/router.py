@@ -1,0 +1,153 @@
+"""The console's pages: the session list, one session, the delete confirmation, the login form.
+
+Every page is one or two store calls through the :class:`~sessiondb.api.deps.Access` the API's
+own ``grant`` settles (see :mod:`sessiondb.console.auth`), rendered on the server. The forms'
+actions (rename, delete, log in and out) are in :mod:`sessiondb.console.actions`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from sessiondb.api.auth import DELETE_SCOPE, READ_SCOPE
+from sessiondb.api.deps import Access
+from sessiondb.console.auth import console_access, safe_next
+from sessiondb.console.errors import ConsoleRoute
+from sessiondb.console.templating import render
+from sessiondb.console.transcript import as_text, transcript
+from sessiondb.db.query import SessionQuery
+from sessiondb.session import Session
+
+router = APIRouter(prefix="/ui", route_class=ConsoleRoute, include_in_schema=False)
+
+STATIC = Path(__file__).parent / "static"
+
+LIST_LIMIT = 25
+"""Sessions per list page: a screenful, and one indexed keyset read."""
+
+RUNS_WINDOW = 20
+"""Runs a session page shows at first; "older runs" widens the window by as many again."""
+
+MAX_RUNS_WINDOW = 1000
+"""The widest window one page loads, so one request stays bounded however long the session."""
+
+ReadPage = Annotated[Access, Depends(console_access(READ_SCOPE))]
+DeletePage = Annotated[Access, Depends(console_access(DELETE_SCOPE))]
+
+
+def component_of(session: Session) -> str:
+    """The agent, team or workflow a session belongs to ('' when none is recorded)."""
+    for attribute in ("agent_id", "team_id", "workflow_id"):
+        value = getattr(session, attribute, None)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+@router.get("")
+async def session_list(
+    request: Request,
+    access: ReadPage,
+    session_type: Annotated[str | None, Query(alias="type")] = None,
+    component: str | None = None,
+    name: str | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = LIST_LIMIT,
+) -> Response:
+    """Sessions newest first, filtered, a keyset page at a time."""
+    filters = {
+        "type": session_type or None,
+        "component": component or None,
+        "user": request.query_params.get("user") or None,
+        "name": name or None,
+    }
+    query = SessionQuery(
+        session_type=filters["type"],  # type: ignore[arg-type]  # SessionQuery refuses other values
+        component_id=filters["component"],
+        user_id=access.user_id,
+        session_name=filters["name"],
+        cursor=cursor or None,
+        limit=limit,
+    )
+    page = await access.store.aget_sessions(query)
+    rows = [
+        {"session": session, "name": session.get_session_name(), "component": component_of(session)}
+        for session in page.items
+    ]
+    context = {
+        "rows": rows,
+        "filters": filters,
+        "next_cursor": page.next_cursor,
+        "paged": cursor is not None,
+        "limit": limit if limit != LIST_LIMIT else None,
+        "user_scoped": not access.principal.admin,
+        "deleted": request.query_params.get("deleted"),
+    }
+    return render(request, "list.html", context)
+
+
+def _state_of(session: Session) -> Any:
+    return (session.session_data or {}).get("session_state")
+
+
+@router.get("/sessions/{session_id}")
+async def session_page(
+    request: Request,
+    access: ReadPage,
+    session_id: str,
+    runs: Annotated[int, Query(ge=1, le=MAX_RUNS_WINDOW)] = RUNS_WINDOW,
+) -> Response:
+    """One session: its facts, summary, state and metadata, and its newest ``runs`` runs."""
+    store, user_id = access.store, access.user_id
+    session = await store.aget_session(session_id, user_id=user_id, runs_limit=0)
+    # One run more than shown tells whether older ones exist, without counting them all.
+    loaded = await store.aget_runs(session_id, user_id=user_id, last_n=runs + 1)
+    more = len(loaded) > runs
+    shown = loaded[1:] if more else loaded
+    summary = getattr(session, "summary", None)
+    context = {
+        "session": session,
+        "name": session.get_session_name(),
+        "component": component_of(session),
+        "runs": transcript(shown),
+        "runs_window": runs,
+        "more_runs": more,
+        "next_window": min(runs + RUNS_WINDOW, MAX_RUNS_WINDOW) if runs < MAX_RUNS_WINDOW else None,
+        "summary": summary,
+        "state": _state_of(session),
+        "metadata": session.metadata,
+        "as_text": as_text,
+    }
+    return render(request, "session.html", context)
+
+
+@router.get("/sessions/{session_id}/delete")
+async def confirm_delete(request: Request, access: DeletePage, session_id: str) -> Response:
+    """Ask before deleting: the session's name and id, and a button that posts the delete."""
+    session = await access.store.aget_session(session_id, user_id=access.user_id, runs_limit=0)
+    context = {"session": session, "name": session.get_session_name()}
+    return render(request, "confirm_delete.html", context)
+
+
+@router.get("/login")
+async def login_form(request: Request, next: str = "/ui") -> Response:
+    """The token form (only useful when auth is on)."""
+    return render(request, "login.html", {"next": safe_next(next), "error": None})
+
+
+def install_console(app: FastAPI) -> None:
+    """Serve the console at ``/ui`` on ``app``, its static files, and ``/`` redirecting there."""
+    from sessiondb.console import actions  # the actions import this module's router helpers
+
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/ui", status_code=307)
+
+    app.add_api_route("/", root, include_in_schema=False)
+    app.include_router(router)
+    app.include_router(actions.router)
+    app.mount("/ui/static", StaticFiles(directory=STATIC), name="console-static")
