@@ -69,3 +69,30 @@ async def test_a_post_from_another_site_is_refused(client: httpx.AsyncClient, se
         "/ui/sessions/s-old/rename", data={"session_name": "ok"}, headers={"origin": "http://testserver"}
     )
     assert same_site.status_code == 303
+
+
+async def test_fork_at_a_run_copies_the_history_up_to_it(
+    client: httpx.AsyncClient, seeded: SessionStore
+) -> None:
+    page = (await client.get("/ui/sessions/s-team")).text
+    assert '<input type="hidden" name="run_id" value="s-team-t">' in page
+    response = await client.post("/ui/sessions/s-team/fork", data={"run_id": "s-team-t"})
+    assert response.status_code == 303
+    fork_id = response.headers["location"].removeprefix("/ui/sessions/")
+    assert fork_id != "s-team"
+    fork = seeded.get_session(fork_id)
+    assert fork.get_session_name() == "Team trip" and len(fork.runs or []) == 3
+    shown = (await client.get(response.headers["location"])).text
+    assert 'id="forked-from" href="/ui/sessions/s-team"' in shown and "plan the trip" in shown
+
+
+async def test_fork_of_the_whole_session_and_at_an_unknown_run(
+    client: httpx.AsyncClient, seeded: SessionStore
+) -> None:
+    whole = await client.post("/ui/sessions/s-old/fork")
+    assert whole.status_code == 303
+    fork_id = whole.headers["location"].removeprefix("/ui/sessions/")
+    assert [run.run_id for run in seeded.get_session(fork_id).runs or []] != ["r-old"]  # fresh run ids
+    assert len(seeded.get_session(fork_id).runs or []) == 1
+    unknown = await client.post("/ui/sessions/s-old/fork", data={"run_id": "no-such-run"})
+    assert unknown.status_code == 404 and "no-such-run" in unknown.text

@@ -11,6 +11,7 @@ from sessiondb.api import create_app
 from sessiondb.api.auth import AuthConfig, JwtConfig
 from sessiondb.console.auth import COOKIE, safe_next
 from sessiondb.db.base import SessionStore
+from sessiondb.db.query import SessionQuery
 
 KEY = "console-test-key"
 SECRET = "console-test-secret-of-32-bytes!!"
@@ -80,6 +81,9 @@ async def test_a_user_sees_and_changes_only_its_own_sessions_through_the_console
             assert response.status_code == 404, path
             assert "Bob&#39;s secret" not in response.text
         renamed = await client.post("/ui/sessions/bob-1/rename", data={"session_name": "mine now"})
+        forked = await client.post("/ui/sessions/bob-1/fork")
+        assert forked.status_code == 404
+        assert two_users.get_sessions(SessionQuery(user_id="alice")).total_count == 1
         deleted = await client.post("/ui/sessions/bob-1/delete")
         assert renamed.status_code == 404
         assert deleted.status_code == 303  # as DELETE /sessions/{id}: nothing of Bob's to delete

@@ -1,4 +1,4 @@
-"""The console's form actions: rename, delete, export, log in and log out.
+"""The console's form actions: rename, fork, delete, export, log in and log out.
 
 Each action is a plain HTML form post (it works without JavaScript) answered with a redirect
 to the page that shows the result (post/redirect/get), so a reload never repeats it. Posts
@@ -61,6 +61,18 @@ async def rename(
     """Rename the session, then show it."""
     await access.store.arename_session(session_id, session_name=session_name, user_id=access.user_id)
     return RedirectResponse(session_url(request, session_id), status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/sessions/{session_id}/fork")
+async def fork(
+    request: Request,
+    access: WritePost,
+    session_id: str,
+    run_id: Annotated[str | None, Form(max_length=MAX_NAME_LENGTH)] = None,
+) -> Response:
+    """Fork the session (up to and including ``run_id`` when given), then show the fork."""
+    forked = await access.store.afork_session(session_id, at_run_id=run_id or None, user_id=access.user_id)
+    return RedirectResponse(session_url(request, forked.session_id), status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/sessions/{session_id}/delete")

@@ -19,7 +19,7 @@ from sessiondb.api.deps import Access
 from sessiondb.console.auth import console_access, safe_next
 from sessiondb.console.errors import ConsoleRoute
 from sessiondb.console.templating import render
-from sessiondb.console.transcript import as_text, transcript
+from sessiondb.console.transcript import transcript
 from sessiondb.db.query import SessionQuery
 from sessiondb.session import Session
 
@@ -121,7 +121,7 @@ async def session_page(
         "summary": summary,
         "state": _state_of(session),
         "metadata": session.metadata,
-        "as_text": as_text,
+        "forked_from": (session.session_data or {}).get("forked_from_session_id"),
     }
     return render(request, "session.html", context)
 
