@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 import sessiondb
 from sessiondb.api.auth import DELETE_SCOPE, WRITE_SCOPE, AuthConfig, authenticate
 from sessiondb.api.deps import Access, offload
+from sessiondb.api.field_limits import FieldLimits
 from sessiondb.console.auth import COOKIE, COOKIE_PATH, check_same_origin, console_grant, safe_next
 from sessiondb.console.errors import ConsoleRoute
 from sessiondb.console.router import ReadPage
@@ -27,8 +28,8 @@ from sessiondb.transfer.format import header_line, session_line
 
 router = APIRouter(prefix="/ui", route_class=ConsoleRoute, include_in_schema=False)
 
-MAX_NAME_LENGTH = 1024
-"""Longest session name the rename form takes (the API's field limits cap names the same way)."""
+MAX_FORM_FIELD = 65_536
+"""A hard bound on any one form field, before the API's own field limits apply."""
 
 
 def _write_access(scope: str) -> object:
@@ -56,9 +57,19 @@ async def rename(
     request: Request,
     access: WritePost,
     session_id: str,
-    session_name: Annotated[str, Form(min_length=1, max_length=MAX_NAME_LENGTH)],
+    session_name: Annotated[str, Form(min_length=1, max_length=MAX_FORM_FIELD)],
 ) -> Response:
-    """Rename the session, then show it."""
+    """Rename the session, then show it.
+
+    Raises:
+        HTTPException: 422 when the name is longer than the server's name limit, as in the API.
+    """
+    limits: FieldLimits = request.app.state.field_limits
+    if len(session_name) > limits.max_name_chars:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"session_name: at most {limits.max_name_chars} characters, not {len(session_name)}",
+        )
     await access.store.arename_session(session_id, session_name=session_name, user_id=access.user_id)
     return RedirectResponse(session_url(request, session_id), status_code=status.HTTP_303_SEE_OTHER)
 
@@ -68,7 +79,7 @@ async def fork(
     request: Request,
     access: WritePost,
     session_id: str,
-    run_id: Annotated[str | None, Form(max_length=MAX_NAME_LENGTH)] = None,
+    run_id: Annotated[str | None, Form(max_length=MAX_FORM_FIELD)] = None,
 ) -> Response:
     """Fork the session (up to and including ``run_id`` when given), then show the fork."""
     forked = await access.store.afork_session(session_id, at_run_id=run_id or None, user_id=access.user_id)

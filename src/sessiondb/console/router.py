@@ -121,6 +121,7 @@ async def session_page(
         "summary": summary,
         "state": _state_of(session),
         "metadata": session.metadata,
+        "max_name_chars": request.app.state.field_limits.max_name_chars,
         "forked_from": (session.session_data or {}).get("forked_from_session_id"),
     }
     return render(request, "session.html", context)
