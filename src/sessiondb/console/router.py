@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import RedirectResponse
@@ -16,9 +17,10 @@ from fastapi.staticfiles import StaticFiles
 
 from sessiondb.api.auth import DELETE_SCOPE, READ_SCOPE
 from sessiondb.api.deps import Access
+from sessiondb.api.registry import StoreRegistry
 from sessiondb.console.auth import console_access, safe_next
 from sessiondb.console.errors import ConsoleRoute
-from sessiondb.console.templating import render
+from sessiondb.console.templating import iso_time, render, shown_time
 from sessiondb.console.transcript import transcript
 from sessiondb.db.query import SessionQuery
 from sessiondb.session import Session
@@ -38,6 +40,31 @@ MAX_RUNS_WINDOW = 1000
 
 ReadPage = Annotated[Access, Depends(console_access(READ_SCOPE))]
 DeletePage = Annotated[Access, Depends(console_access(DELETE_SCOPE))]
+
+
+def db_suffix(request: Request) -> str:
+    """The ``?db_id=`` a console link carries: only when several databases are served."""
+    registry: StoreRegistry = request.app.state.registry
+    if len(registry.ids()) < 2:
+        return ""
+    return "?" + urlencode({"db_id": request.query_params.get("db_id") or registry.ids()[0]})
+
+
+def list_row(session: Session, suffix: str) -> dict[str, str]:
+    """What the list shows of one session, formatted here once rather than in the template
+    (rendering a page of rows is most of the page's server time)."""
+    return {
+        "session_id": session.session_id,
+        "href": f"/ui/sessions/{quote(session.session_id, safe='')}{suffix}",
+        "name": session.get_session_name(),
+        "type": session.session_type,
+        "component": component_of(session),
+        "user": session.user_id or "",
+        "created_iso": iso_time(session.created_at),
+        "created": shown_time(session.created_at),
+        "updated_iso": iso_time(session.updated_at),
+        "updated": shown_time(session.updated_at),
+    }
 
 
 def component_of(session: Session) -> str:
@@ -75,10 +102,8 @@ async def session_list(
         limit=limit,
     )
     page = await access.store.aget_sessions(query)
-    rows = [
-        {"session": session, "name": session.get_session_name(), "component": component_of(session)}
-        for session in page.items
-    ]
+    suffix = db_suffix(request)
+    rows = [list_row(session, suffix) for session in page.items]
     context = {
         "rows": rows,
         "filters": filters,

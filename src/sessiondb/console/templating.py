@@ -30,13 +30,15 @@ _env = jinja2.Environment(
 )
 
 
-def _when(seconds: int | None) -> str:
+def shown_time(seconds: int | None) -> str:
+    """Unix seconds as the console shows them (UTC, to the second)."""
     if seconds is None:
         return ""
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _iso(seconds: int | None) -> str:
+def iso_time(seconds: int | None) -> str:
+    """Unix seconds in ISO 8601, for ``<time datetime=...>``."""
     return "" if seconds is None else datetime.fromtimestamp(seconds, UTC).isoformat()
 
 
@@ -51,9 +53,9 @@ def _segment(value: str) -> str:
     return quote(value, safe="")
 
 
-_env.filters["when"] = _when
+_env.filters["when"] = shown_time
 _env.filters["seg"] = _segment
-_env.filters["iso"] = _iso
+_env.filters["iso"] = iso_time
 _env.globals["query"] = _query
 
 
