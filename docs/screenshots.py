@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+import orjson
 import uvicorn
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -58,7 +59,10 @@ def demo_store(path: Path) -> SqliteDb:
                             {
                                 "id": f"call-{index}-{turn}",
                                 "type": "function",
-                                "function": {"name": "search_web", "arguments": '{"query": "%s"}' % name},
+                                "function": {
+                                    "name": "search_web",
+                                    "arguments": orjson.dumps({"query": name}).decode(),
+                                },
                             }
                         ],
                     ),
@@ -73,9 +77,9 @@ def demo_store(path: Path) -> SqliteDb:
                 session_id=f"demo-{index}",
                 agent_id=agent,
                 user_id=user,
-                session_data={"session_name": name, "session_state": {"step": 3, "notes": ["first", "second"]}},
+                session_data={"session_name": name, "session_state": {"step": 3, "notes": ["a", "b"]}},
                 metadata={"channel": "web"},
-                summary=SessionSummary(summary="Planning four days in Lisbon in May.") if index == 0 else None,
+                summary=SessionSummary(summary="Four days in Lisbon in May.") if index == 0 else None,
                 created_at=START + index * 600,
                 updated_at=START + index * 600 + 180,
                 runs=runs,
@@ -105,7 +109,8 @@ def main() -> None:
             time.sleep(0.05)
         options = webdriver.ChromeOptions()
         options.binary_location = "/usr/bin/chromium"
-        for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1200,800"):
+        arguments = ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1200,800")
+        for argument in arguments:
             options.add_argument(argument)
         driver = webdriver.Chrome(options=options, service=Service(executable_path="/usr/bin/chromedriver"))
         try:
