@@ -238,6 +238,27 @@ async def _list_metadata(w: World, p: dict[str, str]) -> list[httpx.Response]:
     ]
 
 
+async def _console(w: World, p: dict[str, str]) -> list[httpx.Response]:
+    # The web console authenticates as the API does (here with the same bearer header).
+    c, q = w.client, {"db_id": p["db_id"]}
+    pages = [
+        await c.get(path, params={**q, **extra}, headers=ALICE)
+        for path in ("/ui/sessions/s-bob", "/ui/sessions/s-bob/delete", "/ui/sessions/s-bob/export")
+        for extra in ({}, {"user": "bob"})
+    ]
+    posts = [
+        await c.post("/ui/sessions/s-bob/rename", params=q, data={"session_name": "pwned"}, headers=ALICE),
+        await c.post("/ui/sessions/s-bob/fork", params={**q, "user": "bob"}, headers=ALICE),
+    ]
+    for response in pages + posts:
+        assert response.status_code == 404, (response.request.url, response.text)
+    deleted = await c.post("/ui/sessions/s-bob/delete", params={**q, "user": "bob"}, headers=ALICE)
+    assert deleted.status_code == 303  # as DELETE /sessions/{id}: nothing of alice's to delete
+    listing = await c.get("/ui", params={**q, "user": "bob"}, headers=ALICE)
+    assert listing.status_code == 200 and "s-alice" in listing.text and "s-bob" not in listing.text
+    return [*pages, *posts, deleted, listing]
+
+
 ATTEMPTS: dict[str, tuple[Attempt, set[int]]] = {
     "read": (_read, {404}),
     "list": (_list, {200}),
@@ -252,6 +273,7 @@ ATTEMPTS: dict[str, tuple[Attempt, set[int]]] = {
     "history": (_history, {404}),
     "fork": (_fork, {404}),
     "list-metadata": (_list_metadata, {200}),
+    "console": (_console, {200, 303, 404}),
 }
 
 
