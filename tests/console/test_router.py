@@ -11,6 +11,8 @@ from console_seed import agent_session, chat_run, client_of
 from sessiondb.api import create_app
 from sessiondb.db.base import SessionStore
 from sessiondb.db.memory import InMemoryDb
+from sessiondb.db.query import Page, SessionQuery
+from sessiondb.session import Session
 
 
 def listed_ids(html: str) -> list[str]:
@@ -160,3 +162,18 @@ async def test_pages_forbid_framing_and_inline_scripts(client: httpx.AsyncClient
     policy = response.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
     assert "<script>" not in response.text  # only the external, same-origin script
+
+
+async def test_the_list_pages_by_cursor_without_counting_every_session() -> None:
+    asked: list[SessionQuery] = []
+
+    class Recording(InMemoryDb):
+        def get_sessions(self, query: SessionQuery) -> Page[Session]:
+            asked.append(query)
+            return super().get_sessions(query)
+
+    store = Recording(id="main")
+    store.create_session(agent_session("only"))
+    async for client in client_of(create_app(dbs=[store])):
+        assert (await client.get("/ui?user=alice")).status_code == 200
+    assert [(query.count_total, query.user_id, query.limit) for query in asked] == [(False, "alice", 25)]

@@ -114,6 +114,31 @@ def test_the_cursor_walks_every_sort_without_gaps_or_repeats(seeded: SessionStor
             assert walked == expected, (sort_by, order)
 
 
+@pytest.mark.parametrize(
+    "filters", [{}, {"user_id": "alice"}, {"session_type": "agent", "sort_order": "asc"}]
+)
+def test_without_the_count_the_pages_are_the_same_and_count_themselves(
+    seeded: SessionStore, filters: dict[str, str]
+) -> None:
+    cursor, walked = None, 0
+    while True:
+        counted = seeded.get_sessions(SessionQuery(limit=2, cursor=cursor, **filters))  # type: ignore[arg-type]
+        uncounted = seeded.get_sessions(
+            SessionQuery(limit=2, cursor=cursor, count_total=False, **filters)  # type: ignore[arg-type]
+        )
+        assert [s.session_id for s in uncounted.items] == [s.session_id for s in counted.items]
+        assert [s.version for s in uncounted.items] == [s.version for s in counted.items]
+        assert uncounted.next_cursor == counted.next_cursor
+        assert uncounted.total_count == len(uncounted.items)
+        walked += len(uncounted.items)
+        if counted.next_cursor is None:
+            break
+        cursor = counted.next_cursor
+    assert walked == counted.total_count and walked > 0
+    beyond = seeded.get_sessions(SessionQuery(page=9, limit=2, count_total=False))
+    assert beyond.items == [] and beyond.total_count == 0 and beyond.next_cursor is None
+
+
 def test_the_cursor_is_stable_under_inserts(seeded: SessionStore) -> None:
     first = seeded.get_sessions(SessionQuery(limit=2))
     assert [s.session_id for s in first.items] == ["w1", "t1"]

@@ -401,3 +401,9 @@ def test_a_schema_translate_map_is_honoured_on_the_hot_paths(tmp_path: Path) -> 
         event.remove(engine, "before_cursor_execute", record)
         store.close()
         engine.dispose()
+
+
+def test_a_listing_without_the_count_is_the_keyset_page_alone(sql_store: SqlStore) -> None:
+    statement, _ = sql_store._listing.page_query(SessionQuery(count_total=False))
+    counted, _ = sql_store._listing.page_query(SessionQuery())
+    assert "count(" not in str(statement).lower() and "count(" in str(counted).lower()

@@ -100,6 +100,9 @@ async def session_list(
         session_name=filters["name"],
         cursor=cursor or None,
         limit=limit,
+        # The page shows no total and pages by cursor: counting every match would cost more
+        # than the page itself at a million sessions (see SessionQuery.count_total).
+        count_total=False,
     )
     page = await access.store.aget_sessions(query)
     suffix = db_suffix(request)

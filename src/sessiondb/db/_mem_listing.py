@@ -94,7 +94,9 @@ def select_page(rows: Iterable[StoredSession], query: SessionQuery) -> Listing:
         last = window[-1]
         value = sort_value(last, query.sort_by)
         next_cursor = Cursor(query.sort_by, query.sort_order, value, last.session_id).encode()
-    return Listing(rows=window, total_count=len(found), next_cursor=next_cursor)
+    return Listing(
+        rows=window, total_count=len(found) if query.count_total else len(window), next_cursor=next_cursor
+    )
 
 
 def _position_after(found: list[StoredSession], cursor: Cursor, sort_by: str, descending: bool) -> int:

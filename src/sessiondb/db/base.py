@@ -162,7 +162,8 @@ class SessionStore(abc.ABC):
 
     @abc.abstractmethod
     def get_sessions(self, query: SessionQuery) -> Page[Session]:
-        """A page of sessions matching ``query``, without their runs, with the total count.
+        """A page of sessions matching ``query``, without their runs, with the total count
+        (the page's own count when ``query.count_total`` is False).
 
         Items have ``runs`` set to ``None`` and ``runs_complete`` False;
         ``get_session_name()`` still answers from the stored name column.

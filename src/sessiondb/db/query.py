@@ -61,6 +61,11 @@ class SessionQuery:
             is ignored and the page starts right after the cursor's item (keyset pagination).
         metadata: only sessions whose metadata contains this JSON object (see
             :mod:`sessiondb.db.metadata_filter`); ``{}`` or ``None`` filters nothing.
+        count_total: count every match for ``Page.total_count`` (the default). ``False``
+            skips that count, and ``total_count`` is then the number of items on the page (as
+            in search): without a selective filter the count reads every row, 24-37 ms at
+            1,000,000 sessions on SQLite against 0.1 ms for the keyset page itself, so a
+            caller that pages by cursor and shows no total (the web console) does without it.
     """
 
     session_type: SessionType | None = None
@@ -75,6 +80,7 @@ class SessionQuery:
     limit: int = 20
     cursor: str | None = None
     metadata: Mapping[str, Any] | None = None
+    count_total: bool = True
 
     def __post_init__(self) -> None:
         if self.session_type is not None and self.session_type not in SESSION_TYPES:

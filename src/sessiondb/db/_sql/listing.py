@@ -63,6 +63,7 @@ def _shape(query: SessionQuery) -> _Shape:
         query.sort_order,
         query.cursor is not None,
         tuple(leaf.kind for leaf in query.metadata_leaves),
+        query.count_total,
     )
 
 
@@ -127,7 +128,8 @@ def _params(query: SessionQuery) -> dict[str, Any]:
 def _build(tables: Tables, query: SessionQuery) -> Select[Any]:
     """The listing statement of ``query``'s shape, with bound parameters.
 
-    One statement returns the page and the total count: the count of every match, left-joined
+    One statement returns the page and the total count (unless ``query.count_total`` is False:
+    then it is the page alone): the count of every match, left-joined
     to the page's rows, so an empty page (past the end) still comes back as one row holding
     the count and nulls. One statement reads one snapshot, so the count and the page agree
     without a transaction at a stricter isolation level, and costs one round trip, not four.
@@ -154,7 +156,10 @@ def _build(tables: Tables, query: SessionQuery) -> Select[Any]:
         else (key, sessions.c.session_id)
     )
     # BIGINT for the same reason: the limit is one more than the page, up to 2**31.
-    rows = page.order_by(*order).limit(bindparam("limit", type_=BigInteger())).subquery("page")
+    limited = page.order_by(*order).limit(bindparam("limit", type_=BigInteger()))
+    if not query.count_total:
+        return limited
+    rows = limited.subquery("page")
     # A join promises no order, so the page's order is stated again outside.
     outer_key, outer_id = rows.c[query.sort_by], rows.c.session_id
     outer_order = (outer_key.desc(), outer_id.desc()) if query.sort_order == "desc" else (outer_key, outer_id)
@@ -205,9 +210,12 @@ class ListingStatements:
 
 def page_result(query: SessionQuery, found: Sequence[Mapping[str, Any]]) -> Listing:
     """The :class:`Listing` in the rows of a listing statement (see :meth:`ListingStatements.page_query`)."""
-    total = found[0][TOTAL_COUNT]
-    # Past the last page, the one row is the count joined to nothing.
-    rows = [row for row in found if row["session_id"] is not None]
+    if query.count_total:
+        total = found[0][TOTAL_COUNT]
+        # Past the last page, the one row is the count joined to nothing.
+        rows = [row for row in found if row["session_id"] is not None]
+    else:
+        rows = list(found)
     next_cursor = None
     if len(rows) > query.limit:
         # The statement asks for one row more than the page: it came, so another page follows.
@@ -215,4 +223,6 @@ def page_result(query: SessionQuery, found: Sequence[Mapping[str, Any]]) -> List
         last = rows[-1]
         cursor = Cursor(query.sort_by, query.sort_order, last[query.sort_by], last["session_id"])
         next_cursor = cursor.encode()
+    if not query.count_total:
+        total = len(rows)
     return Listing(rows=rows, total_count=total, next_cursor=next_cursor)
