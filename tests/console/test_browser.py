@@ -54,10 +54,16 @@ def rows(browser: WebDriver) -> list[str]:
 
 
 def wait_for(browser: WebDriver, condition: object) -> None:
-    """Wait (bounded) until ``condition(browser)`` is truthy."""
+    """Wait (bounded) until ``condition(browser)`` is truthy, across page loads.
+
+    A click that navigates returns before the next page is there, so every step waits for
+    what the person would see next rather than checking at once.
+    """
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(browser, WAIT_S).until(condition)  # type: ignore[arg-type]
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    WebDriverWait(browser, WAIT_S, ignored_exceptions=ignored).until(condition)  # type: ignore[arg-type]
 
 
 def test_list_filter_open_rename_fork_delete(browser: WebDriver, server: LiveServer) -> None:
@@ -72,13 +78,11 @@ def test_list_filter_open_rename_fork_delete(browser: WebDriver, server: LiveSer
     # Filter by type: only the team session is left.
     Select(browser.find_element(By.ID, "filter-type")).select_by_value("team")
     browser.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
-    wait_for(browser, lambda b: "type=team" in b.current_url)
-    assert rows(browser) == ["Team trip"]
+    wait_for(browser, lambda b: "type=team" in b.current_url and rows(b) == ["Team trip"])
 
     # Open it: the team run, and its member runs under it.
     browser.find_element(By.LINK_TEXT, "Team trip").click()
-    wait_for(browser, lambda b: "/ui/sessions/s-team" in b.current_url)
-    assert browser.find_element(By.ID, "session-name").text == "Team trip"
+    wait_for(browser, lambda b: b.find_element(By.ID, "session-name").text == "Team trip")
     team_run = browser.find_element(By.ID, "run-s-team-t")
     assert "plan the trip" in team_run.text
     members = team_run.find_element(By.CSS_SELECTOR, "details.members")
@@ -93,8 +97,7 @@ def test_list_filter_open_rename_fork_delete(browser: WebDriver, server: LiveSer
 
     # Fork it: the fork opens and says where it came from.
     browser.find_element(By.ID, "fork-button").click()
-    wait_for(browser, lambda b: b.find_elements(By.ID, "forked-from"))
-    assert browser.find_element(By.ID, "forked-from").text == "s-team"
+    wait_for(browser, lambda b: b.find_element(By.ID, "forked-from").text == "s-team")
     assert browser.find_element(By.ID, "session-name").text == "Trip to Lisbon"
     fork_url = browser.current_url
 
@@ -102,8 +105,7 @@ def test_list_filter_open_rename_fork_delete(browser: WebDriver, server: LiveSer
     browser.find_element(By.ID, "delete-link").click()
     wait_for(browser, lambda b: "Delete this session?" in b.find_element(By.TAG_NAME, "h1").text)
     browser.find_element(By.ID, "confirm-delete").click()
-    wait_for(browser, lambda b: b.find_elements(By.CSS_SELECTOR, "p.notice"))
-    assert "was deleted" in browser.find_element(By.CSS_SELECTOR, "p.notice").text
+    wait_for(browser, lambda b: "was deleted" in b.find_element(By.CSS_SELECTOR, "p.notice").text)
     assert rows(browser) == ["Trip to Lisbon", "Newest chat", "Old chat"]
     fork_api_url = fork_url.replace("/ui/", "/").replace("localhost", "127.0.0.1")
     assert httpx.get(fork_api_url, timeout=5).status_code == 404
