@@ -32,6 +32,7 @@ def test_the_banner_names_the_database_its_tables_auth_and_urls(tmp_path: Path) 
         found = httpx.get(f"{server.base_url}/sessions", params={"db_id": "sqlite", "table": "sessions"})
         default = httpx.get(f"{server.base_url}/sessions")
         unknown = httpx.get(f"{server.base_url}/sessions", params={"db_id": "sqlite", "table": "nope"})
+        console = httpx.get(f"{server.base_url}/ui")
         output = server.output()
 
     assert [item["session_id"] for item in found.json()["data"]] == ["s1"]
@@ -41,7 +42,9 @@ def test_the_banner_names_the_database_its_tables_auth_and_urls(tmp_path: Path) 
     assert f"sqlite: {path}" in output and f"sessions (revision {head_revision()})" in output
     assert "auth      off (only this machine can connect)" in output
     assert f"API       {server.base_url}" in output and f"{server.base_url}/docs" in output
-    assert "/ui" not in output  # no console yet: no URL that 404s
+    # The console's URL is printed, and it answers (the first session table of the file).
+    assert f"console   {server.base_url}/ui" in output
+    assert console.status_code == 200 and 'data-session-id="s1"' in console.text
 
 
 def test_a_new_file_is_created_and_said_so_with_one_line_for_its_migration(tmp_path: Path) -> None:

@@ -132,3 +132,34 @@ async def test_login_never_redirects_off_site(memory_client: httpx.AsyncClient) 
     response = await memory_client.post("/ui/login", data={"token": "anything", "next": "//evil.example"})
     # Auth is off here, so any token is accepted; the redirect still stays on the console.
     assert response.headers["location"] == "/ui"
+
+
+async def test_another_origins_page_cannot_read_the_console_with_the_cookie(two_users: SessionStore) -> None:
+    # A page on another port of the same host is the same *site*, so SameSite=Strict lets the
+    # cookie go with its fetch, and the API's CORS may let it read the answer.
+    app = create_app(dbs=[two_users], auth=AuthConfig(security_key=KEY))
+    async for client in client_of(app):
+        client.cookies.set(COOKIE, KEY, path="/ui")
+        fetched = {"sec-fetch-site": "same-site", "sec-fetch-mode": "cors", "origin": "http://localhost:3000"}
+        for path in ("/ui", "/ui/sessions/bob-1", "/ui/sessions/bob-1/export"):
+            response = await client.get(path, headers=fetched)
+            assert response.status_code == 303 and response.headers["location"].startswith("/ui/login"), path
+            assert "Bob" not in response.text
+        # The person following a link to the console is let in; so is the console's own page.
+        for headers in (
+            {"sec-fetch-site": "same-site", "sec-fetch-mode": "navigate"},
+            {"sec-fetch-site": "same-origin", "sec-fetch-mode": "cors"},
+            {"sec-fetch-site": "none", "sec-fetch-mode": "navigate"},
+        ):
+            assert (await client.get("/ui/sessions/bob-1", headers=headers)).status_code == 200, headers
+        # A form another origin posts, even as a navigation, is refused.
+        posted = await client.post(
+            "/ui/sessions/bob-1/delete",
+            headers={
+                "sec-fetch-site": "same-site",
+                "sec-fetch-mode": "navigate",
+                "origin": "http://localhost:3000",
+            },
+        )
+        assert posted.status_code == 403
+        two_users.get_session("bob-1")

@@ -69,5 +69,5 @@ def banner_lines(
     lines.append(f"  CORS      {', '.join(cors_origins) or 'no browser origin'}")
     lines.append(f"  API       {base_url}")
     lines.append(f"  docs      {base_url}/docs (ReDoc: {base_url}/redoc)")
-    # The web console's line goes here once the server has one (its URL must not 404).
+    lines.append(f"  console   {base_url}/ui")
     return lines

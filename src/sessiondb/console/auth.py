@@ -4,9 +4,13 @@ With auth on, the console asks for the token once (``/ui/login``), checks it wit
 :func:`~sessiondb.api.auth.authenticate`, and sets it as a cookie that is
 
 * ``HttpOnly``: no script on the page can read it, so an injected script could not steal it;
-* ``SameSite=Strict``: a browser never sends it with a request another site starts, which is
-  what keeps the console's POST forms safe from cross-site request forgery (the ``Origin``
-  check in :func:`check_same_origin` is a second line);
+* ``SameSite=Strict``: a browser never sends it with a request another *site* starts. A site
+  is not an origin, though: a page on another port of the same host (Agno's Agent UI on
+  ``localhost:3000``, which the API's CORS settings even allow credentialed requests from) is
+  the same site. So the cookie only counts for requests the browser marks as same-origin, or
+  as a top-level navigation, whose answer no other page can read (``Sec-Fetch-Site`` and
+  ``Sec-Fetch-Mode``, see :func:`token_of`), and every form post must come from the console's
+  own origin (:func:`check_same_origin`);
 * ``Path=/ui``: the JSON API never sees it, so the API stays bearer-only;
 * a session cookie (no expiry): it is gone when the browser closes, like ``sessionStorage``,
   and ``Secure`` whenever the console is served over HTTPS.
@@ -40,12 +44,26 @@ class LoginRequired(Exception):
         self.next_url = next_url
 
 
+def _cookie_counts(request: Request) -> bool:
+    # Browsers that predate Fetch Metadata send neither header; SameSite still holds for them.
+    site = request.headers.get("sec-fetch-site")
+    if site is None or site in ("same-origin", "none"):
+        return True
+    return request.headers.get("sec-fetch-mode") == "navigate"
+
+
 def token_of(request: Request) -> str | None:
-    """The caller's bearer token: the ``Authorization`` header, else the console's cookie."""
+    """The caller's bearer token: the ``Authorization`` header, else the console's cookie.
+
+    The cookie is ignored on a request another origin's page made (a ``fetch`` from another
+    port of the same host, say): that page could read the answer, and it never saw the token.
+    """
     header = request.headers.get("authorization", "")
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() == "bearer" and credentials.strip():
         return credentials.strip()
+    if not _cookie_counts(request):
+        return None
     return request.cookies.get(COOKIE) or None
 
 
