@@ -129,10 +129,16 @@ async def session_page(
     access: ReadPage,
     session_id: str,
     runs: Annotated[int, Query(ge=1, le=MAX_RUNS_WINDOW)] = RUNS_WINDOW,
+    run: Annotated[str | None, Query(max_length=1_000)] = None,
 ) -> Response:
-    """One session: its facts, summary, state and metadata, and its newest ``runs`` runs."""
+    """One session: its facts, summary, state and metadata, and its newest ``runs`` runs.
+
+    ``run`` (a deep link to one run, as a search hit makes) shows that run first, wherever it
+    is in the session.
+    """
     store, user_id = access.store, access.user_id
     session = await store.aget_session(session_id, user_id=user_id, runs_limit=0)
+    focus = await store.aget_run(run, session_id=session_id, user_id=user_id) if run else None
     # One run more than shown tells whether older ones exist, without counting them all.
     loaded = await store.aget_runs(session_id, user_id=user_id, last_n=runs + 1)
     more = len(loaded) > runs
@@ -143,6 +149,7 @@ async def session_page(
         "name": session.get_session_name(),
         "component": component_of(session),
         "runs": transcript(shown),
+        "focus": transcript([focus])[0] if focus is not None else None,
         "runs_window": runs,
         "more_runs": more,
         "next_window": min(runs + RUNS_WINDOW, MAX_RUNS_WINDOW) if runs < MAX_RUNS_WINDOW else None,
