@@ -182,7 +182,7 @@ async def test_the_list_pages_by_cursor_without_counting_every_session() -> None
 async def test_a_link_to_one_run_shows_it_first_even_when_it_is_old(store: SessionStore) -> None:
     runs = [chat_run(f"r{index:03}", f"question {index}", f"answer {index}") for index in range(30)]
     store.create_session(agent_session("s-deep", runs=runs))
-    store.create_session(agent_session("s-other", runs=[chat_run("other-run", "hidden", "elsewhere")]))
+    store.create_session(agent_session("s-other", runs=[chat_run("other-run", "secret words", "elsewhere")]))
     async for client in client_of(create_app(dbs=[store])):
         html = (await client.get("/ui/sessions/s-deep?run=r002")).text
         missing = await client.get("/ui/sessions/s-deep?run=not-a-run")
@@ -191,4 +191,4 @@ async def test_a_link_to_one_run_shows_it_first_even_when_it_is_old(store: Sessi
     assert 'id="focus-run-r002"' in focus and "question 2" in focus
     assert 'id="run-r002"' not in html  # outside the newest 20
     assert missing.status_code == 404 and "not-a-run" in missing.text
-    assert elsewhere.status_code == 404 and "hidden" not in elsewhere.text
+    assert elsewhere.status_code == 404 and "secret words" not in elsewhere.text
