@@ -66,7 +66,7 @@ def wait_for(browser: WebDriver, condition: object) -> None:
     WebDriverWait(browser, WAIT_S, ignored_exceptions=ignored).until(condition)  # type: ignore[arg-type]
 
 
-def test_list_filter_open_rename_fork_delete(browser: WebDriver, server: LiveServer) -> None:
+def test_list_search_filter_open_rename_fork_delete(browser: WebDriver, server: LiveServer) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
@@ -74,6 +74,17 @@ def test_list_filter_open_rename_fork_delete(browser: WebDriver, server: LiveSer
     browser.get(f"{base(server)}/")
     assert browser.current_url == f"{base(server)}/ui"
     assert rows(browser) == ["Team trip", "Newest chat", "Old chat"]
+
+    # Search from the box at the top: the hit shows the word marked and opens at its run.
+    from selenium.webdriver.common.keys import Keys
+
+    box = browser.find_element(By.ID, "q")
+    box.send_keys("hello", Keys.ENTER)
+    wait_for(browser, lambda b: b.find_element(By.CSS_SELECTOR, "li.hit mark").text.lower() == "hello")
+    browser.find_element(By.CSS_SELECTOR, "a.hit-link").click()
+    wait_for(browser, lambda b: "hi there" in b.find_element(By.ID, "focus-run-r-old").text)
+    assert browser.find_element(By.ID, "session-name").text == "Old chat"
+    browser.get(f"{base(server)}/ui")
 
     # Filter by type: only the team session is left.
     Select(browser.find_element(By.ID, "filter-type")).select_by_value("team")

@@ -178,7 +178,8 @@ async def login_form(request: Request, next: str = "/ui") -> Response:
 
 def install_console(app: FastAPI) -> None:
     """Serve the console at ``/ui`` on ``app``, its static files, and ``/`` redirecting there."""
-    from sessiondb.console import actions  # the actions import this module's router helpers
+    # Imported here: they import this module's helpers (ReadPage, db_suffix).
+    from sessiondb.console import actions, search
 
     async def root() -> RedirectResponse:
         return RedirectResponse("/ui", status_code=307)
@@ -186,4 +187,5 @@ def install_console(app: FastAPI) -> None:
     app.add_api_route("/", root, include_in_schema=False)
     app.include_router(router)
     app.include_router(actions.router)
+    app.include_router(search.router)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="console-static")
