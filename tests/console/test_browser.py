@@ -67,7 +67,9 @@ def wait_for(browser: WebDriver, condition: object) -> None:
 
 
 def test_list_search_filter_open_rename_fork_delete(browser: WebDriver, server: LiveServer) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import Select
 
     # The list, newest first.
@@ -75,9 +77,18 @@ def test_list_search_filter_open_rename_fork_delete(browser: WebDriver, server: 
     assert browser.current_url == f"{base(server)}/ui"
     assert rows(browser) == ["Team trip", "Newest chat", "Old chat"]
 
-    # Search from the box at the top: the hit shows the word marked and opens at its run.
-    from selenium.webdriver.common.keys import Keys
+    # j and k move through the sessions from the keyboard; Enter opens the one focused.
+    keyboard = ActionChains(browser)  # keys go to whatever has the focus, as a person's would
+    keyboard.send_keys("j").send_keys("j").perform()
+    assert browser.switch_to.active_element.text == "Newest chat"
+    ActionChains(browser).send_keys("k").perform()
+    assert browser.switch_to.active_element.text == "Team trip"
+    ActionChains(browser).send_keys(Keys.ENTER).perform()
+    wait_for(browser, lambda b: b.find_element(By.ID, "session-name").text == "Team trip")
+    browser.back()
+    wait_for(browser, lambda b: rows(b) == ["Team trip", "Newest chat", "Old chat"])
 
+    # Search from the box at the top: the hit shows the word marked and opens at its run.
     box = browser.find_element(By.ID, "q")
     box.send_keys("hello", Keys.ENTER)
     wait_for(browser, lambda b: b.find_element(By.CSS_SELECTOR, "li.hit mark").text.lower() == "hello")
