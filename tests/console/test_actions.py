@@ -38,7 +38,7 @@ async def test_delete_asks_first_then_deletes(client: httpx.AsyncClient, seeded:
     assert 'action="/ui/sessions/s-old/delete" method="post"' in confirm.text
     seeded.get_session("s-old")  # asking deleted nothing
     done = await client.post("/ui/sessions/s-old/delete")
-    assert done.status_code == 303 and done.headers["location"] == "/ui?deleted=s-old"
+    assert done.status_code == 303 and done.headers["location"] == "/ui?deleted_id=s-old"
     with pytest.raises(SessionNotFound):
         seeded.get_session("s-old")
     listing = await client.get(done.headers["location"])

@@ -90,7 +90,7 @@ async def fork(
 async def delete(request: Request, access: DeletePost, session_id: str) -> Response:
     """Delete the session, then show the list saying so."""
     await access.store.adelete_session(session_id, user_id=access.user_id)
-    values = {"db_id": request.query_params.get("db_id"), "deleted": session_id}
+    values = {"db_id": request.query_params.get("db_id"), "deleted_id": session_id}
     kept = {key: value for key, value in values.items() if value}
     return RedirectResponse(f"/ui?{urlencode(kept)}", status_code=status.HTTP_303_SEE_OTHER)
 

@@ -114,7 +114,7 @@ async def session_list(
         "paged": cursor is not None,
         "limit": limit if limit != LIST_LIMIT else None,
         "user_scoped": not access.principal.admin,
-        "deleted": request.query_params.get("deleted"),
+        "deleted": request.query_params.get("deleted_id"),
     }
     return render(request, "list.html", context)
 
