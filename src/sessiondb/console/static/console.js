@@ -50,11 +50,16 @@
 
   document.addEventListener("focusout", function () { if (pending) setTimeout(refresh, 0); });
 
+  // The feed names each event after its kind (session.updated, run.created, ...).
+  var kinds = ["session.created", "session.updated", "session.deleted", "session.restored",
+               "run.created", "run.updated", "message"];
   var source = new EventSource(feed, { withCredentials: true });
-  source.onmessage = function (event) {
-    var change = null;
-    try { change = JSON.parse(event.data); } catch (e) { return; }
-    if (wanted && change && change.session_id !== wanted) return;
-    refresh();
-  };
+  kinds.forEach(function (kind) {
+    source.addEventListener(kind, function (event) {
+      var change = null;
+      try { change = JSON.parse(event.data); } catch (e) { return; }
+      if (wanted && change && change.session_id !== wanted) return;
+      refresh();
+    });
+  });
 })();
