@@ -122,6 +122,7 @@ async def test_an_expired_token_goes_back_to_the_login_form(two_users: SessionSt
         ("/ui/../sessions", "/ui/../sessions"),
         ("/\\evil.example", "/ui"),
         ("/uiother", "/ui"),
+        ("javascript:alert(1)", "/ui"),
     ],
 )
 def test_login_only_returns_to_console_pages(asked: str, kept: str) -> None:

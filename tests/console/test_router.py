@@ -192,3 +192,29 @@ async def test_a_link_to_one_run_shows_it_first_even_when_it_is_old(store: Sessi
     assert 'id="run-r002"' not in html  # outside the newest 20
     assert missing.status_code == 404 and "not-a-run" in missing.text
     assert elsewhere.status_code == 404 and "secret words" not in elsewhere.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/ui?name=%00",
+        "/ui?component=a%00b",
+        "/ui?type=%00",
+        "/ui?cursor=" + "A" * 5000,
+        "/ui?limit=-1",
+        "/ui?limit=1e9",
+        "/ui/sessions/%2E%2E",
+        "/ui/sessions/a%2Fb",
+        "/ui/sessions/%E2%80%AEevil",
+        "/ui/sessions/s-old?runs=0",
+        "/ui/sessions/s-old?runs=99999999999999999999",
+        "/ui/sessions/s-old?run=%00",
+        "/ui/search?q=%00",
+        "/ui/search?q=%22%22%22*%20AND%20(",
+        "/ui/search?q=a&cursor=%00",
+    ],
+)
+async def test_hostile_input_is_a_4xx_page_never_a_5xx(client: httpx.AsyncClient, path: str) -> None:
+    response = await client.get(path)
+    assert 400 <= response.status_code < 500 or response.status_code == 200, response.text
+    assert "text/html" in response.headers["content-type"]

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, status
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -111,7 +111,7 @@ async def session_list(
         "rows": rows,
         "filters": filters,
         "next_cursor": page.next_cursor,
-        "paged": cursor is not None,
+        "paged": bool(cursor),
         "limit": limit if limit != LIST_LIMIT else None,
         "user_scoped": not access.principal.admin,
         "deleted": request.query_params.get("deleted_id"),
@@ -176,6 +176,15 @@ async def login_form(request: Request, next: str = "/ui") -> Response:
     return render(request, "login.html", {"next": safe_next(next), "error": None})
 
 
+fallback = APIRouter(prefix="/ui", route_class=ConsoleRoute, include_in_schema=False)
+
+
+@fallback.get("/{rest:path}")
+async def no_such_page(request: Request, rest: str) -> Response:
+    """The console's 404 page for a path under ``/ui`` that names no page."""
+    raise HTTPException(status.HTTP_404_NOT_FOUND, f"No console page at /ui/{rest}")
+
+
 def install_console(app: FastAPI) -> None:
     """Serve the console at ``/ui`` on ``app``, its static files, and ``/`` redirecting there."""
     # Imported here: they import this module's helpers (ReadPage, db_suffix).
@@ -189,3 +198,6 @@ def install_console(app: FastAPI) -> None:
     app.include_router(actions.router)
     app.include_router(search.router)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="console-static")
+    # Last, so that it only takes what nothing above did: a mistyped or truncated console link
+    # gets the console's own 404 page rather than the API's JSON.
+    app.include_router(fallback)
