@@ -222,7 +222,14 @@ def test_runs_retried_after_a_dropped_connection_are_stored_exactly_once(proxied
     finally:
         stop.set()
         flapper.join()
-    stored = [run.run_id for run in store.get_runs("retried")]
+    # The last cut may have dropped a connection idling in the pool: by design (no pre-ping)
+    # the first call on it is StoreUnavailable and the pool is discarded, so the read is
+    # retried once, as a client would.
+    try:
+        stored_runs = store.get_runs("retried")
+    except StoreUnavailable:
+        stored_runs = store.get_runs("retried")
+    stored = [run.run_id for run in stored_runs]
     store.close()
 
     assert failed_attempts > 0 and cuts[0] > 0  # the outage really hit deliveries
