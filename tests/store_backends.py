@@ -108,16 +108,16 @@ def sql_target_for(kind: str, tmp_path: Path) -> Iterator[SqlTarget]:
 
 
 @contextmanager
-def memory_backend(_: Path) -> Iterator[SessionStore]:
-    """A fresh ``InMemoryDb``."""
-    yield InMemoryDb(id="test")
+def memory_backend(_: Path, **options: Any) -> Iterator[SessionStore]:
+    """A fresh ``InMemoryDb``; ``options`` go to its constructor."""
+    yield InMemoryDb(id="test", **options)
 
 
-def _sql_backend(kind: str) -> Callable[[Path], AbstractContextManager[SessionStore]]:
+def _sql_backend(kind: str) -> Callable[..., AbstractContextManager[SessionStore]]:
     @contextmanager
-    def backend(tmp_path: Path) -> Iterator[SessionStore]:
+    def backend(tmp_path: Path, **options: Any) -> Iterator[SessionStore]:
         with sql_target_for(kind, tmp_path) as target:
-            store = target.open()
+            store = target.open(**options)
             try:
                 store.migrate()
                 yield store
@@ -127,12 +127,13 @@ def _sql_backend(kind: str) -> Callable[[Path], AbstractContextManager[SessionSt
     return backend
 
 
-BACKENDS: dict[str, Callable[[Path], AbstractContextManager[SessionStore]]] = {
+BACKENDS: dict[str, Callable[..., AbstractContextManager[SessionStore]]] = {
     "memory": memory_backend,
     "sqlite": _sql_backend("sqlite"),
     "postgres": _sql_backend("postgres"),
 }
-"""Every backend the conformance suite runs against, by name."""
+"""Every backend the conformance suite runs against, by name: ``BACKENDS[name](tmp_path, **options)``
+opens a fresh store, ``options`` going to the backend's constructor (``soft_delete=...``)."""
 
 
 def _param(name: str) -> Any:

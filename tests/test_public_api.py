@@ -20,6 +20,7 @@ EXPECTED = {
     "RunStatus",
     "SchemaNotReady",
     "SessionAlreadyExists",
+    "SessionInTrash",
     "SessionNotFound",
     "SessionOwnedByAnotherUser",
     "SessionQuery",

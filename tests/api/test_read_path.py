@@ -75,6 +75,7 @@ def test_list_query_model_documents_each_parameter_as_before() -> None:
         "created_after",
         "created_before",
         "metadata",
+        "deleted",
         "db_id",
         "table",
         "user_id",

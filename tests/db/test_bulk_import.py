@@ -342,13 +342,15 @@ def test_a_batch_of_new_sessions_is_written_and_named_with_two_statements_on_pos
 ) -> None:
     batch = _mixed_batch()
     sent = statements_sent(sql_store, lambda: sql_store.upsert_sessions(batch))
-    # Names come with the inserted rows: no UPDATE, no read of a run. The last INSERT writes
-    # the search index rows of the whole batch.
+    # Names come with the inserted rows: no UPDATE, no read of a run. Then the search index rows
+    # of the whole batch, and last the change feed's outbox: one multi-row insert, after its
+    # ordering lock on PostgreSQL (the SELECT).
     if isinstance(sql_store, PostgresDb):
-        assert sent == ["INSERT", "INSERT", "INSERT"]
+        assert sent == ["INSERT", "INSERT", "INSERT", "SELECT", "INSERT"]
     else:
-        # SQLite (in process): one upsert per session row, one multi-row run upsert.
-        assert sent == ["INSERT"] * (len(batch) + 2)
+        # SQLite (in process): one upsert per session row, one multi-row run upsert, the search
+        # index rows, the change feed's outbox rows.
+        assert sent == ["INSERT"] * (len(batch) + 3)
     assert all(session.version == 1 for session in batch)
 
 

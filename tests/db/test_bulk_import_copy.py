@@ -114,7 +114,8 @@ def test_watched_statements_keep_the_upsert_path(
 ) -> None:
     copied = _copied(monkeypatch)
     sent = statements_sent(pg_store, lambda: pg_store.upsert_sessions([agent_session("new", runs=2)]))
-    assert copied == [] and sent == ["INSERT", "INSERT", "INSERT"]  # sessions, runs, search index
+    # The session row, the runs, the search index, then the change feed's lock (SELECT) and outbox rows.
+    assert copied == [] and sent == ["INSERT", "INSERT", "INSERT", "SELECT", "INSERT"]
     pg_store.upsert_sessions([agent_session("later", runs=2)])
     assert copied == [["later-r0", "later-r1"]]
 

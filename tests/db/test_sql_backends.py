@@ -80,7 +80,13 @@ def test_auto_migrate_creates_the_schema_on_first_use_and_logs_it(
     names = store._tables.names
     # Plus, on SQLite, the FTS5 table of the search index and its shadow tables.
     engine_tables = {name for name in _table_names(store) if name.startswith(names.search_fts)}
-    assert _table_names(store) - engine_tables == {names.sessions, names.runs, names.version, names.search}
+    assert _table_names(store) - engine_tables == {
+        names.sessions,
+        names.runs,
+        names.version,
+        names.search,
+        names.changes,
+    }
     caplog.clear()
     second = sql_target.open()
     with caplog.at_level(logging.INFO, logger="sessiondb.db"):
@@ -264,7 +270,7 @@ def test_postgres_with_a_plain_url_and_a_table_name_uses_schema_ai() -> None:
         assert store._engine.dialect.driver == "psycopg" and store.id == "postgres"
     finally:
         with store._engine.begin() as conn:
-            for name in (f"{table}_search", f"{table}_runs", table, f"{table}_version"):
+            for name in (f"{table}_search", f"{table}_runs", table, f"{table}_version", f"{table}_changes"):
                 conn.execute(text(f'DROP TABLE IF EXISTS ai."{name}"'))
         store.close()
 

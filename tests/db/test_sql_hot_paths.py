@@ -290,8 +290,10 @@ def test_statement_listeners_still_see_the_hot_statements_and_get_the_same_resul
     assert watched._store_state == quiet._store_state
     kinds = [statement.lstrip().split()[0].upper() for statement in sent]
     # The windowed read is one statement (row joined to the window); the append three (the
-    # session row, the run, its search index row).
-    assert kinds == ["SELECT", "UPDATE", "INSERT", "INSERT"]
+    # session row, the run, its search index row), then its change: the feed's ordering lock
+    # (PostgreSQL) and the outbox row.
+    lock = ["SELECT"] if isinstance(sql_store, PostgresDb) else []
+    assert kinds == ["SELECT", "UPDATE", "INSERT", "INSERT", *lock, "INSERT"]
 
 
 def _version(store: SqlStore, session_id: str) -> int:
@@ -370,9 +372,11 @@ def test_an_engine_that_logs_sql_still_logs_the_hot_statements(
             store.upsert_run("a", agent_run("a-more", "more"))
             assert [run.run_id for run in store.get_session("a", runs_limit=1).runs or []] == ["a-more"]
         logged = [record.getMessage().lstrip().split()[0].upper() for record in caplog.records]
-        # The append's three statements (with the search index row), then the windowed read's one.
+        # The append's three statements (with the search index row) and its change (the feed's
+        # outbox), then the windowed read's one.
         assert [kind for kind in logged if kind in {"SELECT", "UPDATE", "INSERT"}] == [
             "UPDATE",
+            "INSERT",
             "INSERT",
             "INSERT",
             "SELECT",

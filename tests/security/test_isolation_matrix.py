@@ -259,6 +259,18 @@ async def _console(w: World, p: dict[str, str]) -> list[httpx.Response]:
     return [*pages, *posts, deleted, listing]
 
 
+async def _trash(w: World, p: dict[str, str]) -> list[httpx.Response]:
+    c = w.client
+    restores = [
+        await c.post("/sessions/s-bob/restore", params=p, headers=ALICE),
+        await c.post("/sessions/s-bob/restore", params={**p, "user_id": "bob"}, headers=ALICE),
+    ]
+    listing = await c.get("/sessions", params={**p, "deleted": "true", "user_id": "bob"}, headers=ALICE)
+    assert listing.status_code == 200 and listing.json()["data"] == []
+    # GET /changes is a stream: its isolation is tested over a real server (test_changes_feed.py).
+    return restores
+
+
 ATTEMPTS: dict[str, tuple[Attempt, set[int]]] = {
     "read": (_read, {404}),
     "list": (_list, {200}),
@@ -274,6 +286,7 @@ ATTEMPTS: dict[str, tuple[Attempt, set[int]]] = {
     "fork": (_fork, {404}),
     "list-metadata": (_list_metadata, {200}),
     "console": (_console, {200, 303, 404}),
+    "trash": (_trash, {404}),
 }
 
 

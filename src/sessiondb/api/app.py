@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import threading
 import time
 from collections.abc import Sequence
 
@@ -20,11 +21,12 @@ from sessiondb.api.field_limits import FieldLimits, screen_request
 from sessiondb.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimitMiddleware
 from sessiondb.api.registry import StoreRegistry, StoresArg
 from sessiondb.api.routers import agents as agent_routes
-from sessiondb.api.routers import fork, history, runs, search, sessions, system, transfer
+from sessiondb.api.routers import changes, fork, history, runs, search, sessions, system, transfer, trash
 from sessiondb.api.routers import teams as team_routes
 from sessiondb.api.routers import workflows as workflow_routes
 from sessiondb.api.routers.system import HEALTH_TIMEOUT_S
 from sessiondb.api.runtimes import RuntimeRegistry, served_stores
+from sessiondb.api.shutdown import lifespan
 from sessiondb.team import Team
 from sessiondb.workflow import Workflow
 
@@ -88,6 +90,7 @@ def create_app(
         # Served by install_docs from installed files: FastAPI's own pages load them from a CDN.
         docs_url=None,
         redoc_url=None,
+        lifespan=lifespan,
     )
     app.state.runtimes = RuntimeRegistry(agents=agents, teams=teams, workflows=workflows)
     app.state.registry = StoreRegistry(served_stores(dbs, app.state.runtimes))
@@ -99,6 +102,8 @@ def create_app(
     app.state.field_limits = field_limits or FieldLimits()
     app.state.max_body_bytes = max_body_bytes
     app.state.started_at = time.time()
+    # Set when the server shuts down, so that endless streams end (see sessiondb.api.shutdown).
+    app.state.closing = threading.Event()
     install_error_handlers(app)
     if any(store.reads_from_replicas for _db_id, store in app.state.registry.items()):
         app.add_middleware(ConsistencyMiddleware)
@@ -115,6 +120,8 @@ def create_app(
     app.include_router(history.router)
     app.include_router(search.router)
     app.include_router(system.router)
+    app.include_router(trash.router)
+    app.include_router(changes.router)
     app.include_router(agent_routes.router)
     app.include_router(team_routes.router)
     app.include_router(workflow_routes.router)

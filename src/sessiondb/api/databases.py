@@ -9,9 +9,10 @@ listed without the user naming them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import Engine, create_engine
 from sqlalchemy import exc as sa_exc
@@ -52,6 +53,7 @@ class Target:
         shown: what messages and the banner print: the path, or the URL without its password.
         read_replicas: URLs of a PostgreSQL database's streaming replicas (``serve --read-replica``).
         timeouts: the bounds on the stores' waits (``serve --db-*-timeout``); ``None``: the defaults.
+        options: what every store opened for it gets (``soft_delete``, ``changes_window``).
     """
 
     db_id: str | None
@@ -62,6 +64,7 @@ class Target:
     shown: str
     read_replicas: tuple[str, ...] = ()
     timeouts: Timeouts | None = None
+    options: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
     def parse(cls, value: str) -> Target:
@@ -149,6 +152,7 @@ class Target:
             read_replicas=self.read_replicas,
             names=names,
             timeouts=self.timeouts,
+            **self.options,
         )
 
 
@@ -184,8 +188,10 @@ def choose(target: Target, sets: list[TableSet], table: str | None) -> TableSet:
     )
 
 
-def open_for_reading(value: str, table: str | None = None) -> SessionStore:
+def open_for_reading(value: str, table: str | None = None, **options: Any) -> SessionStore:
     """The store of a read-only command: an existing database's tables, never created.
+
+    ``options`` go to the store's constructor (``soft_delete``, ``changes_window``).
 
     Raises:
         ValueError: the value is not a supported database URL.
@@ -195,7 +201,7 @@ def open_for_reading(value: str, table: str | None = None) -> SessionStore:
     """
     from sessiondb.db._sql.migrate import head_revision
 
-    target = Target.parse(value)
+    target = replace(Target.parse(value), options=options)
     if target.backend == "memory":
         raise CannotOpen("an in-memory database is empty in a new process: give a file or a PostgreSQL URL")
     target.check_file(must_exist=True)
@@ -209,18 +215,19 @@ def open_for_reading(value: str, table: str | None = None) -> SessionStore:
     return target.open(chosen.names, auto_migrate=False)
 
 
-def open_for_writing(value: str, table: str | None = None) -> SessionStore:
+def open_for_writing(value: str, table: str | None = None, **options: Any) -> SessionStore:
     """The store of a command that writes (``import``, ``copy``'s target): created if missing.
 
     An existing database's tables are found as for reading (``table`` picks among several);
-    without any, the default tables are created on first use.
+    without any, the default tables are created on first use. ``options`` go to the store's
+    constructor (``soft_delete``, ``changes_window``).
 
     Raises:
         ValueError: the value is not a supported database URL.
         CannotOpen: the file is not a SQLite database, or several table sets and no ``table``.
         StoreUnavailable: the database cannot be reached.
     """
-    target = Target.parse(value)
+    target = replace(Target.parse(value), options=options)
     existed = target.check_file(must_exist=False)
     sets = target.table_sets() if existed else []
     if not sets:

@@ -14,6 +14,9 @@ A config file uses the flag names with underscores::
     workers = 4
     cors_origins = ["https://ui.example.com"]
     db_lock_timeout = 5.0        # seconds; see docs/reliability.md for every bound
+    soft_delete = "7d"         # deletes go to the trash for 7 days (restorable), then are purged
+    retention = "/etc/sessiondb/retention.toml"  # policies applied on a schedule (docs/retention.md)
+    changes_window = "7d"      # how long the change feed keeps its changes
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from sessiondb.api.routers.system import HEALTH_TIMEOUT_S
 from sessiondb.api.slow_clients import DEFAULT_HEADER_TIMEOUT_S
 from sessiondb.db._sql.tables import TableNames
 from sessiondb.db.base import SessionStore
+from sessiondb.db.retention import parse_duration
 from sessiondb.db.timeouts import DEFAULT_CONNECT_S, DEFAULT_POOL_S, DEFAULT_STATEMENT_S, Timeouts
 
 DEFAULT_HOST = "127.0.0.1"
@@ -89,6 +93,9 @@ class ServeSettings:
     db_statement_timeout: float = DEFAULT_STATEMENT_S
     health_timeout: float = HEALTH_TIMEOUT_S
     header_timeout: float = DEFAULT_HEADER_TIMEOUT_S
+    soft_delete: str | None = None
+    retention: str | None = None
+    changes_window: str = "7d"
 
     def __post_init__(self) -> None:
         if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
@@ -98,6 +105,7 @@ class ServeSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
                 raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+        self.store_options()  # refuse a malformed duration before anything is opened
 
     def timeouts(self) -> Timeouts:
         """The bounds on the stores' waits for their databases (see ``docs/reliability.md``).
@@ -114,6 +122,16 @@ class ServeSettings:
                     f"{setting} must be a positive number of seconds, not {values[field]!r}"
                 ) from None
         return Timeouts(**values)
+
+    def store_options(self) -> dict[str, Any]:
+        """The lifecycle options of every store: ``soft_delete`` and ``changes_window``.
+
+        Raises:
+            ValueError: a duration is malformed, naming its flag.
+        """
+        soft = None if self.soft_delete is None else parse_duration(self.soft_delete, name="--soft-delete")
+        window = parse_duration(self.changes_window, name="--changes-window")
+        return {"soft_delete": soft, "changes_window": window}
 
     def field_limits(self) -> FieldLimits:
         """The JSON field caps the settings ask for.
@@ -213,6 +231,7 @@ def store_from_url(
     read_replicas: Sequence[str] = (),
     names: TableNames | None = None,
     timeouts: Timeouts | None = None,
+    **options: Any,
 ) -> SessionStore:
     """Open the store a URL names.
 
@@ -229,6 +248,7 @@ def store_from_url(
         read_replicas: URLs of a PostgreSQL database's streaming replicas.
         names: the tables (and schema) to use; ``None``: the defaults (and the URL's schema).
         timeouts: bounds on the SQL stores' waits (default: :class:`~sessiondb.db.timeouts.Timeouts`).
+        **options: go to the store's constructor (``soft_delete``, ``changes_window``).
 
     Raises:
         ValueError: the URL cannot be parsed or its scheme is not one of these. The message
@@ -239,15 +259,19 @@ def store_from_url(
     if read_replicas and not _POSTGRES_URL.match(url):
         raise ValueError("read replicas (--read-replica) need a PostgreSQL database (--db postgresql://...)")
     if url in ("memory", "memory://"):
-        return InMemoryDb(id=db_id)
+        return InMemoryDb(id=db_id, **options)
     tables: dict[str, Any] = {}
     if names is not None:
         tables = {"session_table": names.sessions, "runs_table": names.runs}
     if "://" not in url:
-        return SqliteDb(db_file=url, id=db_id, auto_migrate=auto_migrate, timeouts=timeouts, **tables)
+        return SqliteDb(
+            db_file=url, id=db_id, auto_migrate=auto_migrate, timeouts=timeouts, **tables, **options
+        )
     parsed = parse_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return SqliteDb(db_url=url, id=db_id, auto_migrate=auto_migrate, timeouts=timeouts, **tables)
+        return SqliteDb(
+            db_url=url, id=db_id, auto_migrate=auto_migrate, timeouts=timeouts, **tables, **options
+        )
     schema = names.schema if names is not None else parsed.query.get("schema")
     return PostgresDb(
         db_url=_psycopg_url(parsed),
@@ -257,6 +281,7 @@ def store_from_url(
         read_replica_urls=[_psycopg_url(_parse(replica, "postgresql://...")) for replica in read_replicas],
         timeouts=timeouts,
         **tables,
+        **options,
     )
 
 
@@ -310,6 +335,7 @@ def open_stores(settings: ServeSettings) -> list[SessionStore]:
                 auto_migrate=settings.auto_migrate,
                 read_replicas=replicas.get(db_id, []),
                 timeouts=settings.timeouts(),
+                **settings.store_options(),
             )
         )
     return stores

@@ -12,16 +12,22 @@ import atexit
 import dataclasses
 import logging
 import os
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import overload
 
 import orjson
 from fastapi import FastAPI
 
 from sessiondb.api.cors import DEFAULT_CORS_ORIGINS
+from sessiondb.api.maintenance import Maintenance, maintaining
 from sessiondb.api.serve import ServeSettings, replicas_by_db, split_db_arg
 from sessiondb.api.startup import ServedDatabase, open_served, wait_for
 from sessiondb.db.base import SessionStore
 from sessiondb.db.memory import InMemoryDb
+from sessiondb.db.retention import DEFAULT_INTERVAL, RetentionFile, load_retention_file
 from sessiondb.db.sqlite import SqliteDb
 
 SETTINGS_VARIABLE = "SESSIONDB_WORKER_SETTINGS"
@@ -85,6 +91,8 @@ def build_served_app(settings: ServeSettings, app_ref: str | None) -> ServedApp:
         served = ServedApp(hosted)
     else:
         refuse_if_exposed(settings.host, auth, insecure=settings.insecure)
+        policies = load_retention_file(Path(settings.retention)) if settings.retention else None
+        options = settings.store_options()
         databases: list[ServedDatabase] = []
         try:
             replicas = replicas_by_db(settings)
@@ -96,6 +104,7 @@ def build_served_app(settings: ServeSettings, app_ref: str | None) -> ServedApp:
                         auto_migrate=settings.auto_migrate,
                         read_replicas=replicas.get(db_id, []),
                         timeouts=settings.timeouts(),
+                        options=options,
                     )
                 )
             stores = [store for database in databases for store in database.stores]
@@ -112,6 +121,9 @@ def build_served_app(settings: ServeSettings, app_ref: str | None) -> ServedApp:
                 database.close()
             raise
         served = ServedApp(app, databases)
+        # Always: the change feed is pruned by the purge even without a trash or policies. The
+        # stores are read at each turn: a database that answers only later gets its own.
+        schedule_maintenance(app, _ServedStores(served), policies)
     try:
         refuse_per_process_stores(served, settings.workers)
     except ValueError:
@@ -120,6 +132,46 @@ def build_served_app(settings: ServeSettings, app_ref: str | None) -> ServedApp:
     for database in served.databases:
         wait_for(database, served.app.state.registry, auto_migrate=settings.auto_migrate)
     return served
+
+
+class _ServedStores(Sequence[SessionStore]):
+    """The stores serving an app's databases at the time they are read (see :func:`wait_for`)."""
+
+    def __init__(self, served: ServedApp) -> None:
+        self._served = served
+
+    @overload
+    def __getitem__(self, index: int) -> SessionStore: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[SessionStore]: ...
+    def __getitem__(self, index: int | slice) -> SessionStore | Sequence[SessionStore]:
+        return self._served.stores[index]
+
+    def __len__(self) -> int:
+        return len(self._served.stores)
+
+    def __iter__(self) -> Iterator[SessionStore]:
+        return iter(self._served.stores)
+
+
+def schedule_maintenance(
+    app: FastAPI, stores: Sequence[SessionStore], policies: RetentionFile | None
+) -> None:
+    """Run the retention policies and the purge on a schedule while ``app`` serves
+    (see :mod:`sessiondb.api.maintenance`), inside its lifespan."""
+    maintenance = Maintenance(
+        stores,
+        policies.policies if policies is not None else [],
+        policies.interval if policies is not None else DEFAULT_INTERVAL,
+    )
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(served: FastAPI) -> AsyncIterator[None]:
+        async with inner(served), maintaining(maintenance, served.state.closing):
+            yield
+
+    app.router.lifespan_context = lifespan
 
 
 def _per_process(store: SessionStore) -> bool:

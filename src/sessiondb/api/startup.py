@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sessiondb.api.databases import Target, ordered
 from sessiondb.api.registry import StoreRegistry
@@ -91,12 +92,18 @@ def _open(target: Target, sets: list[TableSet], *, auto_migrate: bool) -> list[S
 
 
 def open_served(
-    value: str, *, auto_migrate: bool, read_replicas: Sequence[str] = (), timeouts: Timeouts | None = None
+    value: str,
+    *,
+    auto_migrate: bool,
+    read_replicas: Sequence[str] = (),
+    timeouts: Timeouts | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> ServedDatabase:
     """Open a ``--db`` value for ``serve``: find, migrate (``auto_migrate``) and open its tables.
 
-    Every store opened reads through ``read_replicas`` (PostgreSQL) too, and waits for its
-    database within ``timeouts`` (``None``: the defaults).
+    Every store opened reads through ``read_replicas`` (PostgreSQL) too, waits for its
+    database within ``timeouts`` (``None``: the defaults), and gets ``options``
+    (``soft_delete``, ``changes_window``), the ones found later included.
 
     Raises:
         ValueError: the value is not a supported database URL, or has replicas and is not PostgreSQL.
@@ -104,7 +111,12 @@ def open_served(
         StoreError: the database refused the migration (permissions, a newer schema, ...), or
             a SQLite file cannot be opened.
     """
-    target = replace(Target.parse(value), read_replicas=tuple(read_replicas), timeouts=timeouts)
+    target = replace(
+        Target.parse(value),
+        read_replicas=tuple(read_replicas),
+        timeouts=timeouts,
+        options=dict(options or {}),
+    )
     if read_replicas and target.backend != "postgres":
         raise ValueError("read replicas (--read-replica) need a PostgreSQL database (--db postgresql://...)")
     existed = target.check_file(must_exist=False)

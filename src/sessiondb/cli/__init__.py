@@ -10,6 +10,7 @@ sessiondb import --db postgresql+psycopg://user@host/db backup.jsonl.gz
 sessiondb copy --from sessions.db --to postgresql+psycopg://user@host/db
 sessiondb import --db sessions.db --from-agno agno.db
 sessiondb sessions search 'deploy* "release notes"' --user alice
+sessiondb retention --db URL --inactive-for 30d --dry-run
 
 Each group of commands lives in its own module; this one only assembles them, and :func:`main`
 (the entry point) turns what a command raises into one line on stderr, unless ``--debug``.
@@ -25,6 +26,7 @@ import typer
 import sessiondb
 from sessiondb.cli import data as _data
 from sessiondb.cli import migrate as _migrate
+from sessiondb.cli import retention as _retention
 from sessiondb.cli import search as _search
 from sessiondb.cli import serve as _serve
 from sessiondb.cli import sessions as _sessions
@@ -74,6 +76,8 @@ app.command()(_migrate.migrate)
 app.command()(_data.export)
 app.command("import")(_data.import_)
 app.command()(_data.copy)
+app.command()(_retention.retention)
+app.command()(_retention.purge)
 sessions_app.command("list")(_sessions.list_sessions)
 sessions_app.command("show")(_sessions.show_session)
 sessions_app.command("delete")(_sessions.delete_sessions)

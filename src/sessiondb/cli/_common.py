@@ -65,7 +65,9 @@ def print_json(data: Any) -> None:
 
 
 @contextmanager
-def open_store(db: str, table: str | None = None, *, create: bool = False) -> Iterator[SessionStore]:
+def open_store(
+    db: str, table: str | None = None, *, create: bool = False, **options: Any
+) -> Iterator[SessionStore]:
     """The store a ``--db`` value names: the tables found there (``table`` picks among several).
 
     For commands that only read or delete (the default), never creates a file, folder,
@@ -73,9 +75,13 @@ def open_store(db: str, table: str | None = None, *, create: bool = False) -> It
     old schema are one-line failures. With ``create`` (commands that write, such as
     ``import``), a missing database or tables are created. Several table sets without
     ``table``, and any store error while the block runs, are one-line failures too.
+    ``options`` go to the store's constructor (``soft_delete``, ``changes_window``).
     """
     try:
-        store = open_for_writing(db, table) if create else open_for_reading(db, table)
+        if create:
+            store = open_for_writing(db, table, **options)
+        else:
+            store = open_for_reading(db, table, **options)
     except ValueError as exc:
         raise fail(str(exc), 2) from exc
     except (CannotOpen, StoreError) as exc:

@@ -140,6 +140,25 @@ def serve(
     header_timeout: Annotated[
         float | None, _bound("SESSIONDB_HEADER_TIMEOUT", "A client sending a request's headers (10)")
     ] = None,
+    soft_delete: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SESSIONDB_SOFT_DELETE",
+            help="Keep deleted sessions in the trash this long (e.g. 7d), restorable, then purge them",
+        ),
+    ] = None,
+    retention: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SESSIONDB_RETENTION", help="Apply the retention policies of this TOML file on a schedule"
+        ),
+    ] = None,
+    changes_window: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SESSIONDB_CHANGES_WINDOW", help="Keep the change feed's changes this long (default 7d)"
+        ),
+    ] = None,
     app_ref: Annotated[
         str | None,
         typer.Option(
@@ -184,6 +203,9 @@ def serve(
         "db_statement_timeout": db_statement_timeout,
         "health_timeout": health_timeout,
         "header_timeout": header_timeout,
+        "soft_delete": soft_delete,
+        "retention": retention,
+        "changes_window": changes_window,
     }
     if app_ref is not None and db:
         raise fail("--db cannot be combined with --app: the app's create_app(...) names its databases", 2)

@@ -30,6 +30,8 @@ class Listing:
 
 def matches(row: StoredSession, query: SessionQuery) -> bool:
     """Whether ``row`` passes every filter of ``query``."""
+    if (row.deleted_at is not None) != query.deleted:
+        return False  # the trash is listed only when asked for, and only then
     if query.session_type is not None and row.session_type != query.session_type:
         return False
     if query.user_id is not None and row.user_id != query.user_id:

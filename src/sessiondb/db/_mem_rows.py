@@ -71,14 +71,17 @@ class StoredSession:
     version: int = 1
     next_index: int = 0
     runs: dict[str, StoredRun] = field(default_factory=dict)
+    deleted_at: int | None = None
+    """Set while the session is in the trash; reads, listings and writes then skip it."""
 
     def copy(self) -> StoredSession:
         """A copy that shares nothing mutable with this row (stored runs are immutable)."""
         return dataclasses.replace(self, runs=dict(self.runs))
 
     def visible_to(self, user_id: str | None) -> bool:
-        """Whether a read or delete filtered by ``user_id`` sees this row (``None``: no filter)."""
-        return user_id is None or self.user_id == user_id
+        """Whether a read or delete filtered by ``user_id`` sees this row (``None``: no filter);
+        never while it is in the trash."""
+        return self.deleted_at is None and (user_id is None or self.user_id == user_id)
 
     def touch(self) -> None:
         """Record a write: a new version, ``updated_at`` now."""

@@ -88,7 +88,8 @@ def search_rows(rows: Iterable[StoredSession], query: SearchQuery) -> tuple[list
     )
     hits: list[SearchHit] = []
     for row in rows:
-        if not matches(row, listing):
+        # A session in the trash is gone for every read, search included (until restored).
+        if row.deleted_at is not None or not matches(row, listing):
             continue
         stored = list(row.runs.values())
         for run in decode_runs(row.session_type, stored):

@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Final, Literal, TypeVar
 
 import anyio.to_thread
 from anyio import CapacityLimiter
 from anyio.lowlevel import RunVar
 
+from sessiondb.db.changes import Changes, ChangeWatch
 from sessiondb.db.history import HistoryQuery
 from sessiondb.db.query import Page, SessionQuery
+from sessiondb.db.retention import PurgeReport, RetentionPolicy, RetentionPreview, RetentionReport
 from sessiondb.db.search import SearchHit, SearchQuery
 from sessiondb.db.transfer import EXPORT_PAGE, ExportedSession, ExportFilter
 from sessiondb.run.status import RunStatus
@@ -276,10 +279,14 @@ class SessionStore(abc.ABC):
         Returns:
             The fork, without its runs (``runs`` is ``None``).
 
+        The change feed gets ``session.created`` and one ``run.created`` per copied run, in
+        the fork's transaction.
+
         Raises:
-            SessionNotFound: no such session (for this user).
+            SessionNotFound: no such session (for this user), or it is in the trash.
             RunNotFound: ``at_run_id`` is not a run of this session.
             SessionAlreadyExists: ``new_session_id`` is taken.
+            SessionInTrash: ``new_session_id`` is a session in the trash.
         """
 
     def get_history(
@@ -330,6 +337,82 @@ class SessionStore(abc.ABC):
     def _history(self, session_id: str, user_id: str | None, query: HistoryQuery) -> History:
         """:meth:`get_history` for a normalised query (what each backend implements)."""
 
+    # -- trash, retention, change feed --------------------------------------------------------
+
+    @abc.abstractmethod
+    def restore_session(self, session_id: str, *, user_id: str | None = None) -> Session:
+        """Take a session out of the trash, exactly as it was deleted; returns it without runs.
+
+        With the store's ``soft_delete`` option, ``delete_session(s)`` moves sessions to the
+        trash: reads, listings and writes no longer see them (a write naming one raises
+        :class:`~sessiondb.db.errors.SessionInTrash`); ``get_sessions(SessionQuery(deleted=True))``
+        lists them; :meth:`purge` removes them for good once the grace period is over. A
+        restore brings back its runs, state, summary and metadata, with a new version.
+
+        Raises:
+            SessionNotFound: no such session in the trash (for this user).
+        """
+
+    @abc.abstractmethod
+    def purge(self, *, now: int | None = None) -> PurgeReport:
+        """Delete for good the sessions in the trash longer than ``soft_delete`` (with their
+        runs), and the recorded changes older than ``changes_window``, in bounded batches.
+
+        Args:
+            now: the time to measure from (unix seconds; default: now).
+        """
+
+    @abc.abstractmethod
+    def preview_retention(
+        self, policy: RetentionPolicy, *, now: int | None = None, limit: int = 100
+    ) -> RetentionPreview:
+        """What :meth:`apply_retention` would remove now: counts, and the first ``limit`` session ids."""
+
+    @abc.abstractmethod
+    def apply_retention(
+        self, policy: RetentionPolicy, *, now: int | None = None, batch_size: int = 500
+    ) -> RetentionReport:
+        """Delete the live sessions ``policy`` selects, ``batch_size`` per transaction.
+
+        They go to the trash when the store has ``soft_delete`` and the policy is not
+        ``hard``, else for good. Each batch records its ``session.deleted`` changes.
+        """
+
+    @abc.abstractmethod
+    def changes(self, after: int | None = None, *, user_id: str | None = None, limit: int = 100) -> Changes:
+        """The changes recorded after position ``after``, oldest first, at most ``limit``.
+
+        Every write records its changes in its own transaction, so a change is readable
+        exactly when its write is. Passing back ``Changes.position`` as ``after`` gives what
+        came next: nothing missed, nothing twice (positions never commit out of order).
+
+        Args:
+            after: the position read up to; ``None`` starts at the oldest change kept.
+                ``limit=0`` returns no items and the newest position: where "from now on" starts.
+            user_id: only the changes of this user's sessions.
+
+        Raises:
+            InvalidQuery: ``after`` is negative or ``limit`` outside ``0..10000``.
+        """
+
+    @contextmanager
+    def maintenance_lock(self) -> Iterator[bool]:
+        """Whether this process may run the scheduled purge and retention now, held for the block.
+
+        Several servers may serve one database; only the one that gets the lock runs them
+        (PostgreSQL: an advisory lock; SQLite: a lock on a file beside the database). It never
+        waits: ``False`` means another process holds it. The default, for stores that live in
+        one process, always says yes.
+        """
+        yield True
+
+    def watch_changes(self) -> ChangeWatch:
+        """What a feed reader waits on between reads (see :class:`~sessiondb.db.changes.ChangeWatch`).
+
+        The default polls; PostgreSQL wakes readers on ``NOTIFY``.
+        """
+        return ChangeWatch()
+
     # -- runs ------------------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -363,12 +446,15 @@ class SessionStore(abc.ABC):
         changes and none is lost; there is no version check and so no
         :class:`~sessiondb.db.errors.VersionConflict`. Keep ``merge_data`` quick and free of
         I/O: the row stays locked while it runs. ``summary`` replaces the stored summary.
+        The change feed gets ``session.updated`` and then the run's ``run.created`` (or
+        ``run.updated``), in the same transaction.
 
         Returns:
             The session as committed, without runs.
 
         Raises:
-            SessionNotFound: no such session (for this user); nothing was written.
+            SessionNotFound: no such session (for this user), or it is in the trash (as for
+                :meth:`upsert_run`); nothing was written.
             InvalidQuery: the run's id is stored in another session, or ``summary`` was given
                 for a workflow session.
         """
@@ -379,8 +465,11 @@ class SessionStore(abc.ABC):
     ) -> bool:
         """Ask whichever process executes a run to stop it: flag the stored run.
 
-        Only a top-level run stored ``RUNNING`` or ``PENDING`` is flagged; the flag survives
-        the run's own rewrites, and its process reads it with :meth:`cancel_requested`.
+        Only a top-level run stored ``RUNNING`` or ``PENDING`` is flagged (never one of a
+        session in the trash); the flag survives the run's own rewrites, and its process reads
+        it with :meth:`cancel_requested`. The request records no change in the change feed
+        (:meth:`changes`): it is a flag, not a write of the session or its run; the run's end,
+        cancelled, is recorded when it is stored.
 
         Args:
             runtime_id: only a run of this agent, team or workflow.
@@ -452,7 +541,8 @@ class SessionStore(abc.ABC):
         relevance, ties by the run's recency, and paged by keyset: pass the page's
         ``next_cursor`` to get the next one. ``total_count`` is the number of hits on this page
         (counting every match would cost as much as the search). A run is searchable as soon as
-        its write commits, and a deleted run or session is never found.
+        its write commits, and a deleted run or session is never found (nor one in the trash,
+        until it is restored).
 
         Args:
             q: the query.
@@ -599,6 +689,26 @@ class SessionStore(abc.ABC):
         """Async twin of :meth:`get_history`."""
         return await anyio.to_thread.run_sync(
             lambda: self.get_history(session_id, **kwargs), limiter=read_limiter()
+        )
+
+    async def arestore_session(self, session_id: str, **kwargs: Any) -> Session:
+        """Async twin of :meth:`restore_session`."""
+        return await anyio.to_thread.run_sync(lambda: self.restore_session(session_id, **kwargs))
+
+    async def apurge(self, **kwargs: Any) -> PurgeReport:
+        """Async twin of :meth:`purge`."""
+        return await anyio.to_thread.run_sync(lambda: self.purge(**kwargs))
+
+    async def aapply_retention(self, policy: RetentionPolicy, **kwargs: Any) -> RetentionReport:
+        """Async twin of :meth:`apply_retention`."""
+        return await anyio.to_thread.run_sync(lambda: self.apply_retention(policy, **kwargs))
+
+    async def achanges(
+        self, after: int | None = None, *, user_id: str | None = None, limit: int = 100
+    ) -> Changes:
+        """Async twin of :meth:`changes` (in a worker thread, sharing the loop's read threads)."""
+        return await anyio.to_thread.run_sync(
+            lambda: self.changes(after, user_id=user_id, limit=limit), limiter=read_limiter()
         )
 
     async def aupsert_run(self, session_id: str, run: AnyRun) -> int:

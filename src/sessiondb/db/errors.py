@@ -7,6 +7,7 @@ The tree::
     │   └── SessionDeleted       a save of an object whose stored row was deleted since its load
     ├── RunNotFound              no run with that id (in this session)
     ├── SessionAlreadyExists     create_session on an id that is taken
+    │   └── SessionInTrash       a write to an id whose session is in the trash (soft delete)
     ├── SessionOwnedByAnotherUser a write to a session another user owns
     ├── SessionTypeMismatch      a run of one kind into a session another kind created
     ├── VersionConflict          a conditional write lost the race; carries the current version
@@ -67,6 +68,21 @@ class SessionAlreadyExists(StoreError):
     def __init__(self, session_id: str) -> None:
         super().__init__(
             f"Session with id {session_id!r} already exists. Use PATCH /sessions/{session_id} to update it."
+        )
+        self.session_id = session_id
+
+
+class SessionInTrash(SessionAlreadyExists):
+    """A write named a session that is in the trash (soft-deleted); nothing was written.
+
+    The id stays taken until the session is restored (then write to it again) or purged.
+    """
+
+    def __init__(self, session_id: str) -> None:
+        StoreError.__init__(
+            self,
+            f"Session with id {session_id!r} is in the trash: restore it "
+            f"(POST /sessions/{session_id}/restore) or purge it before writing to it",
         )
         self.session_id = session_id
 

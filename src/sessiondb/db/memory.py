@@ -15,11 +15,13 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import orjson
 
 from sessiondb.db._mem_fork import forked_row
+from sessiondb.db._mem_lifecycle import MemFeed, MemLifecycle
 from sessiondb.db._mem_listing import select_page
 from sessiondb.db._mem_rows import MemTables, StoredRun, StoredSession, decode_runs, now
 from sessiondb.db._mem_search import search_rows
@@ -37,11 +39,13 @@ from sessiondb.db._tracking import (
     session_fields,
 )
 from sessiondb.db.base import UNSET, SessionDataMerge, SessionStore, Unset
+from sessiondb.db.changes import DEFAULT_CHANGES_WINDOW, saved_changes
 from sessiondb.db.errors import (
     InvalidQuery,
     RunNotFound,
     SessionAlreadyExists,
     SessionDeleted,
+    SessionInTrash,
     SessionOwnedByAnotherUser,
     VersionConflict,
 )
@@ -148,7 +152,7 @@ def _refresh_name(row: StoredSession, session: Session | None = None) -> None:
     row.name = name_for_store(session, first_run)
 
 
-class InMemoryDb(SessionStore):
+class InMemoryDb(MemLifecycle, SessionStore):
     """Sessions and runs in process memory, with the exact semantics of the SQL backends.
 
     Thread-safe: every call runs under one lock. Data lives as long as the object (or until
@@ -156,19 +160,32 @@ class InMemoryDb(SessionStore):
 
     Args:
         id: the ``db_id`` the HTTP API serves this store under.
+        soft_delete: keep deleted sessions in the trash this long; ``None`` deletes at once.
+        changes_window: how long recorded changes are kept (pruned by :meth:`purge`).
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        id: str | None = None,
+        soft_delete: timedelta | None = None,
+        changes_window: timedelta = DEFAULT_CHANGES_WINDOW,
+    ) -> None:
         self.id = id if id is not None else "memory"
         self.store_token = StoreToken(f"InMemoryDb {self.id!r}")
+        self.soft_delete = soft_delete
+        self.changes_window = changes_window
         self._lock = threading.Lock()
         self._tables = MemTables()
         self._cancels: set[str] = set()
+        self._feed = MemFeed()
 
     def _write(self, session: Session, *, create: bool, preserve_updated_at: bool = False) -> _Saved:
         """Insert or update ``session`` and its pending runs; raises before changing anything."""
         tables, session_id = self._tables, session.session_id
         row = tables.sessions.get(session_id)
+        if row is not None and row.deleted_at is not None:
+            raise SessionInTrash(session_id)
         if row is not None and create:
             raise SessionAlreadyExists(session_id)
         if row is not None and row.user_id is not None and row.user_id != session.user_id:
@@ -182,6 +199,7 @@ class InMemoryDb(SessionStore):
         # Everything that can fail is encoded before the first change.
         written = {run.run_id: texts.get(run.run_id) or encode_run(run) for run in pending}
         fields = _encode_fields(session_fields(session))
+        replaced = {run.run_id for run in pending if row is not None and run.run_id in row.runs}
         fields_text = fields.decode()
         if row is not None and not create and fields_unchanged(session, self.store_token, fields_text):
             # Nothing but runs changed: the row is bumped, not rewritten (as the SQL stores do),
@@ -190,6 +208,8 @@ class InMemoryDb(SessionStore):
             for run in pending:
                 tables.put_run(row, run, written[run.run_id])
             _refresh_name(row)
+            for kind, run_id in saved_changes(row.version, written, replaced):
+                self._feed.record(kind, row, now(), run_id=run_id)
             return _Saved.of(session, self.store_token, row, written, fields_text)
         if row is None:
             created = session.created_at if session.created_at is not None else now()
@@ -211,6 +231,8 @@ class InMemoryDb(SessionStore):
         for run in pending:
             tables.put_run(row, run, written[run.run_id])
         _refresh_name(row, session)
+        for kind, run_id in saved_changes(row.version, written, replaced):
+            self._feed.record(kind, row, now(), run_id=run_id)
         return _Saved.of(session, self.store_token, row, written, fields_text)
 
     def _modify(
@@ -229,6 +251,7 @@ class InMemoryDb(SessionStore):
             row.fields = _encode_fields(fields)
             row.touch()
             _refresh_name(row)
+            self._feed.record("session.updated", row, row.updated_at)
             return _build(row, store=self.store_token)
 
     # -- sessions ----------------------------------------------------------------------------
@@ -247,6 +270,7 @@ class InMemoryDb(SessionStore):
         with self._lock:
             backup: dict[str, StoredSession | None] = {}
             saves: list[_Saved] = []
+            recorded = len(self._feed.items)
             try:
                 for session in sessions:
                     if session.session_id not in backup:
@@ -256,6 +280,7 @@ class InMemoryDb(SessionStore):
             except BaseException:
                 # All or nothing: the sessions written before the failure are put back.
                 self._tables.restore(backup)
+                self._feed.rollback(recorded)
                 raise
         for saved in saves:
             saved.apply()
@@ -305,7 +330,8 @@ class InMemoryDb(SessionStore):
                 (
                     row
                     for row in self._tables.sessions.values()
-                    if (after is None or row.session_id > after)
+                    if row.deleted_at is None
+                    and (after is None or row.session_id > after)
                     and filter.matches(
                         session_id=row.session_id,
                         session_type=row.session_type,
@@ -382,7 +408,7 @@ class InMemoryDb(SessionStore):
             if row is None or not row.visible_to(user_id):
                 return False
             _check_version(row, expected_version)
-            self._tables.drop(row)
+            self._delete(row)
             return True
 
     def delete_sessions(self, session_ids: Sequence[str], *, user_id: str | None = None) -> int:
@@ -391,8 +417,8 @@ class InMemoryDb(SessionStore):
             # A dict, not a set: an id listed twice is deleted (and counted) once.
             rows = {session_id: self._tables.sessions.get(session_id) for session_id in session_ids}
             deleted = [row for row in rows.values() if row is not None and row.visible_to(user_id)]
-            for row in deleted:
-                self._tables.drop(row)
+            for row in sorted(deleted, key=lambda found: found.session_id):
+                self._delete(row)
             return len(deleted)
 
     def fork_session(
@@ -408,8 +434,13 @@ class InMemoryDb(SessionStore):
         target_id = new_session_id if new_session_id is not None else str(uuid.uuid4())
         with self._lock:
             source = self._tables.visible(session_id, user_id)
-            if target_id in self._tables.sessions:
-                raise SessionAlreadyExists(target_id)
+            taken = self._tables.sessions.get(target_id)
+            if taken is not None:
+                raise (
+                    SessionInTrash(target_id)
+                    if taken.deleted_at is not None
+                    else SessionAlreadyExists(target_id)
+                )
             fields: dict[str, Any] = orjson.loads(source.fields)
             row = forked_row(
                 source,
@@ -423,6 +454,8 @@ class InMemoryDb(SessionStore):
             self._tables.sessions[target_id] = row
             self._tables.run_sessions.update(dict.fromkeys(row.runs, target_id))
             _refresh_name(row)
+            for kind, run_id in saved_changes(row.version, list(row.runs), ()):
+                self._feed.record(kind, row, row.updated_at, run_id=run_id)
             return _build(row, store=self.store_token)
 
     # -- runs --------------------------------------------------------------------------------
@@ -433,9 +466,13 @@ class InMemoryDb(SessionStore):
             # No owner guard on runs, as in Agno's runs table; the session must exist.
             row = self._tables.visible(session_id, None)
             self._tables.check_run_owner(run.run_id, session_id)
+            replaced = run.run_id in row.runs
             index = self._tables.put_run(row, run, encode_run(run))
             row.touch()
             _refresh_name(row)
+            self._feed.record(
+                "run.updated" if replaced else "run.created", row, row.updated_at, run_id=run.run_id
+            )
             return index
 
     def commit_run(
@@ -460,10 +497,13 @@ class InMemoryDb(SessionStore):
                 fields["summary"] = summary.to_dict()
             # Encoded before the first change, so a failure leaves the session as it was.
             encoded = _encode_fields(fields)
+            replaced = [run.run_id] if run.run_id in row.runs else []
             self._tables.put_run(row, run, text)
             row.fields = encoded
             row.touch()
             _refresh_name(row)
+            for kind, run_id in saved_changes(row.version, [run.run_id], replaced):
+                self._feed.record(kind, row, row.updated_at, run_id=run_id)
             return _build(row, store=self.store_token)
 
     def request_run_cancel(
@@ -568,10 +608,17 @@ class InMemoryDb(SessionStore):
             if owner is None or (session_id is not None and owner != session_id):
                 return False
             row = self._tables.sessions[owner]
+            if row.deleted_at is not None:
+                return False  # its session is in the trash: nothing there may change
             self._tables.drop_run(row, run_id)
             row.touch()
             _refresh_name(row)
+            self._feed.record("session.updated", row, row.updated_at)
             return True
+
+    def _built(self, row: StoredSession) -> Session:
+        """See :meth:`MemLifecycle._built`."""
+        return _build(row, store=self.store_token)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -590,3 +637,4 @@ class InMemoryDb(SessionStore):
         """Drop every session and run."""
         with self._lock:
             self._tables.clear()
+            self._feed = MemFeed()

@@ -20,6 +20,7 @@ import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from datetime import timedelta
 from typing import Any, ClassVar
 
 import orjson
@@ -43,9 +44,11 @@ from sqlalchemy.schema import CreateSchema
 from sqlalchemy.sql.expression import ClauseElement
 
 from sessiondb.db._sql.aio import AsyncReadPool, afetch
+from sessiondb.db._sql.changes import lock_key, notify_channel
 from sessiondb.db._sql.codec import decode_run, decode_session_runs, dumps, listed_page, session_from_row
 from sessiondb.db._sql.compiled import Row, compiled_for, may_bypass
 from sessiondb.db._sql.deadline import WATCHDOG
+from sessiondb.db._sql.listen import ChangeListener
 from sessiondb.db._sql.listing import page_result
 from sessiondb.db._sql.reads import (
     whole_session_query,
@@ -57,6 +60,7 @@ from sessiondb.db._sql.replicas import ReplicaSet, primary_position
 from sessiondb.db._sql.run_reads import RunsFilter, one_run_result, runs_result
 from sessiondb.db._sql.store import SqlStore
 from sessiondb.db._sql.tables import DEFAULT_SEARCH_CONFIG, TableNames
+from sessiondb.db.changes import DEFAULT_CHANGES_WINDOW, ChangeWatch
 from sessiondb.db.errors import StoreUnavailable
 from sessiondb.db.query import Page, SessionQuery
 from sessiondb.db.timeouts import DEFAULT_LOCK_S, Timeouts
@@ -89,6 +93,8 @@ def _deadline(conn: Connection, seconds: float, where: str) -> Iterator[None]:
 
 
 DEFAULT_SCHEMA = "ai"
+MAINTENANCE_KEY_BITS = 0x5E55_10DB
+"""Mixed into the changes table's lock key: the maintenance lock is another lock on the same tables."""
 POOL_RECYCLE_S = 1800
 """Pooled connections older than this (seconds) are replaced when next checked out."""
 _CONFIG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?")
@@ -192,6 +198,9 @@ class PostgresDb(SqlStore):
             A wait that runs out raises :class:`~sessiondb.db.errors.StoreUnavailable`. With
             ``db_engine``, the engine's own connect and pool settings apply instead; the
             client-side bound on a silent connection still does. Replicas get the same bounds.
+        soft_delete: keep deleted sessions in the trash this long, restorable
+            (:meth:`restore_session`), until :meth:`purge`; ``None`` (the default) deletes at once.
+        changes_window: how long the change feed keeps its changes (pruned by :meth:`purge`).
 
     Raises:
         ValueError: neither ``db_url`` nor ``db_engine`` was given, or ``search_config`` is not
@@ -213,6 +222,8 @@ class PostgresDb(SqlStore):
         read_replica_urls: Sequence[str] = (),
         search_config: str = DEFAULT_SEARCH_CONFIG,
         timeouts: Timeouts | None = None,
+        soft_delete: timedelta | None = None,
+        changes_window: timedelta = DEFAULT_CHANGES_WINDOW,
     ) -> None:
         if not _CONFIG_NAME.fullmatch(search_config):
             raise ValueError(f"search_config must be a text search configuration name, not {search_config!r}")
@@ -229,12 +240,20 @@ class PostgresDb(SqlStore):
             auto_migrate=auto_migrate,
             owns_engine=owns_engine,
             timeouts=timeouts,
+            soft_delete=soft_delete,
+            changes_window=changes_window,
         )
         # Async reads open connections as the engine does; an engine the caller passed in may
         # connect in ways its URL does not say (a creator, connect events), so it gets none.
         if read_replica_urls:
             self._replicas = ReplicaSet.of([_engine_for(url, timeouts) for url in read_replica_urls])
         self._async_reads: AsyncReadPool | None = None
+        # The change feed's readers wake on NOTIFY (on the primary: a replica cannot LISTEN),
+        # listening as the engine connects; a caller's engine gets polling watches.
+        self._listener: ChangeListener | None = None
+        if owns_engine:
+            _args, connect_args = db_engine.dialect.create_connect_args(db_engine.url)
+            self._listener = ChangeListener(connect_args, notify_channel(self._tables.names))
         if owns_engine and not read_replica_urls:
             _args, connect_args = db_engine.dialect.create_connect_args(db_engine.url)
             connect_args.update(bounded_connect_args(make_url(db_url or ""), timeouts))
@@ -393,6 +412,25 @@ class PostgresDb(SqlStore):
         with self._errors(), self._engine.connect() as conn, self._bounded(conn):
             position = primary_position(conn)
         return self._replicas.describe(position)
+
+    @contextmanager
+    def maintenance_lock(self) -> Iterator[bool]:
+        """See :meth:`SessionStore.maintenance_lock`: ``pg_try_advisory_lock`` on a connection held
+        for the block (the server releases it if this process dies)."""
+        key = lock_key(self._tables.names) ^ MAINTENANCE_KEY_BITS
+        with self._errors(), self._engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+            mine = bool(conn.execute(select(func.pg_try_advisory_lock(key))).scalar_one())
+            try:
+                yield mine
+            finally:
+                if mine:
+                    conn.execute(select(func.pg_advisory_unlock(key)))
+
+    def watch_changes(self) -> ChangeWatch:
+        """A watch woken by ``NOTIFY`` as soon as a change commits, in any process
+        (see :mod:`sessiondb.db._sql.listen`); a polling one on a caller's engine."""
+        return self._listener.watch() if self._listener is not None else ChangeWatch()
 
     def close(self) -> None:
         """Close the event-loop read connections and the replicas', then as :meth:`SqlStore.close`."""

@@ -66,6 +66,8 @@ class SessionQuery:
             in search): without a selective filter the count reads every row, 24-37 ms at
             1,000,000 sessions on SQLite against 0.1 ms for the keyset page itself, so a
             caller that pages by cursor and shows no total (the web console) does without it.
+        deleted: list the trash (sessions soft-deleted and not yet purged) instead of the
+            live sessions.
     """
 
     session_type: SessionType | None = None
@@ -81,6 +83,7 @@ class SessionQuery:
     cursor: str | None = None
     metadata: Mapping[str, Any] | None = None
     count_total: bool = True
+    deleted: bool = False
 
     def __post_init__(self) -> None:
         if self.session_type is not None and self.session_type not in SESSION_TYPES:

@@ -17,7 +17,9 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Literal, get_args
 
@@ -31,6 +33,7 @@ from sessiondb.db._sql.codec import dumps
 from sessiondb.db._sql.store import NO_TRANSACTION_OPTION, WRITE_OPTION, SqlStore
 from sessiondb.db._sql.tables import TableNames
 from sessiondb.db._sqlite_file import FileIdentity, database_path
+from sessiondb.db.changes import DEFAULT_CHANGES_WINDOW
 from sessiondb.db.timeouts import SQLITE_DEFAULT_LOCK_S, Timeouts
 
 Synchronous = Literal["NORMAL", "FULL"]
@@ -276,6 +279,9 @@ class SqliteDb(SqlStore):
         id: the ``db_id`` the HTTP API serves this store under (default ``"sqlite"``).
         auto_migrate: create or upgrade the schema on first use (logged at INFO); when False,
             a missing or old schema raises :class:`~sessiondb.db.errors.SchemaNotReady`.
+        soft_delete: keep deleted sessions in the trash this long, restorable
+            (:meth:`restore_session`), until :meth:`purge`; ``None`` (the default) deletes at once.
+        changes_window: how long the change feed keeps its changes (pruned by :meth:`purge`).
         synchronous: SQLite's ``PRAGMA synchronous`` for the store's connections.
             ``"NORMAL"`` (the default) with the WAL journal never corrupts the database and
             never loses a committed transaction when the process crashes or is killed, but
@@ -305,6 +311,8 @@ class SqliteDb(SqlStore):
         auto_migrate: bool = True,
         synchronous: Synchronous = "NORMAL",
         timeouts: Timeouts | None = None,
+        soft_delete: timedelta | None = None,
+        changes_window: timedelta = DEFAULT_CHANGES_WINDOW,
     ) -> None:
         owns_engine = db_engine is None
         timeouts = timeouts or Timeouts()
@@ -333,6 +341,8 @@ class SqliteDb(SqlStore):
             auto_migrate=auto_migrate,
             owns_engine=owns_engine,
             timeouts=timeouts,
+            soft_delete=soft_delete,
+            changes_window=changes_window,
         )
 
     _statement_options: ClassVar[dict[str, Any]] = {NO_TRANSACTION_OPTION: True}
@@ -364,6 +374,27 @@ class SqliteDb(SqlStore):
         if self._loop_readers is None or not self._schema_ready:
             return None
         return self._loop_readers.view(self)
+
+    @contextmanager
+    def maintenance_lock(self) -> Iterator[bool]:
+        """See :meth:`SessionStore.maintenance_lock`: an exclusive ``flock`` on ``<database>.maintenance``
+        (released by the OS if this process dies); an in-memory database is one process's."""
+        database = self._engine.url.database
+        if self.in_memory or not database:
+            yield True
+            return
+        import fcntl  # here, not at the top: Unix only, and nothing else in this module needs it
+
+        with open(f"{database}.maintenance", "a+b") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def close(self) -> None:
         """Close the event-loop threads' connections, then as :meth:`SqlStore.close`."""

@@ -365,3 +365,6 @@ class ListSessionsQuery(BaseModel):
         ),
         examples=['{"source": "web", "customer": {"tier": "gold"}}'],
     )
+    deleted: bool = Field(
+        False, description="List the trash (soft-deleted sessions not purged yet) instead of live sessions"
+    )

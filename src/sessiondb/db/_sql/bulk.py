@@ -61,6 +61,7 @@ from sessiondb.db._sql.names import Names, naming_columns, settle_names
 from sessiondb.db._sql.row_guard import check_not_recreated
 from sessiondb.db._sql.search import index_runs
 from sessiondb.db._sql.tables import Tables
+from sessiondb.db._sql.trash import refusal
 from sessiondb.db._sql.writes import (
     RETURNED_COLUMNS,
     SESSION_UPDATE_COLUMNS,
@@ -75,7 +76,6 @@ from sessiondb.db._sql.writes import (
     stored_indexes,
 )
 from sessiondb.db._tracking import first_naming_run, workflow_name_of
-from sessiondb.db.errors import SessionOwnedByAnotherUser
 from sessiondb.session.naming import derive_name_from_run
 
 
@@ -105,8 +105,11 @@ class RecordStatements:
         )
         # The owner guard (spec §3.2): only the owner, or anyone while it has none, may write.
         owner = or_(sessions.c.user_id == excluded.user_id, sessions.c.user_id.is_(None))
+        # A session in the trash is not written over (see sessiondb.db._sql.trash).
         upsert_sessions = new_sessions.on_conflict_do_update(
-            index_elements=[sessions.c.session_id], set_=changes, where=owner
+            index_elements=[sessions.c.session_id],
+            set_=changes,
+            where=owner & sessions.c.deleted_at.is_(None),
         ).returning(*(sessions.c[column] for column in RETURNED_COLUMNS), *naming_columns(sessions))
         return cls(upsert_sessions)
 
@@ -302,7 +305,7 @@ def _settle(
     session_id = prepared.session.session_id
     row = rows.get(session_id)
     if row is None:
-        raise SessionOwnedByAnotherUser(session_id)
+        raise refusal(conn, tables, session_id, create=False)
     check_not_recreated(prepared, row)
     indexes = stored_indexes(session_id, prepared.runs, stored)
     first_index = first_indexes[session_id]
@@ -314,10 +317,11 @@ def _settle(
         tables,
         row,
         explicit=prepared.columns["explicit_name"],
-        replaced=replaced_runs(indexes, first_index),
+        replaced=list(replaced_runs(indexes, first_index)),
         all_runs=all_runs,
     )
     written = {run.run_id: run.text for run in prepared.runs}
+    replaced = tuple(replaced_runs(indexes, first_index))
     return Saved(
         prepared.session,
         row["version"],
@@ -326,4 +330,5 @@ def _settle(
         written,
         names.shown,
         prepared.fields,
+        replaced,
     )

@@ -16,11 +16,13 @@ from typing import Any
 
 from sqlalchemy import Connection, update
 
+from sessiondb.db._sql.changes import ChangeLog
 from sessiondb.db._sql.names import WORKFLOW_NAME_KEY, Names, naming_columns, settle_names
 from sessiondb.db._sql.reads import ReadStatements, session_row
 from sessiondb.db._sql.tables import Tables
 from sessiondb.db._sql.writes import PreparedRun, WriteStatements, upsert_one_run
 from sessiondb.db.base import UNSET, SessionDataMerge, Unset
+from sessiondb.db.changes import saved_changes
 from sessiondb.db.errors import InvalidQuery
 from sessiondb.session import SessionSummary
 
@@ -41,15 +43,19 @@ def commit_run(
     run: PreparedRun,
     merge_data: SessionDataMerge,
     summary: SessionSummary | Unset,
-    now: int,
+    log: ChangeLog,
 ) -> dict[str, Any]:
     """Lock the session row, write ``merge_data``'s session data and ``run``; returns the new row.
+
+    The changes (``session.updated``, then ``run.created`` or ``run.updated``) go to ``log``,
+    stamped with its time, which is also the write's.
 
     Raises:
         SessionNotFound: no such session (for this user).
         InvalidQuery: the run is stored in another session, or a summary for a workflow session.
     """
     sessions = tables.sessions
+    now = log.now
     row = session_row(conn, reads, session_id, user_id, lock=True)
     if summary is not UNSET and row["session_type"] == "workflow":
         raise InvalidQuery("summary", "workflow sessions have no summary")
@@ -78,6 +84,8 @@ def commit_run(
     replaced = [run.run_id] if index != reserved else []
     names: Names = settle_names(conn, tables, updated, explicit=explicit, replaced=replaced)
     updated.update(names.columns())
+    for kind, run_id in saved_changes(updated["version"], [run.run_id], replaced):
+        log.add(kind, updated, run_id=run_id)
     return updated
 
 

@@ -22,7 +22,8 @@ from sessiondb.db.transfer import ExportedSession, ExportFilter
 
 def _conditions(tables: Tables, filter: ExportFilter, after: str | None) -> list[ColumnElement[bool]]:
     sessions = tables.sessions
-    conditions: list[ColumnElement[bool]] = []
+    # The trash (soft-deleted sessions) is gone for every read, exports included.
+    conditions: list[ColumnElement[bool]] = [sessions.c.deleted_at.is_(None)]
     if after is not None:
         conditions.append(sessions.c.session_id > after)
     if filter.session_ids is not None:

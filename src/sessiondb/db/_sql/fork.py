@@ -20,12 +20,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, text
+from sqlalchemy import Connection, Table, select, text
 
+from sessiondb.db._sql.changes import ChangeLog
 from sessiondb.db._sql.names import naming_columns, settle_names
 from sessiondb.db._sql.tables import Tables
+from sessiondb.db._sql.trash import refusal
 from sessiondb.db._sql.writes import UpsertInsert
-from sessiondb.db.errors import RunNotFound, SessionAlreadyExists
+from sessiondb.db.changes import saved_changes
+from sessiondb.db.errors import RunNotFound
 
 InsertFactory = Callable[[Table], UpsertInsert]
 
@@ -190,16 +193,19 @@ def fork_session_rows(
     insert: InsertFactory,
     source: Mapping[str, Any],
     request: ForkRequest,
-    now: int,
+    log: ChangeLog,
 ) -> dict[str, Any]:
     """Insert the fork's session row and its copied runs; returns the new session row.
 
-    ``source`` is the locked row of the source session.
+    ``source`` is the locked row of the source session. The changes (``session.created``, then
+    one ``run.created`` per copied run, in order) go to ``log``, whose time the fork's is.
 
     Raises:
         RunNotFound: ``at_run_id`` is not a run of the source session.
         SessionAlreadyExists: ``target_id`` is taken.
+        SessionInTrash: ``target_id`` is a session in the trash.
     """
+    now = log.now
     runs_sql = _table_sql(conn, tables.runs)
     cut: int | None = None
     if request.at_run_id is not None:
@@ -238,7 +244,7 @@ def fork_session_rows(
     )
     row = conn.execute(statement).mappings().first()
     if row is None:
-        raise SessionAlreadyExists(request.target_id)
+        raise refusal(conn, tables, request.target_id, create=True)
     if conn.dialect.name == "postgresql":
         # The JSON rewrite's per-row subplan inflates the estimated cost past jit_above_cost,
         # and compiling it took 2.2 s of a 2.8 s copy of 2,000 runs (0.5 s without).
@@ -251,6 +257,12 @@ def fork_session_rows(
     }
     conn.execute(text(copy_runs_sql(runs_sql, conn.dialect.name, cut=cut is not None)), params)
     names = settle_names(conn, tables, row, explicit=values["explicit_name"])
+    runs = tables.runs
+    copied = conn.execute(
+        select(runs.c.run_id).where(runs.c.session_id == request.target_id).order_by(runs.c.run_index)
+    ).scalars()
+    for kind, run_id in saved_changes(1, list(copied), ()):
+        log.add(kind, row, run_id=run_id)
     return {**row, **names.columns()}
 
 

@@ -77,7 +77,8 @@ class HistoryReads:
         query = (
             select(sessions.c.session_type, sessions.c.summary, batch.c.run_text, batch.c.run_index)
             .select_from(sessions.outerjoin(batch, true()))
-            .where(sessions.c.session_id == bindparam("session_id"))
+            # A session in the trash has no history to read: it is not found.
+            .where(sessions.c.session_id == bindparam("session_id"), sessions.c.deleted_at.is_(None))
             .order_by(batch.c.run_index.desc())
         )
         if by_user:

@@ -64,6 +64,7 @@ def _shape(query: SessionQuery) -> _Shape:
         query.cursor is not None,
         tuple(leaf.kind for leaf in query.metadata_leaves),
         query.count_total,
+        query.deleted,
     )
 
 
@@ -75,7 +76,10 @@ def _like_pattern(text: str) -> str:
 
 def _filters(tables: Tables, query: SessionQuery) -> list[ColumnElement[bool]]:
     sessions = tables.sessions.c
-    found: list[ColumnElement[bool]] = []
+    # Live sessions, or only the trash (soft-deleted ones) when the query asks for it.
+    found: list[ColumnElement[bool]] = [
+        sessions.deleted_at.is_not(None) if query.deleted else sessions.deleted_at.is_(None)
+    ]
     if query.session_type is not None:
         found.append(sessions.session_type == bindparam("session_type"))
     if query.component_id is not None:

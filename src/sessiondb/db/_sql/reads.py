@@ -86,7 +86,9 @@ class ReadStatements:
         rows: dict[tuple[bool, bool], Select[Any]] = {}
         for by_user in (False, True):
             for lock in (False, True):
-                query = select(sessions).where(sessions.c.session_id == bindparam("session_id"))
+                query = select(sessions).where(
+                    sessions.c.session_id == bindparam("session_id"), sessions.c.deleted_at.is_(None)
+                )
                 if by_user:
                     query = query.where(sessions.c.user_id == bindparam("user_id"))
                 rows[(by_user, lock)] = query.with_for_update() if lock else query
@@ -118,7 +120,7 @@ class ReadStatements:
                     window.c[WINDOW_RUN_INDEX],
                 )
                 .select_from(sessions.outerjoin(window, true()))
-                .where(sessions.c.session_id == bindparam("session_id"))
+                .where(sessions.c.session_id == bindparam("session_id"), sessions.c.deleted_at.is_(None))
             )
             if by_user:
                 query = query.where(sessions.c.user_id == bindparam("user_id"))
@@ -150,7 +152,8 @@ def _whole_sessions(tables: Tables, session_columns: list[Any]) -> dict[bool, Co
     no_run = [null().cast(column.type).label(column.name) for column in run_columns]
     whole: dict[bool, CompoundSelect[Any]] = {}
     for by_user in (False, True):
-        owner = [sessions.c.session_id == bindparam("session_id")]
+        # A session in the trash (deleted_at set) is not found, nor are its runs.
+        owner = [sessions.c.session_id == bindparam("session_id"), sessions.c.deleted_at.is_(None)]
         if by_user:
             owner.append(sessions.c.user_id == bindparam("user_id"))
         row = select(*session_columns, *no_run).where(*owner)

@@ -24,7 +24,11 @@ def request_cancel(
     user_id: str | None,
     now: int,
 ) -> bool:
-    """Flag ``run_id`` if it is a top-level run in progress that the filters keep; whether it was."""
+    """Flag ``run_id`` if it is a top-level run in progress that the filters keep; whether it was.
+
+    A flag only: it records no change in the change feed (the session's version and data are
+    unchanged; the run's own end is recorded when it is stored).
+    """
     runs, sessions = tables.runs, tables.sessions
     conditions: list[ColumnElement[bool]] = [
         runs.c.run_id == run_id,
@@ -35,9 +39,11 @@ def request_cancel(
         conditions.append(
             or_(runs.c.agent_id == runtime_id, runs.c.team_id == runtime_id, runs.c.workflow_id == runtime_id)
         )
+    # A run of a session in the trash is not found, as by every other read (memory's twin too).
+    owned = select(sessions.c.session_id).where(sessions.c.deleted_at.is_(None))
     if user_id is not None:
-        owned = select(sessions.c.session_id).where(sessions.c.user_id == user_id)
-        conditions.append(runs.c.session_id.in_(owned))
+        owned = owned.where(sessions.c.user_id == user_id)
+    conditions.append(runs.c.session_id.in_(owned))
     flagged = conn.execute(update(runs).where(*conditions).values(cancel_requested_at=now))
     return bool(flagged.rowcount)
 

@@ -136,9 +136,12 @@ class RunReads:
         )
         if by_session:
             query = query.where(runs.c.session_id == bindparam("session_id"))
+        # Joined to its session row (a primary-key lookup): a run of a session in the trash is
+        # not found, and with a user the owner check is the session's.
+        owned = sessions.c.session_id == runs.c.session_id
+        query = query.join(sessions, owned).where(sessions.c.deleted_at.is_(None))
         if by_user:
-            owned = sessions.c.session_id == runs.c.session_id
-            query = query.join(sessions, owned).where(sessions.c.user_id == bindparam("user_id"))
+            query = query.where(sessions.c.user_id == bindparam("user_id"))
         return query
 
     def _runs(self, by_user: bool, shape: tuple[int | None, bool, bool, bool, bool]) -> Select[Any]:
@@ -169,7 +172,7 @@ class RunReads:
         query = (
             select(sessions.c.session_type, found.c.run_text, found.c.run_index)
             .select_from(sessions.outerjoin(found, true()))
-            .where(sessions.c.session_id == bindparam("session_id"))
+            .where(sessions.c.session_id == bindparam("session_id"), sessions.c.deleted_at.is_(None))
         )
         if by_user:
             query = query.where(sessions.c.user_id == bindparam("user_id"))

@@ -64,7 +64,8 @@ def _shape(query: SearchQuery) -> _Shape:
 def _filters(tables: Tables, shape: _Shape) -> list[ColumnElement[bool]]:
     sessions = tables.sessions.c
     by_user, session_type, by_component, _ = shape
-    found: list[ColumnElement[bool]] = []
+    # A session in the trash is gone for every read, search included (until restored).
+    found: list[ColumnElement[bool]] = [sessions.deleted_at.is_(None)]
     if by_user:
         found.append(sessions.user_id == bindparam("user_id"))
     if session_type is not None:

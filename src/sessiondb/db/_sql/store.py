@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -27,7 +28,6 @@ from sqlalchemy import (
     Connection,
     Engine,
     Table,
-    bindparam,
     delete,
     select,
     update,
@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sessiondb.db import consistency
 from sessiondb.db._sql import migrate as migrations
 from sessiondb.db._sql.bulk import save_sessions
+from sessiondb.db._sql.changes import ChangeLog, record_changes
 from sessiondb.db._sql.codec import decode_run, decode_session_runs, listed_page, session_from_row
 from sessiondb.db._sql.commit import commit_run
 from sessiondb.db._sql.compiled import fetch
@@ -45,6 +46,7 @@ from sessiondb.db._sql.export import export_page
 from sessiondb.db._sql.fork import ForkRequest, fork_session_rows
 from sessiondb.db._sql.fork import new_session_id as fresh_session_id
 from sessiondb.db._sql.history import HistoryReads
+from sessiondb.db._sql.lifecycle import SqlLifecycle
 from sessiondb.db._sql.listing import ListingStatements
 from sessiondb.db._sql.names import Names, settle_names
 from sessiondb.db._sql.reads import (
@@ -56,7 +58,7 @@ from sessiondb.db._sql.reads import (
 from sessiondb.db._sql.replicas import ReplicaSet, primary_position
 from sessiondb.db._sql.run_cancel import request_cancel, requested
 from sessiondb.db._sql.run_reads import RunReads, RunsFilter, one_run_result, runs_result
-from sessiondb.db._sql.search import index_fork, unindex_run, unindex_sessions
+from sessiondb.db._sql.search import index_fork, unindex_run
 from sessiondb.db._sql.search_query import search_page
 from sessiondb.db._sql.tables import TableNames, build_tables
 from sessiondb.db._sql.writes import (
@@ -71,6 +73,7 @@ from sessiondb.db._sql.writes import (
 )
 from sessiondb.db._tracking import mark_saved
 from sessiondb.db.base import UNSET, SessionDataMerge, SessionStore, Unset
+from sessiondb.db.changes import DEFAULT_CHANGES_WINDOW, saved_changes
 from sessiondb.db.errors import (
     DatabaseCorrupt,
     InvalidQuery,
@@ -118,6 +121,18 @@ def _explicit_name(session_data: Mapping[str, Any] | None) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def _log_saved(log: ChangeLog, saved: Saved) -> None:
+    session = saved.session
+    row = {
+        "session_id": session.session_id,
+        "session_type": session.session_type,
+        "user_id": session.user_id,
+        "version": saved.version,
+    }
+    for kind, run_id in saved_changes(saved.version, saved.written, saved.replaced):
+        log.add(kind, row, run_id=run_id)
+
+
 def _apply(saved: Saved, store: StoreToken) -> None:
     saved.session.created_at = saved.created_at
     saved.session.updated_at = saved.updated_at
@@ -131,7 +146,7 @@ def _apply(saved: Saved, store: StoreToken) -> None:
     )
 
 
-class SqlStore(SessionStore):
+class SqlStore(SqlLifecycle, SessionStore):
     """The storage contract over a SQLAlchemy engine; subclasses add only what their dialect needs.
 
     Args:
@@ -142,6 +157,9 @@ class SqlStore(SessionStore):
             :class:`~sessiondb.db.errors.SchemaNotReady`.
         owns_engine: whether :meth:`close` disposes the engine (not when the caller passed it).
         timeouts: the bounds on waits for the database (defaults of :class:`Timeouts`).
+        soft_delete: keep deleted sessions in the trash this long (see
+            :meth:`SessionStore.restore_session`); ``None`` deletes for good at once.
+        changes_window: how long recorded changes are kept (pruned by :meth:`purge`).
     """
 
     _PING_SQL: ClassVar[str] = "SELECT 1"
@@ -159,9 +177,13 @@ class SqlStore(SessionStore):
         auto_migrate: bool,
         owns_engine: bool,
         timeouts: Timeouts | None = None,
+        soft_delete: timedelta | None = None,
+        changes_window: timedelta = DEFAULT_CHANGES_WINDOW,
     ) -> None:
         self.id = id
         self._timeouts = timeouts or Timeouts()
+        self.soft_delete = soft_delete
+        self.changes_window = changes_window
         self._engine = engine
         self._tables = build_tables(names, engine.dialect.name)
         self._statements = WriteStatements.build(self._tables, self._insert, self._json_text)
@@ -259,6 +281,15 @@ class SqlStore(SessionStore):
             state.wrote(primary_position(conn))
 
     @contextmanager
+    def _writing(self) -> Iterator[tuple[Connection, ChangeLog]]:
+        """A write transaction and the log of its changes, recorded as its last statement
+        (see :mod:`sessiondb.db._sql.changes`: nothing may be written after them)."""
+        with self._transaction(write=True) as conn:
+            log = ChangeLog(_now())
+            yield conn, log
+            record_changes(conn, self._tables, log)
+
+    @contextmanager
     def _one_statement(self, *, replica: bool = False) -> Iterator[Connection]:
         """A connection for a read made of a single statement, outside any transaction.
 
@@ -329,8 +360,9 @@ class SqlStore(SessionStore):
     def upsert_session(self, session: Session) -> Session:
         """See :meth:`SessionStore.upsert_session`."""
         prepared = PreparedSave.of(session, self.store_token)
-        with self._transaction(write=True) as conn:
-            saved = save_session(conn, self._tables, self._statements, prepared, create=False, now=_now())
+        with self._writing() as (conn, log):
+            saved = save_session(conn, self._tables, self._statements, prepared, create=False, now=log.now)
+            _log_saved(log, saved)
         # Its prepared runs refer to the runs just written: gone, they do not count as runs
         # the caller still holds (see sessiondb.session._runs).
         del prepared
@@ -350,8 +382,10 @@ class SqlStore(SessionStore):
             )
             for session in in_order
         ]
-        with self._transaction(write=True) as conn:
-            saves = save_sessions(conn, self._tables, self._statements, ordered, now=_now())
+        with self._writing() as (conn, log):
+            saves = save_sessions(conn, self._tables, self._statements, ordered, now=log.now)
+            for saved in saves:
+                _log_saved(log, saved)
         del ordered  # as in upsert_session
         for saved in saves:
             _apply(saved, self.store_token)
@@ -378,8 +412,9 @@ class SqlStore(SessionStore):
     def create_session(self, session: Session) -> Session:
         """See :meth:`SessionStore.create_session`."""
         prepared = PreparedSave.of(session, self.store_token, create=True)
-        with self._transaction(write=True) as conn:
-            saved = save_session(conn, self._tables, self._statements, prepared, create=True, now=_now())
+        with self._writing() as (conn, log):
+            saved = save_session(conn, self._tables, self._statements, prepared, create=True, now=log.now)
+            _log_saved(log, saved)
         del prepared  # as in upsert_session
         _apply(saved, self.store_token)
         return session
@@ -425,7 +460,7 @@ class SqlStore(SessionStore):
             The updated session, without runs.
         """
         sessions = self._tables.sessions
-        with self._transaction(write=True) as conn:
+        with self._writing() as (conn, log):
             row = session_row(conn, self._reads, session_id, user_id, lock=True)
             if expected_version is not None and row["version"] != expected_version:
                 raise VersionConflict(session_id, expected_version, row["version"])
@@ -435,10 +470,11 @@ class SqlStore(SessionStore):
             statement = (
                 update(sessions)
                 .where(sessions.c.session_id == session_id)
-                .values(**values, **names.columns(), updated_at=_now(), version=sessions.c.version + 1)
+                .values(**values, **names.columns(), updated_at=log.now, version=sessions.c.version + 1)
                 .returning(*sessions.c)
             )
             updated = conn.execute(statement).mappings().one()
+            log.add("session.updated", updated)
         return session_from_row(updated, store=self.store_token, session_type=None, runs=None, complete=False)
 
     def rename_session(
@@ -494,14 +530,14 @@ class SqlStore(SessionStore):
         self, session_id: str, *, user_id: str | None = None, expected_version: int | None = None
     ) -> bool:
         """See :meth:`SessionStore.delete_session`."""
-        with self._transaction(write=True) as conn:
+        with self._writing() as (conn, log):
             try:
                 row = session_row(conn, self._reads, session_id, user_id, lock=True)
             except SessionNotFound:
                 return False
             if expected_version is not None and row["version"] != expected_version:
                 raise VersionConflict(session_id, expected_version, row["version"])
-            self._delete_rows(conn, [session_id])
+            self._delete_rows(conn, log, [row])
         return True
 
     def delete_sessions(self, session_ids: Sequence[str], *, user_id: str | None = None) -> int:
@@ -511,31 +547,14 @@ class SqlStore(SessionStore):
         time (both databases cap the parameters of one statement), in sorted order, so two
         overlapping batches lock their rows in the same order and cannot deadlock.
         """
-        sessions = self._tables.sessions
-        ids: BindParameter[list[str]] = bindparam("ids", expanding=True)
-        query = select(sessions.c.session_id).where(sessions.c.session_id.in_(ids))
-        if user_id is not None:
-            query = query.where(sessions.c.user_id == user_id)
-        query = query.with_for_update()
         ordered = sorted(set(session_ids))
         deleted = 0
-        with self._transaction(write=True) as conn:
+        with self._writing() as (conn, log):
             for start in range(0, len(ordered), IDS_PER_STATEMENT):
-                chunk = ordered[start : start + IDS_PER_STATEMENT]
-                found = list(conn.execute(query, {"ids": chunk}).scalars())
-                self._delete_rows(conn, found)
+                found = self._live_rows(conn, ordered[start : start + IDS_PER_STATEMENT], user_id)
+                self._delete_rows(conn, log, found)
                 deleted += len(found)
         return deleted
-
-    def _delete_rows(self, conn: Connection, session_ids: list[str]) -> None:
-        # The foreign key cascades too; deleting runs explicitly keeps this right even on an
-        # engine (passed in by the caller) whose SQLite connections do not enforce foreign keys.
-        if not session_ids:
-            return
-        runs, sessions = self._tables.runs, self._tables.sessions
-        unindex_sessions(conn, self._tables, session_ids)
-        conn.execute(delete(runs).where(runs.c.session_id.in_(session_ids)))
-        conn.execute(delete(sessions).where(sessions.c.session_id.in_(session_ids)))
 
     def export_sessions(
         self, filter: ExportFilter, *, after: str | None = None, limit: int = EXPORT_PAGE
@@ -560,9 +579,9 @@ class SqlStore(SessionStore):
         """See :meth:`SessionStore.fork_session`."""
         target = new_session_id if new_session_id is not None else fresh_session_id()
         request = ForkRequest(session_id, target, at_run_id, session_name, user_id)
-        with self._transaction(write=True) as conn:
+        with self._writing() as (conn, log):
             source = session_row(conn, self._reads, session_id, user_id, lock=True)
-            row = fork_session_rows(conn, self._tables, self._insert, source, request, _now())
+            row = fork_session_rows(conn, self._tables, self._insert, source, request, log)
             index_fork(conn, self._tables, session_id, request.target_id)
         return session_from_row(row, store=self.store_token, session_type=None, runs=None, complete=False)
 
@@ -587,8 +606,8 @@ class SqlStore(SessionStore):
     def upsert_run(self, session_id: str, run: AnyRun) -> int:
         """See :meth:`SessionStore.upsert_run`."""
         prepared = PreparedRun(run)
-        with self._transaction(write=True) as conn:
-            return append_run(conn, self._tables, self._statements, session_id, prepared, _now())
+        with self._writing() as (conn, log):
+            return append_run(conn, self._tables, self._statements, session_id, prepared, log.now, log)
 
     def commit_run(
         self,
@@ -601,7 +620,7 @@ class SqlStore(SessionStore):
     ) -> Session:
         """See :meth:`SessionStore.commit_run` (and :mod:`sessiondb.db._sql.commit`)."""
         prepared = PreparedRun(run)
-        with self._transaction(write=True) as conn:
+        with self._writing() as (conn, log):
             row = commit_run(
                 conn,
                 self._tables,
@@ -612,7 +631,7 @@ class SqlStore(SessionStore):
                 run=prepared,
                 merge_data=merge_data,
                 summary=summary,
-                now=_now(),
+                log=log,
             )
         return session_from_row(row, store=self.store_token, session_type=None, runs=None, complete=False)
 
@@ -669,18 +688,22 @@ class SqlStore(SessionStore):
         owner_query = select(runs.c.session_id).where(runs.c.run_id == run_id)
         if session_id is not None:
             owner_query = owner_query.where(runs.c.session_id == session_id)
-        with self._transaction(write=True) as conn:
+        with self._writing() as (conn, log):
             owner = conn.execute(owner_query).scalar_one_or_none()
             if owner is None:
                 return False
             # Lock the session row before touching its runs, the order every write uses.
-            session_row(conn, self._reads, owner, None, lock=True)
+            try:
+                session_row(conn, self._reads, owner, None, lock=True)
+            except SessionNotFound:
+                return False  # its session is in the trash: nothing there may change
             unindex_run(conn, self._tables, run_id)
             gone = conn.execute(delete(runs).where(runs.c.run_id == run_id, runs.c.session_id == owner))
             if gone.rowcount == 0:
                 return False
-            row = touch_session(conn, self._statements, owner, now=_now())
+            row = touch_session(conn, self._statements, owner, now=log.now)
             settle_names(conn, self._tables, row, explicit=row["explicit_name"], deleted={run_id})
+            log.add("session.updated", row)
         return True
 
     # -- search ------------------------------------------------------------------------------

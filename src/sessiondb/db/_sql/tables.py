@@ -78,6 +78,11 @@ class TableNames:
     schema: str | None
     search_config: str = DEFAULT_SEARCH_CONFIG
 
+    @property
+    def changes(self) -> str:
+        """The change feed's outbox table (``<sessions>_changes``)."""
+        return f"{self.sessions}_changes"
+
     @classmethod
     def build(
         cls,
@@ -122,6 +127,7 @@ class Tables:
     sessions: Table
     runs: Table
     search: Table
+    changes: Table
 
 
 def build_tables(names: TableNames, dialect: str | None = None) -> Tables:
@@ -161,16 +167,24 @@ def build_tables(names: TableNames, dialect: str | None = None) -> Tables:
         Column("updated_at", BigInteger, nullable=False),
         Column("version", Integer, nullable=False),
         Column("next_run_index", BigInteger, nullable=False),
-        Index(f"idx_{s}_created", "created_at", "session_id"),
-        Index(f"idx_{s}_updated", "updated_at", "session_id"),
-        Index(f"idx_{s}_user_created", "user_id", "created_at", "session_id"),
-        Index(f"idx_{s}_user_updated", "user_id", "updated_at", "session_id"),
-        Index(f"idx_{s}_type_created", "session_type", "created_at", "session_id"),
-        Index(f"idx_{s}_type_updated", "session_type", "updated_at", "session_id"),
+        # Set while the session is in the trash (soft delete, migration 0007); every read skips it.
+        Column("deleted_at", BigInteger),
+        # Every listing index ends with deleted_at (migration 0007): a listing skips the trash,
+        # and reads the flag from the index, so a count stays an index-only scan.
+        Index(f"idx_{s}_created", "created_at", "session_id", "deleted_at"),
+        Index(f"idx_{s}_updated", "updated_at", "session_id", "deleted_at"),
+        Index(f"idx_{s}_user_created", "user_id", "created_at", "session_id", "deleted_at"),
+        Index(f"idx_{s}_user_updated", "user_id", "updated_at", "session_id", "deleted_at"),
+        Index(f"idx_{s}_type_created", "session_type", "created_at", "session_id", "deleted_at"),
+        Index(f"idx_{s}_type_updated", "session_type", "updated_at", "session_id", "deleted_at"),
         # One user's sessions of one type, the listing the AgentOS API makes (migration 0002).
-        Index(f"idx_{s}_user_type_created", "user_id", "session_type", "created_at", "session_id"),
-        Index(f"idx_{s}_user_type_updated", "user_id", "session_type", "updated_at", "session_id"),
-        Index(f"idx_{s}_name", "session_name", "session_id"),
+        Index(
+            f"idx_{s}_user_type_created", "user_id", "session_type", "created_at", "session_id", "deleted_at"
+        ),
+        Index(
+            f"idx_{s}_user_type_updated", "user_id", "session_type", "updated_at", "session_id", "deleted_at"
+        ),
+        Index(f"idx_{s}_name", "session_name", "session_id", "deleted_at"),
         Index(f"idx_{s}_agent_id", "agent_id"),
         Index(f"idx_{s}_team_id", "team_id"),
         Index(f"idx_{s}_workflow_id", "workflow_id"),
@@ -183,6 +197,10 @@ def build_tables(names: TableNames, dialect: str | None = None) -> Tables:
             postgresql_using="gin",
             postgresql_ops={"metadata": "jsonb_path_ops"},
         )
+    # Partial: only the trash is indexed (for the purge), so a read of live sessions, whose
+    # deleted_at is NULL, never picks this index over the one its filter and sort need.
+    in_trash = sessions.c.deleted_at.is_not(None)
+    Index(f"idx_{s}_deleted", sessions.c.deleted_at, sqlite_where=in_trash, postgresql_where=in_trash)
     session_fk = f"{names.schema}.{s}.session_id" if names.schema else f"{s}.session_id"
     runs = Table(
         r,
@@ -204,7 +222,14 @@ def build_tables(names: TableNames, dialect: str | None = None) -> Tables:
         Column("cancel_requested_at", BigInteger),
         UniqueConstraint("session_id", "run_index", name=f"uq_{r}_session_index"),
     )
-    return Tables(names, metadata, sessions, runs, _search_table(names, metadata, dialect))
+    return Tables(
+        names,
+        metadata,
+        sessions,
+        runs,
+        _search_table(names, metadata, dialect),
+        _changes_table(names, metadata),
+    )
 
 
 def _search_table(names: TableNames, metadata: MetaData, dialect: str | None) -> Table:
@@ -237,4 +262,32 @@ def _search_table(names: TableNames, metadata: MetaData, dialect: str | None) ->
             if dialect == "postgresql"
             else []
         ),
+    )
+
+
+def _changes_table(names: TableNames, metadata: MetaData) -> Table:
+    """The change feed's outbox (``<sessions>_changes``, migration 0007).
+
+    One row per change, written in the transaction of the write it records. No foreign key: a
+    deleted session's changes outlive it.
+    """
+    c = names.changes
+    return Table(
+        c,
+        metadata,
+        Column(
+            "change_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+        ),
+        Column("kind", String, nullable=False),
+        Column("session_id", key_type(), nullable=False),
+        Column("run_id", String),
+        Column("session_type", String, nullable=False),
+        Column("user_id", String),
+        Column("version", Integer, nullable=False),
+        Column("at", BigInteger, nullable=False),
+        Index(f"idx_{c}_user", "user_id", "change_id"),
+        Index(f"idx_{c}_at", "at"),
+        # AUTOINCREMENT: SQLite never reuses an id, even once pruning has emptied the table, so
+        # a reader's position stays behind every change recorded later.
+        sqlite_autoincrement=True,
     )

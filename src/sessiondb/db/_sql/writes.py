@@ -34,12 +34,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from sessiondb.db._sql.changes import ChangeLog
 from sessiondb.db._sql.codec import run_columns, session_columns
 from sessiondb.db._sql.compiled import fetch_mapping, fetch_one
 from sessiondb.db._sql.names import Names, naming_columns, settle_names
 from sessiondb.db._sql.row_guard import check_not_recreated, touch_owned
 from sessiondb.db._sql.search import index_runs
 from sessiondb.db._sql.tables import Tables, run_write_columns
+from sessiondb.db._sql.trash import refusal
 from sessiondb.db._tracking import (
     encode_fields,
     encode_run,
@@ -47,7 +49,7 @@ from sessiondb.db._tracking import (
     fields_unchanged,
     runs_to_write,
 )
-from sessiondb.db.errors import InvalidQuery, SessionAlreadyExists, SessionNotFound, SessionOwnedByAnotherUser
+from sessiondb.db.errors import InvalidQuery, SessionNotFound
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import Session
 from sessiondb.session.base import StoreToken
@@ -76,6 +78,7 @@ SESSION_UPDATE_COLUMNS: tuple[str, ...] = (
 RETURNED_COLUMNS: tuple[str, ...] = (
     "session_id",
     "session_type",
+    "user_id",
     "version",
     "created_at",
     "updated_at",
@@ -149,13 +152,16 @@ class WriteStatements:
         changes.update(updated_at=bindparam("now"), version=sessions.c.version + 1, next_run_index=reserve)
         # The owner guard (spec §3.2): only the owner, or anyone while it has none, may write.
         owner = or_(sessions.c.user_id == excluded.user_id, sessions.c.user_id.is_(None))
+        # A session in the trash is not written over (see sessiondb.db._sql.trash).
         upsert = new_session.on_conflict_do_update(
-            index_elements=[sessions.c.session_id], set_=changes, where=owner
+            index_elements=[sessions.c.session_id],
+            set_=changes,
+            where=owner & sessions.c.deleted_at.is_(None),
         ).returning(*returned)
         upsert_run = run_upsert(insert(runs).values(_run_params(runs, json_text)), runs)
         touch = (
             update(sessions)
-            .where(sessions.c.session_id == bindparam("target_id"))
+            .where(sessions.c.session_id == bindparam("target_id"), sessions.c.deleted_at.is_(None))
             .values(updated_at=bindparam("now"), version=sessions.c.version + 1, next_run_index=reserve)
             .returning(*returned)
         )
@@ -263,6 +269,8 @@ class Saved:
     written: dict[str, str]
     name: str
     fields: str
+    replaced: tuple[str, ...] = ()
+    """The written runs that were stored already (the rest are new)."""
 
 
 def session_row_params(prepared: PreparedSave, names: Names, *, now: int) -> dict[str, Any]:
@@ -281,6 +289,7 @@ def session_row_params(prepared: PreparedSave, names: Names, *, now: int) -> dic
         "updated_at": updated_at,
         "version": 1,
         "next_run_index": count,
+        "deleted_at": None,  # a new row is live; an update never sets it (the trash is not written over)
         "reserve": count,
         "now": now,
     }
@@ -303,6 +312,7 @@ def save_session(
     Raises:
         SessionAlreadyExists: ``create`` and the id is taken.
         SessionOwnedByAnotherUser: the stored row has another non-null ``user_id``.
+        SessionInTrash: the session is in the trash.
         SessionDeleted: the object's stored row was deleted since it was loaded or saved.
         InvalidQuery: a run's id is stored in another session.
     """
@@ -316,9 +326,7 @@ def save_session(
         # Through the driver cursor: every save of the seeds' pattern sends it.
         row = fetch_mapping(conn, statement, params)
     if row is None:
-        if create:
-            raise SessionAlreadyExists(session.session_id)
-        raise SessionOwnedByAnotherUser(session.session_id)
+        raise refusal(conn, tables, session.session_id, create=create)
     check_not_recreated(prepared, row)
     first_index = row["next_run_index"] - count
     indexes = write_runs(
@@ -334,7 +342,14 @@ def save_session(
     )
     written = {run.run_id: run.text for run in prepared.runs}
     return Saved(
-        session, row["version"], row["created_at"], row["updated_at"], written, names.shown, prepared.fields
+        session,
+        row["version"],
+        row["created_at"],
+        row["updated_at"],
+        written,
+        names.shown,
+        prepared.fields,
+        tuple(replaced),
     )
 
 
@@ -448,7 +463,13 @@ def upsert_one_run(
 
 
 def append_run(
-    conn: Connection, tables: Tables, statements: WriteStatements, session_id: str, run: PreparedRun, now: int
+    conn: Connection,
+    tables: Tables,
+    statements: WriteStatements,
+    session_id: str,
+    run: PreparedRun,
+    now: int,
+    log: ChangeLog | None = None,
 ) -> int:
     """Store one run in a stored session (append it, or replace the run with its id); returns its index.
 
@@ -463,4 +484,6 @@ def append_run(
     # A stored run keeps its own index, always lower than the one just reserved.
     replaced = [run.run_id] if index != reserved else []
     settle_names(conn, tables, row, explicit=row["explicit_name"], replaced=replaced)
+    if log is not None:
+        log.add("run.updated" if replaced else "run.created", row, run_id=run.run_id)
     return index
