@@ -32,6 +32,7 @@ EXPECTED_WORKLOADS = {
     "export",
     "import",
     "hot_session_runs",
+    "change_feed_latency",
 }
 
 
