@@ -97,6 +97,16 @@ among 1,000,000 runs of 10,000 users."""
 PRESETS = {sizes.name: sizes for sizes in (QUICK, DEFAULT, FULL)}
 
 
+BRANCH_RUNS = {"quick": 200}
+"""Runs of the long session that ``history_budget`` and ``fork`` read and copy, by preset
+(10,000 unless named)."""
+
+
+def branch_runs(sizes: Sizes) -> int:
+    """Runs of the long session of the branching workloads at ``sizes``."""
+    return BRANCH_RUNS.get(sizes.name, 10_000)
+
+
 PER_USER = 100
 """Sessions of every ordinary user (``u0``, ``u1``, ...) in a listing dataset."""
 HEAVY_USER = "heavy"

@@ -34,7 +34,7 @@ from agno.session import AgentSession
 from sqlalchemy import insert
 
 from bench import clone, data
-from bench.config import PER_USER, PRESETS, Sizes, listing_probes, ordinary_users, user_for_call
+from bench.config import PER_USER, PRESETS, Sizes, branch_runs, listing_probes, ordinary_users, user_for_call
 from bench.driver import Driver
 from bench.stats import Summary, interleave, summarize
 
@@ -254,6 +254,29 @@ def history(env: AgnoEnv, sizes: Sizes) -> list[dict[str, Any]]:
     return out
 
 
+def fork(env: AgnoEnv, sizes: Sizes) -> list[dict[str, Any]]:
+    """``Agent.fork_session``: Agno reads the session, copies its runs in Python and writes each
+    one with ``upsert_run`` (sessiondb copies inside the database in one statement per table)."""
+    from agno.agent import Agent
+
+    runs = branch_runs(sizes)
+    session_id = "fork-source"
+    seed_session(env, "branch", session_id, USER, runs)
+    env.analyze("branch")
+    agent = Agent(db=env.db("branch"), id=data.AGENT_ID, telemetry=False)
+
+    def op(_i: int) -> object:
+        return agent.fork_session(source_session_id=session_id, user_id=USER)
+
+    began = time.perf_counter()
+    op(0)
+    first = time.perf_counter() - began
+    # One write per run: at 10,000 runs a single fork takes minutes, so a slow first call is
+    # the measurement (one sample) rather than the start of rounds that would not fit.
+    summary = summarize([[first]]) if first > BUDGET_S / 4 else _time(op, sizes, per_round=2, warmup=1)
+    return [_entry(env.backend, "fork", {"runs": runs}, summary)]
+
+
 def seed_listing(env: AgnoEnv, key: str, total: int, probes: list[tuple[str, int]]) -> None:
     """Template sessions through ``upsert_sessions``, grown in SQL like the main suite's."""
     db = env.db(key)
@@ -377,6 +400,7 @@ FAMILIES: dict[str, Callable[[AgnoEnv, Sizes], list[dict[str, Any]]]] = {
     "save": save_pattern,
     "listing": listing,
     "bulk": bulk,
+    "branching": fork,
 }
 
 

@@ -20,7 +20,7 @@ import time
 import uuid
 
 from bench import seed
-from bench.config import Sizes
+from bench.config import Sizes, branch_runs
 from bench.env import Dataset, Env
 from bench.result import Result, latency_result
 from bench.stats import interleave
@@ -28,8 +28,6 @@ from sessiondb.db.query import SessionQuery
 from sessiondb.session import AgentSession
 
 USER = "u-branch"
-RUNS = {"quick": 200}
-"""Runs of the long session, by preset (10,000 unless named)."""
 BUDGET = 2_000
 HISTORY_MAX_RATIO = 3.0
 FORK_MAX_RATIO = 3.0
@@ -39,7 +37,7 @@ METADATA_MAX_RATIO = 2.0
 
 
 def _runs(sizes: Sizes) -> int:
-    return RUNS.get(sizes.name, 10_000)
+    return branch_runs(sizes)
 
 
 def _sessions(sizes: Sizes) -> int:
