@@ -76,7 +76,7 @@ def live_server(
     cwd: Path | None = None,
     user: int | None = None,
     preexec_fn: Callable[[], None] | None = None,
-    timeout: float = 30,
+    timeout: float = 90,
 ) -> Iterator[LiveServer]:
     """Run ``sessiondb serve args --port <free port>`` until the block ends.
 
