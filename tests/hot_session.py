@@ -112,7 +112,10 @@ async def burst(
     """
     result = Burst()
     url = f"{base_url}/{kind}/{KINDS[kind]}/runs"
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    # A fresh connection per request: a kept-alive one can be closed by the server's idle
+    # timeout just as the next request goes out on it (a ReadError that says nothing about
+    # runs), which a starved event loop made likely on a loaded machine.
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=0)
 
     async def client(http: httpx.AsyncClient, number: int) -> None:
         for turn in range(runs_each):
