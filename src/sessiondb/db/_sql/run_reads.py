@@ -1,4 +1,4 @@
-"""The run reads of the SQL backends (``get_run``, ``get_runs``): one statement each.
+"""The run reads of the SQL backends (``get_run``, ``get_runs``, ``run_counts``): one statement each.
 
 Each read is a single statement, so it sees one snapshot without a transaction: on
 PostgreSQL one round trip where ``get_runs`` used to take four (``BEGIN``, the session row,
@@ -128,6 +128,25 @@ class RunReads:
         if user_id is not None:
             values["user_id"] = user_id
         return statement, values
+
+    def run_counts_query(self, session_ids: Sequence[str], user_id: str | None, deleted: bool) -> Select[Any]:
+        """``(session_id, count)`` of the runs of ``session_ids``, one grouped statement.
+
+        Joined to the session rows (primary-key lookups) for the owner and trash checks, and
+        counted from the runs' ``(session_id, run_index)`` index, so it reads only the runs of
+        the sessions named.
+        """
+        runs, sessions = self._tables.runs, self._tables.sessions
+        in_trash = sessions.c.deleted_at.is_not(None) if deleted else sessions.c.deleted_at.is_(None)
+        query = (
+            select(runs.c.session_id, func.count())
+            .join(sessions, sessions.c.session_id == runs.c.session_id)
+            .where(runs.c.session_id.in_(list(session_ids)), in_trash)
+            .group_by(runs.c.session_id)
+        )
+        if user_id is not None:
+            query = query.where(sessions.c.user_id == user_id)
+        return query
 
     def _one_run(self, by_session: bool, by_user: bool) -> Select[Any]:
         runs, sessions = self._tables.runs, self._tables.sessions
