@@ -689,9 +689,10 @@ class SqlStore(SqlLifecycle, SessionStore):
         wanted = run_count_ids(session_ids)
         if not wanted:
             return {}
-        statement = self._run_reads.run_counts_query(wanted, user_id, deleted)
+        statement, values = self._run_reads.run_counts_query(wanted, user_id, deleted)
         with self._one_statement(replica=True) as conn:
-            return {session_id: int(count) for session_id, count in conn.execute(statement)}
+            rows = fetch(conn, statement, values)
+        return {session_id: int(count) for session_id, count in rows}
 
     def delete_run(self, run_id: str, *, session_id: str | None = None) -> bool:
         """See :meth:`SessionStore.delete_run`."""
