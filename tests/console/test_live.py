@@ -40,7 +40,7 @@ APP = textwrap.dedent(
 def bearer(sub: str, *, admin: bool = False) -> dict[str, str]:
     """The Authorization header of a JWT for ``sub``."""
     scopes = [*SCOPES, "sessions:admin"] if admin else SCOPES
-    claims = {"sub": sub, "scopes": scopes, "exp": int(time.time()) + 3600}
+    claims = {"sub": sub, "scopes": scopes, "exp": int(time.time()) + 6 * 3600}  # made at collection
     return {"Authorization": f"Bearer {jwt.encode(claims, SECRET, algorithm='HS256')}"}
 
 
@@ -90,15 +90,23 @@ def run_counts(browser: WebDriver) -> dict[str, str]:
     return found
 
 
+ADMIN = bearer("root", admin=True)
+
+
+@pytest.fixture
+def api(server: LiveServer) -> Iterator[httpx.Client]:
+    """Another client of the server: the HTTP API, as an admin."""
+    with httpx.Client(base_url=server.base_url, headers=ADMIN, timeout=WAIT_S) as client:
+        yield client
+
+
 def test_open_pages_show_another_clients_changes_without_reloading(
-    browser: WebDriver, server: LiveServer
+    browser: WebDriver, server: LiveServer, api: httpx.Client
 ) -> None:
     from selenium.webdriver.common.by import By
 
-    admin = bearer("root", admin=True)
-    token = admin["Authorization"].removeprefix("Bearer ")
+    token = ADMIN["Authorization"].removeprefix("Bearer ")
     base = server.base_url.replace("127.0.0.1", "localhost")
-    api = httpx.Client(base_url=server.base_url, headers=admin, timeout=WAIT_S)
     api.post("/sessions", json={"session_id": "first", "session_name": "First chat"}).raise_for_status()
 
     def add_run(session_id: str, message: str) -> None:
@@ -140,4 +148,3 @@ def test_open_pages_show_another_clients_changes_without_reloading(
     time.sleep(1.5)  # longer than the poll and the coalescing delay together
     assert browser.find_element(By.ID, "main").get_attribute("data-updated") == stamp
     assert browser.execute_script("return window.consoleTestMark") == "session page"
-    api.close()
