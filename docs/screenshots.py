@@ -13,6 +13,7 @@ import socket
 import tempfile
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import orjson
@@ -33,7 +34,8 @@ START = 1_765_000_000
 
 def demo_store(path: Path) -> SqliteDb:
     """A store holding a handful of realistic-looking sessions."""
-    store = SqliteDb(db_file=path, id="demo")
+    # With a trash, as `serve --soft-delete 7d`: the list then links to it.
+    store = SqliteDb(db_file=path, id="demo", soft_delete=timedelta(days=7))
     store.migrate()
     topics = [
         ("Trip to Lisbon", "travel-agent", "alice"),
@@ -70,7 +72,7 @@ def demo_store(path: Path) -> SqliteDb:
                     Message(role="assistant", content=f"Here is what I found about {name.lower()}."),
                 ],
             )
-            for turn in range(3)
+            for turn in range(2 + index % 3)
         ]
         store.create_session(
             AgentSession(

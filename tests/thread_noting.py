@@ -7,6 +7,7 @@ list as the store's.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from sessiondb.db.postgres import PostgresDb
@@ -44,6 +45,10 @@ class ThreadNoting:
     def get_runs(self, session_id: str, **kwargs: Any) -> list[AnyRun]:
         self._note()
         return super().get_runs(session_id, **kwargs)
+
+    def run_counts(self, session_ids: Sequence[str], **kwargs: Any) -> dict[str, int]:
+        self._note()
+        return super().run_counts(session_ids, **kwargs)
 
 
 class ThreadNotingSqliteDb(ThreadNoting, SqliteDb):

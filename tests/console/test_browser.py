@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from console_browser import base, rows, wait_for
 from console_seed import agent_session, chat_run, team_session
 
 from live_server import LiveServer, live_server
@@ -19,8 +20,6 @@ from sessiondb.db.sqlite import SqliteDb
 
 if TYPE_CHECKING:
     from selenium.webdriver.chrome.webdriver import WebDriver
-
-WAIT_S = 10
 
 
 @pytest.fixture
@@ -39,31 +38,6 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
     store.close()
     with live_server(["--db", f"main={url}"], log_path=tmp_path / "serve.log") as running:
         yield running
-
-
-def base(server: LiveServer) -> str:
-    """The server's URL by host name: the browser fixture resolves ``localhost`` only."""
-    return server.base_url.replace("127.0.0.1", "localhost")
-
-
-def rows(browser: WebDriver) -> list[str]:
-    """The names in the session list, top to bottom."""
-    from selenium.webdriver.common.by import By
-
-    return [link.text for link in browser.find_elements(By.CSS_SELECTOR, "a.session-link")]
-
-
-def wait_for(browser: WebDriver, condition: object) -> None:
-    """Wait (bounded) until ``condition(browser)`` is truthy, across page loads.
-
-    A click that navigates returns before the next page is there, so every step waits for
-    what the person would see next rather than checking at once.
-    """
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    ignored = (NoSuchElementException, StaleElementReferenceException)
-    WebDriverWait(browser, WAIT_S, ignored_exceptions=ignored).until(condition)  # type: ignore[arg-type]
 
 
 def test_list_search_filter_open_rename_fork_delete(browser: WebDriver, server: LiveServer) -> None:

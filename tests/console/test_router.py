@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import httpx
 import pytest
@@ -177,6 +178,36 @@ async def test_the_list_pages_by_cursor_without_counting_every_session() -> None
     async for client in client_of(create_app(dbs=[store])):
         assert (await client.get("/ui?user=alice")).status_code == 200
     assert [(query.count_total, query.user_id, query.limit) for query in asked] == [(False, "alice", 25)]
+
+
+def listed_runs(html: str) -> dict[str, str]:
+    """The Runs column of the list, by session id."""
+    return dict(re.findall(r'<tr data-session-id="([^"]+)">.*?class="num runs">(\d+)</td>', html, re.S))
+
+
+async def test_the_list_shows_each_sessions_run_count(client: httpx.AsyncClient) -> None:
+    response = await client.get("/ui")
+    assert '<th scope="col" class="num">Runs</th>' in response.text
+    # s-team: one team run and its two member runs; s-old: one run; the others none.
+    assert listed_runs(response.text) == {"s-team": "3", "s-new": "0", "s-mid": "0", "s-old": "1"}
+
+
+async def test_the_run_counts_are_one_read_of_the_page_shown_only() -> None:
+    asked: list[list[str]] = []
+
+    class Recording(InMemoryDb):
+        def run_counts(
+            self, session_ids: Sequence[str], *, user_id: str | None = None, deleted: bool = False
+        ) -> dict[str, int]:
+            asked.append(list(session_ids))
+            return super().run_counts(session_ids, user_id=user_id, deleted=deleted)
+
+    store = Recording(id="main")
+    for index in range(5):
+        store.create_session(agent_session(f"s{index}", created_at=1_700_000_000 + index))
+    async for client in client_of(create_app(dbs=[store])):
+        assert (await client.get("/ui?limit=2")).status_code == 200
+    assert asked == [["s4", "s3"]]
 
 
 async def test_a_link_to_one_run_shows_it_first_even_when_it_is_old(store: SessionStore) -> None:

@@ -143,6 +143,22 @@ async def test_run_reads_answer_on_the_loop_exactly_as_the_sync_reads(store: Thr
     assert run.to_dict() == expected_run.to_dict() and plain.run_id == "s3-r0"
 
 
+async def test_run_counts_answer_on_the_loop_exactly_as_the_sync_read(store: ThreadNotingPostgresDb) -> None:
+    store.upsert_sessions([_session("s1", runs=4), _session("s2", runs=0), _session("s3", user_id="bob")])
+    ids = ["s1", "s2", "s3", "missing"]
+    expected = store.run_counts(ids)
+    expected_ada = store.run_counts(ids, user_id="ada")
+    store.read_threads.clear()
+
+    counts = await store.arun_counts(ids)
+    ada = await store.arun_counts(ids, user_id="ada")
+    trash = await store.arun_counts(ids, deleted=True)
+
+    assert store.read_threads == []  # no sync read ran: nothing took a worker thread
+    assert counts == expected == {"s1": 4, "s3": 3}
+    assert ada == expected_ada == {"s1": 4} and trash == {}
+
+
 async def test_run_reads_on_the_loop_raise_the_domain_errors_of_the_sync_reads(
     store: ThreadNotingPostgresDb,
 ) -> None:

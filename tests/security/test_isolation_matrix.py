@@ -267,6 +267,15 @@ async def _trash(w: World, p: dict[str, str]) -> list[httpx.Response]:
     ]
     listing = await c.get("/sessions", params={**p, "deleted": "true", "user_id": "bob"}, headers=ALICE)
     assert listing.status_code == 200 and listing.json()["data"] == []
+    # The same through the web console (tests/console/test_console_trash.py has bob's session
+    # in the trash itself).
+    q = {"db_id": p["db_id"]}
+    restores += [
+        await c.post("/ui/sessions/s-bob/restore", params={**q, **extra}, headers=ALICE)
+        for extra in ({}, {"user": "bob"})
+    ]
+    page = await c.get("/ui", params={**q, "deleted": "true", "user": "bob"}, headers=ALICE)
+    assert page.status_code == 200 and "s-bob" not in page.text
     # GET /changes is a stream: its isolation is tested over a real server (test_changes_feed.py).
     return restores
 

@@ -1,4 +1,4 @@
-"""The console's form actions: rename, fork, delete, export, log in and log out.
+"""The console's form actions: rename, fork, delete, restore, export, log in and log out.
 
 Each action is a plain HTML form post (it works without JavaScript) answered with a redirect
 to the page that shows the result (post/redirect/get), so a reload never repeats it. Posts
@@ -93,6 +93,15 @@ async def delete(request: Request, access: DeletePost, session_id: str) -> Respo
     values = {"db_id": request.query_params.get("db_id"), "deleted_id": session_id}
     kept = {key: value for key, value in values.items() if value}
     return RedirectResponse(f"/ui?{urlencode(kept)}", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/sessions/{session_id}/restore")
+async def restore(request: Request, access: DeletePost, session_id: str) -> Response:
+    """Take the session out of the trash (as ``POST /sessions/{id}/restore``), then show it."""
+    await access.store.arestore_session(session_id, user_id=access.user_id)
+    return RedirectResponse(
+        session_url(request, session_id, restored="1"), status_code=status.HTTP_303_SEE_OTHER
+    )
 
 
 @router.get("/sessions/{session_id}/export")

@@ -1,4 +1,5 @@
-"""The console's pages: the session list, one session, the delete confirmation, the login form.
+"""The console's pages: the session list (and the trash), one session, the delete confirmation,
+the login form.
 
 Every page is one or two store calls through the :class:`~sessiondb.api.deps.Access` the API's
 own ``grant`` settles (see :mod:`sessiondb.console.auth`), rendered on the server. The forms'
@@ -50,7 +51,7 @@ def db_suffix(request: Request) -> str:
     return "?" + urlencode({"db_id": request.query_params.get("db_id") or registry.ids()[0]})
 
 
-def list_row(session: Session, suffix: str) -> dict[str, str]:
+def list_row(session: Session, suffix: str, runs: int) -> dict[str, str | int]:
     """What the list shows of one session, formatted here once rather than in the template
     (rendering a page of rows is most of the page's server time)."""
     return {
@@ -60,6 +61,7 @@ def list_row(session: Session, suffix: str) -> dict[str, str]:
         "type": session.session_type,
         "component": component_of(session),
         "user": session.user_id or "",
+        "runs": runs,
         "created_iso": iso_time(session.created_at),
         "created": shown_time(session.created_at),
         "updated_iso": iso_time(session.updated_at),
@@ -85,8 +87,9 @@ async def session_list(
     name: str | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = LIST_LIMIT,
+    deleted: bool = False,
 ) -> Response:
-    """Sessions newest first, filtered, a keyset page at a time."""
+    """Sessions newest first, filtered, a keyset page at a time; the trash with ``deleted``."""
     filters = {
         "type": session_type or None,
         "component": component or None,
@@ -103,10 +106,16 @@ async def session_list(
         # The page shows no total and pages by cursor: counting every match would cost more
         # than the page itself at a million sessions (see SessionQuery.count_total).
         count_total=False,
+        deleted=deleted,
     )
-    page = await access.store.aget_sessions(query)
+    store = access.store
+    page = await store.aget_sessions(query)
+    # The run counts of this page only, in one grouped read (see bench/console.py).
+    counts = await store.arun_counts(
+        [session.session_id for session in page.items], user_id=access.user_id, deleted=deleted
+    )
     suffix = db_suffix(request)
-    rows = [list_row(session, suffix) for session in page.items]
+    rows = [list_row(session, suffix, counts.get(session.session_id, 0)) for session in page.items]
     context = {
         "rows": rows,
         "filters": filters,
@@ -114,7 +123,9 @@ async def session_list(
         "paged": bool(cursor),
         "limit": limit if limit != LIST_LIMIT else None,
         "user_scoped": not access.principal.admin,
-        "deleted": request.query_params.get("deleted_id"),
+        "deleted_id": request.query_params.get("deleted_id"),
+        "trash": deleted,
+        "soft_delete": store.soft_delete,
     }
     return render(request, "list.html", context)
 
@@ -147,6 +158,7 @@ async def session_page(
     context = {
         "session": session,
         "name": session.get_session_name(),
+        "restored": bool(request.query_params.get("restored")),
         "component": component_of(session),
         "runs": transcript(shown),
         "focus": transcript([focus])[0] if focus is not None else None,
@@ -166,7 +178,11 @@ async def session_page(
 async def confirm_delete(request: Request, access: DeletePage, session_id: str) -> Response:
     """Ask before deleting: the session's name and id, and a button that posts the delete."""
     session = await access.store.aget_session(session_id, user_id=access.user_id, runs_limit=0)
-    context = {"session": session, "name": session.get_session_name()}
+    context = {
+        "session": session,
+        "name": session.get_session_name(),
+        "soft_delete": access.store.soft_delete,
+    }
     return render(request, "confirm_delete.html", context)
 
 
@@ -188,7 +204,7 @@ async def no_such_page(request: Request, rest: str) -> Response:
 def install_console(app: FastAPI) -> None:
     """Serve the console at ``/ui`` on ``app``, its static files, and ``/`` redirecting there."""
     # Imported here: they import this module's helpers (ReadPage, db_suffix).
-    from sessiondb.console import actions, search
+    from sessiondb.console import actions, live, search
 
     async def root() -> RedirectResponse:
         return RedirectResponse("/ui", status_code=307)
@@ -197,6 +213,7 @@ def install_console(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(actions.router)
     app.include_router(search.router)
+    app.include_router(live.router)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="console-static")
     # Last, so that it only takes what nothing above did: a mistyped or truncated console link
     # gets the console's own 404 page rather than the API's JSON.

@@ -6,7 +6,7 @@ names, messages, tool arguments, state, is escaped wherever a template prints it
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -42,6 +42,16 @@ def iso_time(seconds: int | None) -> str:
     return "" if seconds is None else datetime.fromtimestamp(seconds, UTC).isoformat()
 
 
+def shown_duration(span: timedelta) -> str:
+    """A grace period in words, in its largest whole unit ("7 days", "12 hours", "90 seconds")."""
+    seconds = int(span.total_seconds())
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
 def _query(values: dict[str, Any]) -> str:
     """A query string of the values that are set (``?a=1&b=2``, or empty)."""
     kept = {key: value for key, value in values.items() if value not in (None, "")}
@@ -56,6 +66,7 @@ def _segment(value: str) -> str:
 _env.filters["when"] = shown_time
 _env.filters["seg"] = _segment
 _env.filters["iso"] = iso_time
+_env.filters["duration"] = shown_duration
 _env.globals["query"] = _query
 
 

@@ -16,6 +16,7 @@ import abc
 import enum
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any, Final, Literal, TypeVar
 
 import anyio.to_thread
@@ -79,10 +80,13 @@ class SessionStore(abc.ABC):
         id: the ``db_id`` the HTTP API serves this store under.
         store_token: this store instance's identity, recorded on every session object it loads
             or saves (what an object knows about stored runs holds only for that store).
+        soft_delete: how long a deleted session stays in the trash, restorable (see
+            :meth:`restore_session`); ``None`` (the default): deletes are for good at once.
     """
 
     id: str
     store_token: StoreToken
+    soft_delete: timedelta | None = None
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -522,6 +526,30 @@ class SessionStore(abc.ABC):
     def delete_run(self, run_id: str, *, session_id: str | None = None) -> bool:
         """Delete one run. Returns False when there was nothing to delete."""
 
+    @abc.abstractmethod
+    def run_counts(
+        self, session_ids: Sequence[str], *, user_id: str | None = None, deleted: bool = False
+    ) -> dict[str, int]:
+        """How many runs each of ``session_ids`` holds (member runs included), in one read.
+
+        Meant for a page of a listing (the web console counts the runs of the sessions it
+        shows): its cost grows with the runs of those sessions, not with the store.
+
+        Args:
+            session_ids: at most :data:`~sessiondb.db.query.MAX_RUN_COUNT_IDS` ids; repeats count once.
+            user_id: count only the sessions this user owns.
+            deleted: count sessions in the trash instead of live ones (as
+                ``SessionQuery.deleted``).
+
+        Returns:
+            ``{session_id: count}`` for the sessions found that hold runs; a session without
+            runs, not found, another user's, or in the trash (out of it, with ``deleted``) is
+            left out, so read a missing id as 0.
+
+        Raises:
+            InvalidQuery: more than :data:`~sessiondb.db.query.MAX_RUN_COUNT_IDS` ids.
+        """
+
     # -- search ----------------------------------------------------------------------------
 
     def search(
@@ -589,7 +617,7 @@ class SessionStore(abc.ABC):
 
         A store offers one only when its reads there never wait: not for a lock a writer
         holds, a pooled connection or a migration. Only the read methods (``get_session``,
-        ``get_sessions``, ``get_run``, ``get_runs``) may be called on it, from the thread
+        ``get_sessions``, ``get_run``, ``get_runs``, ``run_counts``) may be called on it, from the thread
         that asked. ``None`` (the default) means: call the store from a worker thread.
         """
         return None
@@ -758,6 +786,12 @@ class SessionStore(abc.ABC):
                 history_only=history_only,
             )
         )
+
+    async def arun_counts(
+        self, session_ids: Sequence[str], *, user_id: str | None = None, deleted: bool = False
+    ) -> dict[str, int]:
+        """Async twin of :meth:`run_counts`."""
+        return await self._read(lambda store: store.run_counts(session_ids, user_id=user_id, deleted=deleted))
 
     async def adelete_run(self, run_id: str, **kwargs: Any) -> bool:
         """Async twin of :meth:`delete_run`."""

@@ -50,7 +50,7 @@ from sessiondb.db.errors import (
     VersionConflict,
 )
 from sessiondb.db.history import Batch, HistoryQuery, collect_history
-from sessiondb.db.query import Page, SessionQuery, check_time_bounds
+from sessiondb.db.query import Page, SessionQuery, check_time_bounds, run_count_ids
 from sessiondb.db.search import SearchHit, SearchQuery
 from sessiondb.db.transfer import EXPORT_PAGE, ExportedSession, ExportFilter
 from sessiondb.run.status import IN_PROGRESS_STATUSES, status_value
@@ -615,6 +615,22 @@ class InMemoryDb(MemLifecycle, SessionStore):
             _refresh_name(row)
             self._feed.record("session.updated", row, row.updated_at)
             return True
+
+    def run_counts(
+        self, session_ids: Sequence[str], *, user_id: str | None = None, deleted: bool = False
+    ) -> dict[str, int]:
+        """See :meth:`SessionStore.run_counts`."""
+        wanted = run_count_ids(session_ids)
+        with self._lock:
+            rows = [self._tables.sessions.get(session_id) for session_id in wanted]
+            return {
+                row.session_id: len(row.runs)
+                for row in rows
+                if row is not None
+                and row.runs
+                and (row.deleted_at is not None) == deleted
+                and (user_id is None or row.user_id == user_id)
+            }
 
     def _built(self, row: StoredSession) -> Session:
         """See :meth:`MemLifecycle._built`."""

@@ -62,7 +62,7 @@ from sessiondb.db._sql.store import SqlStore
 from sessiondb.db._sql.tables import DEFAULT_SEARCH_CONFIG, TableNames
 from sessiondb.db.changes import DEFAULT_CHANGES_WINDOW, ChangeWatch
 from sessiondb.db.errors import StoreUnavailable
-from sessiondb.db.query import Page, SessionQuery
+from sessiondb.db.query import Page, SessionQuery, run_count_ids
 from sessiondb.db.timeouts import DEFAULT_LOCK_S, Timeouts
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import Session, SessionType
@@ -368,6 +368,20 @@ class PostgresDb(SqlStore):
         statement, values = self._run_reads.one_run_query(run_id, session_id, user_id)
         rows = await self._fetch_on_loop(pool, statement, values)
         return decode_run(*one_run_result(run_id, session_id, rows))
+
+    async def arun_counts(
+        self, session_ids: Sequence[str], *, user_id: str | None = None, deleted: bool = False
+    ) -> dict[str, int]:
+        """Async twin of :meth:`run_counts`, on the event loop (see :mod:`sessiondb.db._sql.aio`)."""
+        pool = self._event_loop_pool()
+        if pool is None:
+            return await super().arun_counts(session_ids, user_id=user_id, deleted=deleted)
+        wanted = run_count_ids(session_ids)
+        if not wanted:
+            return {}
+        statement, values = self._run_reads.run_counts_query(wanted, user_id, deleted)
+        rows = await self._fetch_on_loop(pool, statement, values)
+        return {session_id: int(count) for session_id, count in rows}
 
     async def aget_runs(
         self,

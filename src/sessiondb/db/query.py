@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
@@ -30,6 +30,22 @@ MAX_PAGE = 2**31 - 1
 MAX_LIMIT = 2**31 - 1
 """Upper bounds of ``page`` and ``limit``, chosen so that the page's offset,
 ``(page - 1) * limit``, always fits a 64-bit integer."""
+
+MAX_RUN_COUNT_IDS = 1000
+"""The most session ids one ``run_counts`` call takes: a page of any listing that shows
+counts (the console's pages hold at most 200), and one ``IN`` list every engine accepts."""
+
+
+def run_count_ids(session_ids: Sequence[str]) -> list[str]:
+    """The distinct ids of a ``run_counts`` call, in their first order.
+
+    Raises:
+        InvalidQuery: more than :data:`MAX_RUN_COUNT_IDS` of them.
+    """
+    distinct = list(dict.fromkeys(session_ids))
+    if len(distinct) > MAX_RUN_COUNT_IDS:
+        raise InvalidQuery("session_ids", f"at most {MAX_RUN_COUNT_IDS} ids, not {len(distinct)}")
+    return distinct
 
 
 def check_time_bounds(created_after: int | None, created_before: int | None) -> None:

@@ -20,46 +20,66 @@
     event.preventDefault();
   });
 
-  // Live updates: when the server has a change feed, re-render <main> from the server whenever
-  // a change concerns what this page shows. The EventSource sends the console's cookie; the
-  // page keeps what the user is typing (a re-render waits while a form field has the focus).
-  if (!main || !main.dataset.live || !window.EventSource) return;
-  var feed = main.dataset.feed;
-  if (!feed) return;
+  // Live updates: re-render <main> from the server whenever a change of the change feed
+  // (/ui/changes, server-sent events) concerns what this page shows. The EventSource sends the
+  // console's cookie, so the feed holds only the changes this caller may see. A burst of
+  // changes (a run saves as session.updated + run.created) makes one fetch, never one each, and
+  // the page keeps what the user is typing (a re-render waits while a form field has the focus).
+  if (!main || !main.dataset.live || !main.dataset.feed || !window.EventSource) return;
   var wanted = main.dataset.sessionId || null;
-  var pending = false;
+  var COALESCE_MS = 150;
+  var timer = null, inFlight = false, again = false, pending = false;
 
   function typing() {
     var el = document.activeElement;
     return el && /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName);
   }
 
+  function swap(html) {
+    var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("main");
+    if (!fresh) return;
+    main.innerHTML = fresh.innerHTML;
+    main.dataset.updated = String(Date.now());
+  }
+
   function refresh() {
+    timer = null;
     if (typing()) { pending = true; return; }
+    if (inFlight) { again = true; return; }
     pending = false;
+    inFlight = true;
     fetch(window.location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
-      .then(function (response) { return response.ok ? response.text() : null; })
-      .then(function (html) {
-        if (html === null) return;
-        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("main");
-        if (!fresh) return;
-        main.innerHTML = fresh.innerHTML;
-        main.dataset.updated = String(Date.now());
+      .then(function (response) {
+        // A session deleted meanwhile answers 404 with the console's page saying so: show it.
+        // A redirect to the login form (the token expired) is left for the next navigation.
+        if (response.redirected && response.url.indexOf("/ui/login") !== -1) return null;
+        return response.text();
+      })
+      .then(function (html) { if (html) swap(html); })
+      .catch(function () { /* offline for a moment: the next change tries again */ })
+      .then(function () {
+        inFlight = false;
+        if (again) { again = false; schedule(); }
       });
   }
 
-  document.addEventListener("focusout", function () { if (pending) setTimeout(refresh, 0); });
+  function schedule() {
+    if (timer === null) timer = setTimeout(refresh, COALESCE_MS);
+  }
+
+  document.addEventListener("focusout", function () { if (pending) schedule(); });
 
   // The feed names each event after its kind (session.updated, run.created, ...).
   var kinds = ["session.created", "session.updated", "session.deleted", "session.restored",
-               "run.created", "run.updated", "message"];
-  var source = new EventSource(feed, { withCredentials: true });
+               "run.created", "run.updated"];
+  var source = new EventSource(main.dataset.feed, { withCredentials: true });
   kinds.forEach(function (kind) {
     source.addEventListener(kind, function (event) {
       var change = null;
       try { change = JSON.parse(event.data); } catch (e) { return; }
-      if (wanted && change && change.session_id !== wanted) return;
-      refresh();
+      if (!change || (wanted && change.session_id !== wanted)) return;
+      schedule();
     });
   });
+  window.addEventListener("pagehide", function () { source.close(); });
 })();

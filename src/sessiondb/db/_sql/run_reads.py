@@ -1,4 +1,4 @@
-"""The run reads of the SQL backends (``get_run``, ``get_runs``): one statement each.
+"""The run reads of the SQL backends (``get_run``, ``get_runs``, ``run_counts``): one statement each.
 
 Each read is a single statement, so it sees one snapshot without a transaction: on
 PostgreSQL one round trip where ``get_runs`` used to take four (``BEGIN``, the session row,
@@ -90,7 +90,7 @@ class RunsFilter:
 
 
 class RunReads:
-    """The ``get_run`` and ``get_runs`` statements of one store's tables."""
+    """The ``get_run``, ``get_runs`` and ``run_counts`` statements of one store's tables."""
 
     def __init__(self, tables: Tables) -> None:
         self._tables = tables
@@ -100,6 +100,7 @@ class RunReads:
             for by_user in (False, True)
         }
         self._by_shape: dict[tuple[bool, tuple[Any, ...]], Select[Any]] = {}
+        self._counts_by_shape: dict[tuple[int, bool, bool], Select[Any]] = {}
         self._lock = threading.Lock()
 
     def one_run_query(
@@ -128,6 +129,51 @@ class RunReads:
         if user_id is not None:
             values["user_id"] = user_id
         return statement, values
+
+    def run_counts_query(
+        self, session_ids: Sequence[str], user_id: str | None, deleted: bool
+    ) -> tuple[Select[Any], dict[str, Any]]:
+        """The statement and values of ``run_counts``: ``(session_id, count)`` rows.
+
+        Built once per shape (how many ids, whether by user, live or trash), so that both the
+        driver-cursor path and the async path send a statement compiled once.
+        """
+        key = (len(session_ids), user_id is not None, deleted)
+        statement = self._counts_by_shape.get(key)
+        if statement is None:
+            statement = self._run_counts(*key)
+            with self._lock:
+                if len(self._counts_by_shape) < MAX_CACHED_SHAPES:
+                    statement = self._counts_by_shape.setdefault(key, statement)
+        values: dict[str, Any] = {f"id_{i}": session_id for i, session_id in enumerate(session_ids)}
+        if user_id is not None:
+            values["user_id"] = user_id
+        return statement, values
+
+    def _run_counts(self, ids: int, by_user: bool, deleted: bool) -> Select[Any]:
+        """The runs counted per session first (from the runs' ``(session_id, run_index)``
+        index), then joined to the session rows for the owner and trash checks: one primary-key
+        lookup per session counted rather than one per run."""
+        runs, sessions = self._tables.runs, self._tables.sessions
+        counted = (
+            select(runs.c.session_id.label("session_id"), func.count().label("runs"))
+            .where(
+                runs.c.session_id.in_(
+                    [bindparam(f"id_{i}", type_=runs.c.session_id.type) for i in range(ids)]
+                )
+            )
+            .group_by(runs.c.session_id)
+            .subquery("counted")
+        )
+        in_trash = sessions.c.deleted_at.is_not(None) if deleted else sessions.c.deleted_at.is_(None)
+        query = (
+            select(counted.c.session_id, counted.c.runs)
+            .join(sessions, sessions.c.session_id == counted.c.session_id)
+            .where(in_trash)
+        )
+        if by_user:
+            query = query.where(sessions.c.user_id == bindparam("user_id"))
+        return query
 
     def _one_run(self, by_session: bool, by_user: bool) -> Select[Any]:
         runs, sessions = self._tables.runs, self._tables.sessions

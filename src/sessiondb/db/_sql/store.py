@@ -82,7 +82,7 @@ from sessiondb.db.errors import (
     VersionConflict,
 )
 from sessiondb.db.history import HistoryQuery, collect_history
-from sessiondb.db.query import Page, SessionQuery
+from sessiondb.db.query import Page, SessionQuery, run_count_ids
 from sessiondb.db.search import SearchHit, SearchQuery
 from sessiondb.db.timeouts import Timeouts
 from sessiondb.db.transfer import EXPORT_PAGE, ExportedSession, ExportFilter
@@ -681,6 +681,18 @@ class SqlStore(SqlLifecycle, SessionStore):
         with self._one_statement(replica=True) as conn:
             rows = fetch(conn, statement, values)
         return decode_session_runs(*runs_result(session_id, rows))
+
+    def run_counts(
+        self, session_ids: Sequence[str], *, user_id: str | None = None, deleted: bool = False
+    ) -> dict[str, int]:
+        """See :meth:`SessionStore.run_counts`."""
+        wanted = run_count_ids(session_ids)
+        if not wanted:
+            return {}
+        statement, values = self._run_reads.run_counts_query(wanted, user_id, deleted)
+        with self._one_statement(replica=True) as conn:
+            rows = fetch(conn, statement, values)
+        return {session_id: int(count) for session_id, count in rows}
 
     def delete_run(self, run_id: str, *, session_id: str | None = None) -> bool:
         """See :meth:`SessionStore.delete_run`."""

@@ -1,10 +1,12 @@
 """Live updates for the console's pages: the change feed, with the console's credentials.
 
-The page's script (``static/console.js``) opens an ``EventSource`` on ``/ui/changes``; the
-browser sends the console's cookie with it (same origin), so the feed is the API's own
-``GET /changes`` handler, called with the :class:`~sessiondb.api.deps.Access` the console
-settled: a caller hears of the changes of the sessions it may see, nothing more. On each
-change that concerns it, the page fetches itself again and swaps its ``<main>``.
+The page's script (``static/console.js``) opens an ``EventSource`` on ``/ui/changes`` (the
+URL is the ``data-feed`` of the page's ``<main>``, carrying its ``db_id`` and, for an admin's
+filtered list, its ``user``). The browser sends the console's cookie with it (same origin),
+so the feed is the API's own ``GET /changes`` handler called with the
+:class:`~sessiondb.api.deps.Access` the console settled: a caller hears of the changes of the
+sessions it may see, nothing more. On a change that concerns it, the page fetches itself
+again and swaps its ``<main>``.
 """
 
 from __future__ import annotations
