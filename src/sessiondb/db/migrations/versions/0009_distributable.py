@@ -20,7 +20,9 @@ only; SQLite is never sharded and is left as it is):
   still led by ``change_id`` so the feed reads it in order.
 
 Each step rebuilds one index from its table (about as long as a ``CREATE INDEX``); the tables
-are locked meanwhile: plan it for a quiet moment on a large store.
+are locked meanwhile: plan it for a quiet moment on a large store. Servers of an earlier
+version cannot write runs once it has run (their search-index upsert names ``run_id`` alone,
+no longer a key): stop them, migrate, start the new version.
 """
 
 from __future__ import annotations
