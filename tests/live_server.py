@@ -77,6 +77,7 @@ def live_server(
     user: int | None = None,
     preexec_fn: Callable[[], None] | None = None,
     timeout: float = 90,
+    port: int | None = None,
 ) -> Iterator[LiveServer]:
     """Run ``sessiondb serve args --port <free port>`` until the block ends.
 
@@ -88,8 +89,9 @@ def live_server(
         user: run the server as this uid (a test running as root uses it to drop privileges).
         preexec_fn: run in the child before ``exec`` (e.g. to set resource limits).
         timeout: seconds to wait for the server to answer.
+        port: the port to listen on (default: one free now).
     """
-    port = free_port()
+    port = port or free_port()
     command = serve_command([*args, "--port", str(port)])
     child_env = {**os.environ, **(env or {})}
     with log_path.open("wb") as log:

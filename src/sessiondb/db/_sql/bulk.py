@@ -70,6 +70,7 @@ from sessiondb.db._sql.writes import (
     Saved,
     WriteStatements,
     replaced_runs,
+    run_id_guarded,
     run_row,
     save_session,
     session_row_params,
@@ -283,7 +284,8 @@ def _write_runs(
         for run, session_id, index in placed
         if run.run_id not in copied
     ]
-    stored = {run_id: index for run_id, index in fetch_each(conn, statements.upsert_run, rest)}
+    with run_id_guarded(statements):
+        stored = {run_id: index for run_id, index in fetch_each(conn, statements.upsert_run, rest)}
     return {**copied, **stored}
 
 

@@ -128,11 +128,15 @@ class IndexStatements:
         # A run saved again with the same text (a status change, a re-delivery) leaves the
         # index alone: on SQLite an update re-indexes the row in FTS5 through the trigger.
         changed = or_(search.c.body != excluded.body, search.c.created_at != excluded.created_at)
-        upsert = insert.on_conflict_do_update(index_elements=[search.c.run_id], set_=changes, where=changed)
+        key = [search.c[name] for name in tables.run_key]
+        upsert = insert.on_conflict_do_update(index_elements=key, set_=changes, where=changed)
         delete_sessions = delete(search).where(
             search.c.session_id.in_(bindparam("session_ids", expanding=True))
         )
-        delete_run = delete(search).where(search.c.run_id == bindparam("run_id"))
+        # By the run's whole key: on a sharded store the delete goes to the session's shard only.
+        delete_run = delete(search).where(
+            search.c.session_id == bindparam("session_id"), search.c.run_id == bindparam("run_id")
+        )
         return cls(upsert, delete_sessions, delete_run, postgres)
 
 
@@ -184,9 +188,9 @@ def unindex_sessions(conn: Connection, tables: Tables, session_ids: Sequence[str
         conn.execute(index_statements(conn, tables).delete_sessions, {"session_ids": list(session_ids)})
 
 
-def unindex_run(conn: Connection, tables: Tables, run_id: str) -> None:
-    """Delete the index row of ``run_id`` (before the run is deleted)."""
-    conn.execute(index_statements(conn, tables).delete_run, {"run_id": run_id})
+def unindex_run(conn: Connection, tables: Tables, session_id: str, run_id: str) -> None:
+    """Delete the index row of run ``run_id`` of ``session_id`` (before the run is deleted)."""
+    conn.execute(index_statements(conn, tables).delete_run, {"session_id": session_id, "run_id": run_id})
 
 
 def index_fork(conn: Connection, tables: Tables, source_id: str, target_id: str) -> None:
@@ -206,7 +210,10 @@ def index_fork(conn: Connection, tables: Tables, source_id: str, target_id: str)
                 original,
                 (original.c.session_id == bindparam("source_id"))
                 & (original.c.run_index == copy.c.run_index),
-            ).join(search, search.c.run_id == original.c.run_id)
+            ).join(
+                search,
+                (search.c.session_id == original.c.session_id) & (search.c.run_id == original.c.run_id),
+            )
         )
         .where(copy.c.session_id == bindparam("target_id"))
     )

@@ -709,7 +709,7 @@ class SqlStore(SqlLifecycle, SessionStore):
                 session_row(conn, self._reads, owner, None, lock=True)
             except SessionNotFound:
                 return False  # its session is in the trash: nothing there may change
-            unindex_run(conn, self._tables, run_id)
+            unindex_run(conn, self._tables, owner, run_id)
             gone = conn.execute(delete(runs).where(runs.c.run_id == run_id, runs.c.session_id == owner))
             if gone.rowcount == 0:
                 return False

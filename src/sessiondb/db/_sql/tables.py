@@ -15,9 +15,11 @@ from sqlalchemy import (
     BigInteger,
     Column,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -118,9 +120,31 @@ def run_write_columns(runs: Table) -> list[Column[Any]]:
     return [column for column in runs.c if column.name not in RUN_CONTROL_COLUMNS]
 
 
+DISTRIBUTABLE_DIALECTS = frozenset({"postgresql"})
+"""The engines whose schema is keyed for sharding by ``session_id`` (migration 0009, Citus):
+every primary key and unique constraint of a table holding a session's data includes it. SQLite
+is never sharded and keeps its keys (its search index needs ``doc_id`` as the FTS5 rowid)."""
+
+
+def run_id_guard(names: TableNames) -> str:
+    """The unique index on ``runs.run_id`` alone that keeps a run id in one session on PostgreSQL.
+
+    The runs' primary key is ``(session_id, run_id)`` there (migration 0009); this index is the
+    one unique index not led by the distribution column, so sharding drops it (docs/scale-out.md).
+    """
+    return f"uq_{names.runs}_run_id"
+
+
 @dataclass(frozen=True)
 class Tables:
-    """The SQLAlchemy ``Table`` objects of one store."""
+    """The SQLAlchemy ``Table`` objects of one store.
+
+    Attributes:
+        run_key: the names of the columns a run's row is unique by, the target of the
+            ``ON CONFLICT`` of every run and search-index upsert: ``("session_id", "run_id")``
+            where the schema is distributable (:data:`DISTRIBUTABLE_DIALECTS`), ``("run_id",)``
+            on SQLite.
+    """
 
     names: TableNames
     metadata: MetaData
@@ -128,13 +152,16 @@ class Tables:
     runs: Table
     search: Table
     changes: Table
+    run_key: tuple[str, ...]
 
 
 def build_tables(names: TableNames, dialect: str | None = None) -> Tables:
     """Describe the sessions and runs tables under ``names``, as migrated on ``dialect``.
 
-    ``dialect`` (an engine's ``dialect.name``) adds the indexes only that dialect has.
+    ``dialect`` (an engine's ``dialect.name``) adds the indexes only that dialect has, and
+    chooses the keys (see :data:`DISTRIBUTABLE_DIALECTS`).
     """
+    distributable = dialect in DISTRIBUTABLE_DIALECTS
     metadata = MetaData(schema=names.schema)
     s, r = names.sessions, names.runs
     sessions = Table(
@@ -205,7 +232,7 @@ def build_tables(names: TableNames, dialect: str | None = None) -> Tables:
     runs = Table(
         r,
         metadata,
-        Column("run_id", String, primary_key=True),
+        Column("run_id", String, nullable=False),
         Column("session_id", key_type(), ForeignKey(session_fk, ondelete="CASCADE"), nullable=False),
         Column("run_index", BigInteger, nullable=False),
         Column("run_type", String, nullable=False),
@@ -221,65 +248,87 @@ def build_tables(names: TableNames, dialect: str | None = None) -> Tables:
         # Set by a cancel request for a run in progress; its process checks it (migration 0005).
         Column("cancel_requested_at", BigInteger),
         UniqueConstraint("session_id", "run_index", name=f"uq_{r}_session_index"),
+        *(
+            # Keyed by session (migration 0009); the guard keeps a run id in one session while
+            # the tables live on one server.
+            [PrimaryKeyConstraint("session_id", "run_id"), Index(run_id_guard(names), "run_id", unique=True)]
+            if distributable
+            else [PrimaryKeyConstraint("run_id")]
+        ),
     )
+    run_key = ("session_id", "run_id") if distributable else ("run_id",)
     return Tables(
         names,
         metadata,
         sessions,
         runs,
-        _search_table(names, metadata, dialect),
-        _changes_table(names, metadata),
+        _search_table(names, metadata, distributable),
+        _changes_table(names, metadata, distributable),
+        run_key,
     )
 
 
-def _search_table(names: TableNames, metadata: MetaData, dialect: str | None) -> Table:
+def _search_table(names: TableNames, metadata: MetaData, distributable: bool) -> Table:
     """The search index (migration 0006): one row per run holding the text search finds it by.
 
     SQLite indexes ``body`` with an FTS5 table over this one (``content=``, kept in step by
     triggers; ``doc_id`` is its rowid, an ``INTEGER PRIMARY KEY`` so that ``VACUUM`` never
-    renumbers it). PostgreSQL keeps the ``tsvector`` in ``tsv``, with a GIN index. Rows go
-    with their run (``ON DELETE CASCADE``) and are also deleted explicitly, for engines that
-    do not enforce foreign keys.
+    renumbers it). PostgreSQL keeps the ``tsvector`` in ``tsv``, with a GIN index, and keys the
+    rows by ``(session_id, run_id)`` (migration 0009: no ``doc_id``, whose only use is FTS5's).
+    Rows go with their run (``ON DELETE CASCADE``) and are also deleted explicitly, for engines
+    that do not enforce foreign keys.
     """
-    search = names.search
-    run_fk = f"{names.schema}.{names.runs}.run_id" if names.schema else f"{names.runs}.run_id"
+    search, runs = names.search, names.runs
+    qualified = f"{names.schema}.{runs}" if names.schema else runs
+    if distributable:
+        keys: list[Any] = [
+            PrimaryKeyConstraint("session_id", "run_id"),
+            ForeignKeyConstraint(
+                ["session_id", "run_id"],
+                [f"{qualified}.session_id", f"{qualified}.run_id"],
+                ondelete="CASCADE",
+            ),
+            Column("tsv", TSVECTOR(), nullable=False),
+            Index(f"idx_{search}_tsv", "tsv", postgresql_using="gin"),
+        ]
+    else:
+        keys = [
+            Column("doc_id", Integer(), primary_key=True, autoincrement=True),
+            UniqueConstraint("run_id"),
+            ForeignKeyConstraint(["run_id"], [f"{qualified}.run_id"], ondelete="CASCADE"),
+            Index(f"ix_{search}_session_id", "session_id"),
+        ]
     return Table(
         search,
         metadata,
-        Column(
-            "doc_id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
-        ),
-        Column("run_id", String, ForeignKey(run_fk, ondelete="CASCADE"), nullable=False, unique=True),
+        Column("run_id", String, nullable=False),
         Column("session_id", key_type(), nullable=False),
-        Index(f"ix_{search}_session_id", "session_id"),
         Column("created_at", BigInteger, nullable=False),
         Column("body", Text, nullable=False),
-        *(
-            [
-                Column("tsv", TSVECTOR(), nullable=False),
-                Index(f"idx_{search}_tsv", "tsv", postgresql_using="gin"),
-            ]
-            if dialect == "postgresql"
-            else []
-        ),
+        *keys,
     )
 
 
-def _changes_table(names: TableNames, metadata: MetaData) -> Table:
+def _changes_table(names: TableNames, metadata: MetaData, distributable: bool) -> Table:
     """The change feed's outbox (``<sessions>_changes``, migration 0007).
 
     One row per change, written in the transaction of the write it records. No foreign key: a
-    deleted session's changes outlive it.
+    deleted session's changes outlive it. On PostgreSQL the key is ``(change_id, session_id)``
+    (migration 0009): led by ``change_id``, so the feed's ``change_id > :after`` reads it in
+    order, and holding ``session_id``, so the table shards with the session it records.
     """
     c = names.changes
     return Table(
         c,
         metadata,
         Column(
-            "change_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+            "change_id",
+            BigInteger().with_variant(Integer, "sqlite"),
+            primary_key=True,
+            autoincrement=True,
         ),
         Column("kind", String, nullable=False),
-        Column("session_id", key_type(), nullable=False),
+        Column("session_id", key_type(), nullable=False, primary_key=distributable),
         Column("run_id", String),
         Column("session_type", String, nullable=False),
         Column("user_id", String),

@@ -14,7 +14,8 @@ just reserved. A run that is already stored keeps its index (``ON CONFLICT`` nev
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sessiondb.db._sql.changes import ChangeLog
@@ -40,7 +42,7 @@ from sessiondb.db._sql.compiled import fetch_mapping, fetch_one
 from sessiondb.db._sql.names import Names, naming_columns, settle_names
 from sessiondb.db._sql.row_guard import check_not_recreated, touch_owned
 from sessiondb.db._sql.search import index_runs
-from sessiondb.db._sql.tables import Tables, run_write_columns
+from sessiondb.db._sql.tables import Tables, run_id_guard, run_write_columns
 from sessiondb.db._sql.trash import refusal
 from sessiondb.db._tracking import (
     encode_fields,
@@ -97,11 +99,13 @@ def _run_params(runs: Table, json_text: JsonTextBind) -> dict[str, Any]:
     return {**params, "run_data": json_text(bindparam("run_data", type_=Text()))}
 
 
-def run_upsert(new_runs: UpsertInsert, runs: Table) -> Insert:
+def run_upsert(new_runs: UpsertInsert, runs: Table, key: Sequence[str]) -> Insert:
     """``new_runs`` (an ``INSERT`` into the runs table) as an upsert returning ``run_id, run_index``.
 
-    A stored run is updated in place but keeps its ``run_index``; a run stored in another
-    session is left where it is and returns nothing, so the caller can report it.
+    ``key`` is the conflict target, :attr:`Tables.run_key`. A stored run is updated in place but
+    keeps its ``run_index``; a run stored in another session is left where it is: on SQLite
+    (key ``run_id``) the upsert returns nothing for it, on PostgreSQL (key ``session_id,
+    run_id``) the run-id guard refuses it (see :func:`run_id_guarded`); the caller reports both.
     """
     excluded = new_runs.excluded
     # A rewrite keeps the run's place, and a cancel request made meanwhile (RUN_CONTROL_COLUMNS).
@@ -109,7 +113,9 @@ def run_upsert(new_runs: UpsertInsert, runs: Table) -> Insert:
         column.name: excluded[column.name] for column in run_write_columns(runs) if column.name != "run_index"
     }
     return new_runs.on_conflict_do_update(
-        index_elements=[runs.c.run_id], set_=changes, where=runs.c.session_id == excluded.session_id
+        index_elements=[runs.c[name] for name in key],
+        set_=changes,
+        where=runs.c.session_id == excluded.session_id,
     ).returning(runs.c.run_id, runs.c.run_index)
 
 
@@ -128,6 +134,8 @@ class WriteStatements:
         touch_owned: ``touch_session`` under the owner guard (``:owner``): the save of a
             session whose fields are unchanged (see :func:`save_session`).
         owner_of: the ``user_id`` of ``:target_id`` (why ``touch_owned`` found no row).
+        run_id_guard: the name of the index that keeps a run id in one session on PostgreSQL,
+            as the server reports it (see :func:`run_id_guarded`).
     """
 
     create_session: Insert
@@ -136,6 +144,7 @@ class WriteStatements:
     touch_session: Update
     touch_owned: Update
     owner_of: Select[Any]
+    run_id_guard: str
 
     @classmethod
     def build(cls, tables: Tables, insert: InsertFactory, json_text: JsonTextBind) -> WriteStatements:
@@ -158,7 +167,7 @@ class WriteStatements:
             set_=changes,
             where=owner & sessions.c.deleted_at.is_(None),
         ).returning(*returned)
-        upsert_run = run_upsert(insert(runs).values(_run_params(runs, json_text)), runs)
+        upsert_run = run_upsert(insert(runs).values(_run_params(runs, json_text)), runs, tables.run_key)
         touch = (
             update(sessions)
             .where(sessions.c.session_id == bindparam("target_id"), sessions.c.deleted_at.is_(None))
@@ -168,7 +177,33 @@ class WriteStatements:
         owned = or_(sessions.c.user_id == bindparam("owner", type_=Text()), sessions.c.user_id.is_(None))
         touch_owned = touch.where(owned)
         owner_of = select(sessions.c.user_id).where(sessions.c.session_id == bindparam("target_id"))
-        return cls(create, upsert, upsert_run, touch, touch_owned, owner_of)
+        # PostgreSQL cuts identifiers to 63 bytes (NAMEDATALEN - 1), and reports the cut name.
+        guard = run_id_guard(tables.names).encode()[:63].decode(errors="ignore")
+        return cls(create, upsert, upsert_run, touch, touch_owned, owner_of, guard)
+
+
+@contextmanager
+def run_id_guarded(statements: WriteStatements, session_id: str | None = None) -> Iterator[None]:
+    """Report a run id the guard index refuses as SQLite's path reports it: ``InvalidQuery``.
+
+    On PostgreSQL a run's key is ``(session_id, run_id)`` (migration 0009), so the upsert of a
+    run stored in another session does not conflict on its key: it inserts, and the unique
+    index on ``run_id`` alone refuses the row. The transaction is spoilt either way; the
+    write fails as a whole, as it does on SQLite.
+
+    Raises:
+        InvalidQuery: the guard refused a run id.
+    """
+    try:
+        yield
+    except sa_exc.IntegrityError as error:
+        diag = getattr(error.orig, "diag", None)
+        if diag is None or diag.constraint_name != statements.run_id_guard:
+            raise
+        detail = diag.message_detail or str(error.orig)
+        target = "" if session_id is None else f", not {session_id!r}"
+        message = f"a run is stored in another session{target}: {detail}"
+        raise InvalidQuery("run_id", message) from error
 
 
 class PreparedRun:
@@ -407,7 +442,8 @@ def write_runs(
         rows = [
             run_row(run, session_id, index=first_index + offset, now=now) for offset, run in enumerate(runs)
         ]
-        stored = {run_id: index for run_id, index in conn.execute(statements.upsert_run, rows)}
+        with run_id_guarded(statements, session_id):
+            stored = {run_id: index for run_id, index in conn.execute(statements.upsert_run, rows)}
         return stored_indexes(session_id, runs, stored)
     return {
         run.run_id: upsert_one_run(conn, statements, session_id, run, index=first_index + offset, now=now)
@@ -457,7 +493,8 @@ def upsert_one_run(
     Raises:
         InvalidQuery: the run's id is stored in another session; it is never moved.
     """
-    found = fetch_one(conn, statements.upsert_run, run_row(run, session_id, index=index, now=now))
+    with run_id_guarded(statements, session_id):
+        found = fetch_one(conn, statements.upsert_run, run_row(run, session_id, index=index, now=now))
     stored = {found[0]: found[1]} if found is not None else {}
     return stored_indexes(session_id, [run], stored)[run.run_id]
 
