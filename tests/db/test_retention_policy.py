@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from sessiondb.db._sql import SqlStore
 from sessiondb.db.retention import DEFAULT_INTERVAL, RetentionPolicy, parse_duration, parse_retention_file
+from sessiondb.db.sqlite import SqliteDb
 from store_backends import SqlTarget
 
 
@@ -83,3 +85,20 @@ def test_only_one_store_on_a_database_holds_the_maintenance_lock(
             assert theirs  # released when the holder's block ended
     finally:
         other.close()
+
+
+def test_a_sqlite_uri_filename_locks_beside_its_file(tmp_path: Path) -> None:
+    """``file:<path>?...`` names the file with a prefix and a query: the lock file sits next to
+    the database, not under a ``file:`` directory of the working directory."""
+    database = tmp_path / "uri.db"
+    SqliteDb(db_file=database).close()  # creates and migrates it
+    first = SqliteDb(db_url=f"sqlite:///file:{database}?mode=rw&uri=true")
+    second = SqliteDb(db_url=f"sqlite:///file:{database}?mode=rw&uri=true")
+    try:
+        with first.maintenance_lock() as mine, second.maintenance_lock() as theirs:
+            assert mine and not theirs
+    finally:
+        first.close()
+        second.close()
+    assert (tmp_path / "uri.db.maintenance").exists()
+    assert not list(Path().glob("file:*"))

@@ -379,8 +379,10 @@ class SqliteDb(SqlStore):
     def maintenance_lock(self) -> Iterator[bool]:
         """See :meth:`SessionStore.maintenance_lock`: an exclusive ``flock`` on ``<database>.maintenance``
         (released by the OS if this process dies); an in-memory database is one process's."""
-        database = self._engine.url.database
-        if self.in_memory or not database:
+        # The file's own path: a URI filename (``file:...?mode=ro``) names it with a prefix and
+        # a query, which would otherwise end up in the lock file's name.
+        database = database_path(self._engine.url)
+        if self.in_memory or database is None:
             yield True
             return
         import fcntl  # here, not at the top: Unix only, and nothing else in this module needs it
