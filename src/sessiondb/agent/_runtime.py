@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from uuid import uuid4
 
-from sessiondb.agent import _cancel, _persist
+from sessiondb.agent import _cancel, _lease, _persist
 from sessiondb.agent._context import build_system_message, history_copies, user_message
 from sessiondb.agent._default_tools import (
     agentic_state_tool,
@@ -346,7 +346,7 @@ class ModelRuntime(SessionAPI, RunAPI[RunT], Generic[RunT]):
         try:
             db = self.get_db()
             if parent is None:
-                yield Blocking(lambda: _persist.save_run(db, sid, self._for_storage(run)))
+                yield Blocking(lambda: _persist.start_run(db, sid, self._for_storage(run)))
             yield Emit(ctx.events.make("RunStarted"))
             try:
                 if parent is None:
@@ -400,6 +400,7 @@ class ModelRuntime(SessionAPI, RunAPI[RunT], Generic[RunT]):
         finally:
             if live is not None:
                 _cancel.unregister(run.run_id)
+                _lease.release(run.run_id)
 
     def _finish(self, run: RunT, opened: _persist.Opened, sid: str, uid: str | None) -> Steps[None]:
         """Summarise (when enabled), store the final run, and commit state, summary and metrics."""

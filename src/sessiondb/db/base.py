@@ -485,6 +485,26 @@ class SessionStore(abc.ABC):
         """Those of ``run_ids`` whose cancel was requested (:meth:`request_run_cancel`)."""
 
     @abc.abstractmethod
+    def renew_run_leases(self, run_ids: Sequence[str], *, seconds: float) -> set[str]:
+        """Lease those of ``run_ids`` stored in progress until ``seconds`` from now (see
+        :mod:`sessiondb.db.leases`); the ids leased. A run that has ended is not leased. Like a
+        cancel request, a lease is no write of the run: no change feed entry, no new version.
+
+        Raises:
+            ValueError: ``seconds`` is negative.
+        """
+
+    @abc.abstractmethod
+    def expire_run_leases(self, *, now_ms: int | None = None) -> list[str]:
+        """Store ``ERROR`` each run in progress whose lease ran out by ``now_ms`` (default now).
+
+        At most :data:`~sessiondb.db.leases.MAX_EXPIRED_PER_SWEEP` runs, each written as
+        :meth:`upsert_run` writes it (content :func:`~sessiondb.db.leases.abandoned_message`)
+        only if it is still in progress with that lease at the time of its write, so a run
+        that ended or was renewed meanwhile is left alone. Returns the ids of the runs ended.
+        """
+
+    @abc.abstractmethod
     def get_run(self, run_id: str, *, session_id: str | None = None, user_id: str | None = None) -> AnyRun:
         """Load one run.
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from sessiondb.db import leases
 from sessiondb.db._mem_fork import forked_row
 from sessiondb.db._mem_lifecycle import MemFeed, MemLifecycle
 from sessiondb.db._mem_listing import select_page
@@ -46,6 +47,7 @@ from sessiondb.db.errors import (
     SessionAlreadyExists,
     SessionDeleted,
     SessionInTrash,
+    SessionNotFound,
     SessionOwnedByAnotherUser,
     VersionConflict,
 )
@@ -53,7 +55,7 @@ from sessiondb.db.history import Batch, HistoryQuery, collect_history
 from sessiondb.db.query import Page, SessionQuery, check_time_bounds
 from sessiondb.db.search import SearchHit, SearchQuery
 from sessiondb.db.transfer import EXPORT_PAGE, ExportedSession, ExportFilter
-from sessiondb.run.status import IN_PROGRESS_STATUSES, status_value
+from sessiondb.run.status import IN_PROGRESS_STATUSES, RunStatus, status_value
 from sessiondb.run.workflow import AnyRun
 from sessiondb.session import SESSION_CLASSES, Session, SessionSummary, SessionType
 from sessiondb.session._runs import quietly
@@ -178,6 +180,7 @@ class InMemoryDb(MemLifecycle, SessionStore):
         self._lock = threading.Lock()
         self._tables = MemTables()
         self._cancels: set[str] = set()
+        self._leases: dict[str, int] = {}
         self._feed = MemFeed()
 
     def _write(self, session: Session, *, create: bool, preserve_updated_at: bool = False) -> _Saved:
@@ -534,6 +537,48 @@ class InMemoryDb(MemLifecycle, SessionStore):
                 for run_id in run_ids
                 if run_id in self._cancels and run_id in self._tables.run_sessions
             }
+
+    def renew_run_leases(self, run_ids: Sequence[str], *, seconds: float) -> set[str]:
+        """Lease those of ``run_ids`` stored in progress (see the contract)."""
+        until = leases.lease_until(seconds)
+        with self._lock:
+            renewed = {run_id for run_id in run_ids if self._stored_in_progress(run_id) is not None}
+            self._leases.update(dict.fromkeys(renewed, until))
+            return renewed
+
+    def _stored_in_progress(self, run_id: str) -> StoredRun | None:
+        owner = self._tables.run_sessions.get(run_id)
+        row = self._tables.sessions.get(owner) if owner is not None else None
+        stored = row.runs.get(run_id) if row is not None else None
+        return stored if stored is not None and stored.status in IN_PROGRESS_VALUES else None
+
+    def expire_run_leases(self, *, now_ms: int | None = None) -> list[str]:
+        """Store ``ERROR`` the runs in progress whose lease ran out (see the contract)."""
+        current = leases.now_ms() if now_ms is None else now_ms
+        ended: list[str] = []
+        with self._lock:
+            for run_id, lease in sorted(self._leases.items(), key=lambda item: item[1]):
+                if len(ended) == leases.MAX_EXPIRED_PER_SWEEP or lease > current:
+                    break
+                stored = self._stored_in_progress(run_id)
+                owner = self._tables.run_sessions.get(run_id)
+                if stored is None or owner is None:
+                    del self._leases[run_id]  # it ended or went: no longer leased
+                    continue
+                try:
+                    row = self._tables.visible(owner, None)
+                except SessionNotFound:
+                    continue  # in the trash: nothing of it may change
+                run = stored.decode()
+                run.status = RunStatus.error
+                run.content = leases.abandoned_message(run_id, lease)
+                self._tables.put_run(row, run, encode_run(run))
+                row.touch()
+                _refresh_name(row)
+                self._feed.record("run.updated", row, row.updated_at, run_id=run_id)
+                del self._leases[run_id]
+                ended.append(run_id)
+        return ended
 
     def get_run(self, run_id: str, *, session_id: str | None = None, user_id: str | None = None) -> AnyRun:
         """Load one run; :class:`RunNotFound` when it is not in that session or for that user."""

@@ -33,8 +33,9 @@ from sqlalchemy import (
     update,
 )
 
-from sessiondb.db import consistency
+from sessiondb.db import consistency, leases
 from sessiondb.db._sql import migrate as migrations
+from sessiondb.db._sql import run_lease
 from sessiondb.db._sql.bulk import save_sessions
 from sessiondb.db._sql.changes import ChangeLog, record_changes
 from sessiondb.db._sql.codec import decode_run, decode_session_runs, listed_page, session_from_row
@@ -650,6 +651,36 @@ class SqlStore(SqlLifecycle, SessionStore):
             return set()
         with self._one_statement() as conn:
             return requested(conn, self._tables, run_ids)
+
+    def renew_run_leases(self, run_ids: Sequence[str], *, seconds: float) -> set[str]:
+        """See :meth:`SessionStore.renew_run_leases` (and :mod:`sessiondb.db._sql.run_lease`)."""
+        until = leases.lease_until(seconds)
+        if not run_ids:
+            return set()
+        with self._transaction(write=True) as conn:
+            return run_lease.renew(conn, self._tables, run_ids, until)
+
+    def expire_run_leases(self, *, now_ms: int | None = None) -> list[str]:
+        """See :meth:`SessionStore.expire_run_leases`."""
+        now = leases.now_ms() if now_ms is None else now_ms
+        with self._one_statement() as conn:
+            found = run_lease.expired(conn, self._tables, now, leases.MAX_EXPIRED_PER_SWEEP)
+        ended: list[str] = []
+        for run_id, session_id, lease in found:
+            with self._writing() as (conn, log):
+                try:
+                    # The order every write takes: the session row, then its run.
+                    session_row(conn, self._reads, session_id, None, lock=True)
+                except SessionNotFound:
+                    continue  # deleted (or in the trash) since: nothing of it may change
+                run = run_lease.still_abandoned(conn, self._tables, run_id, lease)
+                if run is None:
+                    continue  # it ended, or its process renewed the lease, meanwhile
+                message = leases.abandoned_message(run_id, lease)
+                ended_run = PreparedRun(run_lease.mark_abandoned(run, message))
+                append_run(conn, self._tables, self._statements, session_id, ended_run, log.now, log)
+            ended.append(run_id)
+        return ended
 
     def get_run(self, run_id: str, *, session_id: str | None = None, user_id: str | None = None) -> AnyRun:
         """See :meth:`SessionStore.get_run`."""
