@@ -32,6 +32,7 @@ EXPECTED_WORKLOADS = {
     "export",
     "import",
     "hot_session_runs",
+    "run_lease",
 }
 
 

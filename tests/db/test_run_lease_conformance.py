@@ -90,3 +90,18 @@ def test_a_run_of_a_deleted_session_is_not_expired(store: SessionStore) -> None:
     store.renew_run_leases(["dead"], seconds=0)
     store.delete_session("s1")
     assert store.expire_run_leases(now_ms=_later(1_000)) == []
+
+
+def test_a_run_stored_with_lease_s_is_leased_in_the_same_write(store: SessionStore) -> None:
+    store.upsert_session(agent_session())
+    store.upsert_run("s1", agent_run("leased", status=RunStatus.RUNNING), lease_s=10)
+    store.upsert_run("s1", agent_run("ended", status=RunStatus.COMPLETED), lease_s=10)
+    assert store.expire_run_leases(now_ms=_later(5_000)) == []
+    # A rewrite without a lease keeps the one stored; one with a lease replaces it.
+    store.upsert_run("s1", agent_run("leased", "step 2", status=RunStatus.RUNNING))
+    assert store.expire_run_leases(now_ms=_later(11_000)) == ["leased"]
+    store.upsert_run("s1", agent_run("again", status=RunStatus.RUNNING), lease_s=10)
+    store.upsert_run("s1", agent_run("again", "step 2", status=RunStatus.RUNNING), lease_s=60)
+    assert store.expire_run_leases(now_ms=_later(11_000)) == []
+    assert store.expire_run_leases(now_ms=_later(61_000)) == ["again"]
+    assert store.get_run("ended").status == RunStatus.COMPLETED

@@ -1,8 +1,9 @@
 """The lease keeper: renews the leases of the runs this process executes, and sweeps abandoned runs.
 
-One daemon thread per process. A top-level run is leased right after it is stored ``RUNNING``
-(:func:`hold`, one ``UPDATE`` by primary key in the run's own thread, so a process that dies
-at once leaves a run that is recognised), and released when it ends (:func:`release`). Every
+One daemon thread per process. A top-level run is stored ``RUNNING`` already leased (its
+first write carries the lease: ``upsert_run(lease_s=current())``, no statement more, so a
+process that dies at once leaves a run that is recognised), is then held (:func:`hold`) and
+released when it ends (:func:`release`). Every
 renewal period the thread renews, per store, the leases of every run it holds (one ``UPDATE``
 per store, whatever the number of runs) and ends the abandoned runs of that store
 (``expire_run_leases``: one indexed read when there are none). A store named with :func:`watch`
@@ -104,28 +105,45 @@ class Keeper:
 
 _keeper: Keeper | None = None
 _keeper_lock = threading.Lock()
+_configured = [False]
+"""Whether :func:`configure` chose the lease (then the environment is not read)."""
 
 
 def _the_keeper() -> Keeper | None:
     global _keeper
     with _keeper_lock:
-        if _keeper is None:
+        if not _configured[0]:
             seconds = lease_seconds()
-            if seconds == 0:
-                return None
-            _keeper = Keeper(seconds)
+            _keeper = Keeper(seconds) if seconds > 0 else None
+            _configured[0] = True
         return _keeper
 
 
+def configure(seconds: float) -> None:
+    """Use a lease of ``seconds`` in this process from now on (``0``: none), instead of the
+    environment's; runs held so far are no longer renewed. For benchmarks and tests."""
+    global _keeper
+    if seconds < 0:
+        raise ValueError(f"a lease lasts 0 seconds or more, not {seconds}")
+    with _keeper_lock:
+        if _keeper is not None:
+            _keeper.stopped.set()
+        _keeper = Keeper(seconds) if seconds > 0 else None
+        _configured[0] = True
+
+
+def current() -> float | None:
+    """This process's run lease in seconds, or ``None`` when leases are off."""
+    keeper = _the_keeper()
+    return keeper.seconds if keeper is not None else None
+
+
 def hold(run_id: str, store: SessionStore) -> None:
-    """Lease the stored run ``run_id`` now and renew it until :func:`release`."""
+    """Renew the lease of ``run_id`` (stored leased by ``upsert_run(lease_s=current())``) until
+    :func:`release`."""
     keeper = _the_keeper()
     if keeper is None:
         return
-    try:
-        store.renew_run_leases([run_id], seconds=keeper.seconds)
-    except Exception:  # the run must not fail for its lease; the keeper's next renewal retries
-        logger.warning("could not lease run %s", run_id, exc_info=True)
     with keeper.lock:
         keeper.held[run_id] = store
         keeper.start()
@@ -149,4 +167,4 @@ def watch(store: SessionStore) -> None:
         keeper.start()
 
 
-__all__ = ["LEASE_ENV", "Keeper", "hold", "lease_seconds", "release", "watch"]
+__all__ = ["LEASE_ENV", "Keeper", "configure", "current", "hold", "lease_seconds", "release", "watch"]

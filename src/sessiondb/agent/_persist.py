@@ -145,7 +145,7 @@ def start_run(db: SessionStore, session_id: str, run: AnyRun) -> None:
     Its lease is renewed until ``_lease.release``, which the runtime calls once the run's final
     write is done, so that a run this process dies in the middle of is recognised.
     """
-    db.upsert_run(session_id, run)
+    db.upsert_run(session_id, run, lease_s=_lease.current())
     _lease.hold(run.run_id, db)
 
 

@@ -416,11 +416,15 @@ class SessionStore(abc.ABC):
     # -- runs ------------------------------------------------------------------------------
 
     @abc.abstractmethod
-    def upsert_run(self, session_id: str, run: AnyRun) -> int:
+    def upsert_run(self, session_id: str, run: AnyRun, *, lease_s: float | None = None) -> int:
         """Append a run to a stored session, or replace the stored run with the same ``run_id``.
 
         A replaced run keeps its place; a new one gets the next index. Delivering the same
         run twice stores it once. Returns the run's index in the session.
+
+        Args:
+            lease_s: a run stored in progress is leased for this long, in the same write (as
+                :meth:`renew_run_leases` leases it); ``None`` leaves its lease as it was.
 
         Raises:
             SessionNotFound: the session is not stored.
@@ -731,9 +735,9 @@ class SessionStore(abc.ABC):
             lambda: self.changes(after, user_id=user_id, limit=limit), limiter=read_limiter()
         )
 
-    async def aupsert_run(self, session_id: str, run: AnyRun) -> int:
+    async def aupsert_run(self, session_id: str, run: AnyRun, *, lease_s: float | None = None) -> int:
         """Async twin of :meth:`upsert_run`."""
-        return await anyio.to_thread.run_sync(self.upsert_run, session_id, run)
+        return await anyio.to_thread.run_sync(lambda: self.upsert_run(session_id, run, lease_s=lease_s))
 
     async def acommit_run(
         self,

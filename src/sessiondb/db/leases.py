@@ -25,6 +25,11 @@ from __future__ import annotations
 
 import time
 
+from sessiondb.run.status import IN_PROGRESS_STATUSES
+
+IN_PROGRESS_VALUES = frozenset(status.value for status in IN_PROGRESS_STATUSES)
+"""The stored statuses a lease applies to."""
+
 DEFAULT_LEASE_SECONDS = 30.0
 """How long a run's lease lasts unless renewed. A dead process's run is recognised this long
 (plus at most one renewal period) after its last renewal; a live process must be able to
@@ -64,6 +69,7 @@ def abandoned_message(run_id: str, expired_at_ms: int) -> str:
 
 __all__ = [
     "DEFAULT_LEASE_SECONDS",
+    "IN_PROGRESS_VALUES",
     "MAX_EXPIRED_PER_SWEEP",
     "RENEW_FRACTION",
     "abandoned_message",

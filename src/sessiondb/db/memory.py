@@ -463,14 +463,17 @@ class InMemoryDb(MemLifecycle, SessionStore):
 
     # -- runs --------------------------------------------------------------------------------
 
-    def upsert_run(self, session_id: str, run: AnyRun) -> int:
+    def upsert_run(self, session_id: str, run: AnyRun, *, lease_s: float | None = None) -> int:
         """Append ``run`` to a stored session, or replace the stored run with its ``run_id``."""
+        until = leases.lease_until(lease_s) if lease_s is not None else None
         with self._lock:
             # No owner guard on runs, as in Agno's runs table; the session must exist.
             row = self._tables.visible(session_id, None)
             self._tables.check_run_owner(run.run_id, session_id)
             replaced = run.run_id in row.runs
             index = self._tables.put_run(row, run, encode_run(run))
+            if until is not None and run.status_value in IN_PROGRESS_VALUES:
+                self._leases[run.run_id] = until
             row.touch()
             _refresh_name(row)
             self._feed.record(

@@ -604,9 +604,13 @@ class SqlStore(SqlLifecycle, SessionStore):
 
     # -- runs --------------------------------------------------------------------------------
 
-    def upsert_run(self, session_id: str, run: AnyRun) -> int:
+    def upsert_run(self, session_id: str, run: AnyRun, *, lease_s: float | None = None) -> int:
         """See :meth:`SessionStore.upsert_run`."""
-        prepared = PreparedRun(run)
+        # The lease goes in the run's own upsert: no statement more for the start of a run.
+        until = None
+        if lease_s is not None and run.status_value in leases.IN_PROGRESS_VALUES:
+            until = leases.lease_until(lease_s)
+        prepared = PreparedRun(run, lease_until=until)
         with self._writing() as (conn, log):
             return append_run(conn, self._tables, self._statements, session_id, prepared, log.now, log)
 
