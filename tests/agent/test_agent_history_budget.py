@@ -139,9 +139,9 @@ def test_a_budgeted_run_reads_only_the_runs_that_fit_never_the_whole_session(
     real_messages = history_module.run_messages
     real_decode = RunOutput.from_dict.__func__  # type: ignore[attr-defined]
 
-    def counting_messages(session_type: Any, text: str) -> Any:
+    def counting_messages(session_type: Any, data: Any) -> Any:
         texts.append(1)
-        return real_messages(session_type, text)
+        return real_messages(session_type, data)
 
     def counting_decode(cls: type[RunOutput], data: Any) -> RunOutput:
         decoded.append(str(data.get("run_id")) if isinstance(data, dict) else "?")

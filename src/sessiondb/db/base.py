@@ -296,21 +296,28 @@ class SessionStore(abc.ABC):
         max_tokens: int,
         agent_id: str | None = None,
         team_id: str | None = None,
+        member_ids: Sequence[str] | None = None,
         last_n_runs: int | None = None,
         limit: int | None = None,
         skip_roles: Sequence[str] | None = None,
         skip_statuses: Sequence[RunStatus | str] | None = None,
         skip_history_messages: bool = True,
+        skip_member_messages: bool = True,
         user_id: str | None = None,
     ) -> History:
         """The newest history messages of a session that fit in ``max_tokens`` tokens.
 
-        The filters are ``get_messages``'s for agent and team sessions (top-level runs only).
-        Messages are never cut; the newest run is in whole or not at all; a tool result never
-        comes without its call; the system message kept is the newest run's (see
-        :mod:`sessiondb.session.history_budget`). Tokens are the model's own count where a
-        message has one, else ``cl100k_base`` (:mod:`sessiondb.session.tokens`). Runs are
-        read newest first, in growing batches, and reading stops once the budget is full:
+        The filters are ``get_messages``'s (see :class:`~sessiondb.db.history.HistoryQuery`):
+        top-level runs unless ``skip_member_messages`` is off or ``team_id`` / ``member_ids``
+        is given, in which case member runs are read from their own rows. A workflow
+        session's history is, with ``agent_id`` or ``team_id``, the messages of that agent's
+        (team's) step runs, as ``WorkflowSession.get_messages``; without, its completed runs
+        as turns (the input as a user message, the output as the assistant's), as
+        ``get_workflow_history`` pairs them. Messages are never cut; the newest run is in whole or
+        not at all; a tool result never comes without its call; the system message kept is the
+        newest run's (see :mod:`sessiondb.session.history_budget`). Tokens are the model's own
+        count where a message has one, else ``cl100k_base`` (:mod:`sessiondb.session.tokens`).
+        Runs are read newest first, in growing batches, and reading stops once the budget is full:
         never the whole session.
 
         Returns:
@@ -319,12 +326,15 @@ class SessionStore(abc.ABC):
 
         Raises:
             SessionNotFound: no such session (for this user).
-            InvalidQuery: ``max_tokens`` or ``limit`` is negative, or it is a workflow session.
+            InvalidQuery: ``max_tokens`` or ``limit`` is negative, or a workflow session is
+                asked with both ``agent_id`` and ``team_id``.
         """
         query = HistoryQuery(
             max_tokens=max_tokens,
             agent_id=agent_id,
             team_id=team_id,
+            member_ids=tuple(member_ids) if member_ids is not None else None,
+            skip_member_messages=skip_member_messages,
             last_n_runs=last_n_runs,
             limit=limit,
             skip_roles=tuple(skip_roles or ()),

@@ -10,7 +10,6 @@ that was passed in or handed out never changes the store, and every read builds 
 
 from __future__ import annotations
 
-import itertools
 import threading
 import uuid
 from collections.abc import Callable, Sequence
@@ -51,12 +50,14 @@ from sessiondb.db.errors import (
     SessionOwnedByAnotherUser,
     VersionConflict,
 )
-from sessiondb.db.history import Batch, HistoryQuery, collect_history
+from sessiondb.db.history import Batch, HistoryQuery, RunRows, collect_history
 from sessiondb.db.query import Page, SessionQuery, check_time_bounds
 from sessiondb.db.search import SearchHit, SearchQuery
 from sessiondb.db.transfer import EXPORT_PAGE, ExportedSession, ExportFilter
+from sessiondb.run.agent import RunOutput
 from sessiondb.run.status import IN_PROGRESS_STATUSES, RunStatus, status_value
-from sessiondb.run.workflow import AnyRun
+from sessiondb.run.team import TeamRunOutput
+from sessiondb.run.workflow import AnyRun, WorkflowRunOutput
 from sessiondb.session import SESSION_CLASSES, Session, SessionSummary, SessionType
 from sessiondb.session._runs import quietly
 from sessiondb.session.base import StoreToken
@@ -623,29 +624,27 @@ class InMemoryDb(MemLifecycle, SessionStore):
 
     def _history(self, session_id: str, user_id: str | None, query: HistoryQuery) -> History:
         """See :meth:`SessionStore.get_history`: the stored texts, newest first."""
-        skipped = set(query.skipped_statuses)
         with self._lock:
             row = self._tables.visible(session_id, user_id)
-            stored = [run for run in row.runs.values() if run.parent_run_id is None]
+            stored = list(row.runs.values())
             summary = (
                 _build(row, store=UNSTORED).get_session_summary() if row.session_type != "workflow" else None
             )
             session_type = row.session_type
 
-        def wanted(run: StoredRun) -> bool:
-            if run.status.upper() in skipped:
-                return False
-            if query.agent_id is None and query.team_id is None:
-                return True
-            data = orjson.loads(run.text)  # the SQL stores filter on columns; here on the payload
-            return (query.agent_id is None or data.get("agent_id") == query.agent_id) and (
-                query.team_id is None or data.get("team_id") == query.team_id
+        def read_batch(rows: RunRows, before: int | None, size: int) -> Batch:
+            team = rows.members_of_team
+            team_runs = (
+                {run_id for run_id, data in _payloads(stored) if (data.get("team_id") or None) == team}
+                if team is not None
+                else set()
             )
-
-        found = ((run.index, run.text) for run in reversed(stored) if wanted(run))
-
-        def read_batch(before: int | None, size: int) -> Batch:
-            return session_type, summary, list(itertools.islice(found, size))
+            found = [
+                (run.index, run.text)
+                for run in reversed(stored)
+                if (before is None or run.index < before) and candidate(rows, run, team_runs)
+            ]
+            return session_type, summary, found[:size]
 
         return collect_history(query, read_batch)
 
@@ -686,3 +685,32 @@ class InMemoryDb(MemLifecycle, SessionStore):
         with self._lock:
             self._tables.clear()
             self._feed = MemFeed()
+
+
+def _payloads(runs: list[StoredRun]) -> list[tuple[str, dict[str, Any]]]:
+    return [(str(data.get("run_id")), data) for data in (orjson.loads(run.text) for run in runs)]
+
+
+_RUN_TYPES: dict[type, str] = {RunOutput: "agent", TeamRunOutput: "team", WorkflowRunOutput: "workflow"}
+
+
+def candidate(rows: RunRows, run: StoredRun, team_runs: set[str]) -> bool:
+    """Whether ``run`` passes ``rows``, the filter the SQL stores put in their batch read's WHERE."""
+    status = run.status.upper()
+    if rows.top_level and run.parent_run_id is not None:
+        return False
+    if status in rows.skipped or (rows.only_status is not None and status != rows.only_status):
+        return False
+    if rows.run_type is not None and _RUN_TYPES.get(run.run_class) != rows.run_type:
+        return False
+    if rows.members_of_team is not None and run.parent_run_id not in team_runs:
+        return False
+    if rows.agent_id is None and rows.team_id is None and not rows.member_ids:
+        return True
+    data = orjson.loads(run.text)  # the SQL stores filter on columns; here on the payload
+    agent_id, team_id = data.get("agent_id") or None, data.get("team_id") or None
+    return (
+        (rows.agent_id is None or agent_id == rows.agent_id)
+        and (rows.team_id is None or team_id == rows.team_id)
+        and (not rows.member_ids or agent_id in rows.member_ids)
+    )

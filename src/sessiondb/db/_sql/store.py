@@ -597,9 +597,9 @@ class SqlStore(SqlLifecycle, SessionStore):
         serves ``get_runs``, once it has caught up with the request's consistency floor.
         """
         with self._one_statement(replica=True) as conn:
+            reads = self._history_reads
             return collect_history(
-                query,
-                lambda before, size: self._history_reads.read(conn, session_id, user_id, query, before, size),
+                query, lambda rows, before, size: reads.read(conn, session_id, user_id, rows, before, size)
             )
 
     # -- runs --------------------------------------------------------------------------------
