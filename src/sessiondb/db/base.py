@@ -307,18 +307,13 @@ class SessionStore(abc.ABC):
     ) -> History:
         """The newest history messages of a session that fit in ``max_tokens`` tokens.
 
-        The filters are ``get_messages``'s (see :class:`~sessiondb.db.history.HistoryQuery`):
-        top-level runs unless ``skip_member_messages`` is off or ``team_id`` / ``member_ids``
-        is given, in which case member runs are read from their own rows. A workflow
-        session's history is, with ``agent_id`` or ``team_id``, the messages of that agent's
-        (team's) step runs, as ``WorkflowSession.get_messages``; without, its completed runs
-        as turns (the input as a user message, the output as the assistant's), as
-        ``get_workflow_history`` pairs them. Messages are never cut; the newest run is in whole or
-        not at all; a tool result never comes without its call; the system message kept is the
-        newest run's (see :mod:`sessiondb.session.history_budget`). Tokens are the model's own
-        count where a message has one, else ``cl100k_base`` (:mod:`sessiondb.session.tokens`).
-        Runs are read newest first, in growing batches, and reading stops once the budget is full:
-        never the whole session.
+        The filters are ``get_messages``'s, member runs read from their own rows; a workflow
+        session's history is its agent's (team's) step runs, or its completed runs as turns (see
+        :class:`~sessiondb.db.history.HistoryQuery`). Messages are never cut, the newest run
+        comes whole or not at all, a tool result never without its call, and the system message
+        kept is the newest run's (:mod:`sessiondb.session.history_budget`). Tokens are the
+        model's own count, else ``cl100k_base``. Runs are read newest first, in growing
+        batches, until the budget is full: never the whole session.
 
         Returns:
             The messages (oldest first), their token count, whether older history was left
@@ -500,23 +495,15 @@ class SessionStore(abc.ABC):
 
     @abc.abstractmethod
     def renew_run_leases(self, run_ids: Sequence[str], *, seconds: float) -> set[str]:
-        """Lease those of ``run_ids`` stored in progress until ``seconds`` from now (see
-        :mod:`sessiondb.db.leases`); the ids leased. A run that has ended is not leased. Like a
-        cancel request, a lease is no write of the run: no change feed entry, no new version.
-
-        Raises:
-            ValueError: ``seconds`` is negative.
-        """
+        """Lease those of ``run_ids`` stored in progress for ``seconds`` (``ValueError`` if
+        negative); the ids leased. No write of the run: no change, no new version. See
+        :mod:`sessiondb.db.leases`."""
 
     @abc.abstractmethod
     def expire_run_leases(self, *, now_ms: int | None = None) -> list[str]:
-        """Store ``ERROR`` each run in progress whose lease ran out by ``now_ms`` (default now).
-
-        At most :data:`~sessiondb.db.leases.MAX_EXPIRED_PER_SWEEP` runs, each written as
-        :meth:`upsert_run` writes it (content :func:`~sessiondb.db.leases.abandoned_message`)
-        only if it is still in progress with that lease at the time of its write, so a run
-        that ended or was renewed meanwhile is left alone. Returns the ids of the runs ended.
-        """
+        """Store ``ERROR`` the runs in progress whose lease ran out by ``now_ms`` (default now);
+        their ids. Each is written as :meth:`upsert_run` writes it, only if still in progress
+        with that lease then (see :mod:`sessiondb.db.leases`)."""
 
     @abc.abstractmethod
     def get_run(self, run_id: str, *, session_id: str | None = None, user_id: str | None = None) -> AnyRun:

@@ -58,6 +58,15 @@ class RunRows:
 class HistoryQuery:
     """The filters of ``get_history``: those of ``get_messages`` plus the budget.
 
+    In agent and team sessions the candidates are runs stored as rows: top-level ones, or with
+    ``team_id`` / ``member_ids`` / ``skip_member_messages=False`` member runs too (every store
+    stores a member run as a row of its own as well as inside its team run). A workflow
+    session's history is, with ``agent_id`` or ``team_id``, the messages of that agent's
+    (team's) step runs, read from each workflow run's ``step_executor_runs`` as
+    ``WorkflowSession.get_messages`` reads them (``last_n_runs`` counts step runs); without
+    either, one turn per workflow run, its input as the user's message and its output as the
+    assistant's, completed runs only by default, as ``get_workflow_history`` pairs them.
+
     Attributes:
         max_tokens: the budget, ``>= 0``.
         agent_id / team_id: only runs of this agent (team); in a workflow session, the step

@@ -7,11 +7,14 @@ the lease runs out (``lease_expires_at``, unix milliseconds; migration 0008) and
 while the run executes, every :data:`RENEW_FRACTION` of the lease, from a thread of its own
 (:mod:`sessiondb.agent._lease`), so a model call or tool that takes minutes keeps it alive.
 
+A lease is no write of the run (like a cancel request: no change feed entry, no new version).
 A run in progress whose lease ran out is *abandoned*:
 :meth:`~sessiondb.db.base.SessionStore.expire_run_leases` stores it ``ERROR`` (AgentOS's own
 status for a run that failed: no new status value, so every Agno client reads it) with the
 content :func:`abandoned_message`, through the ordinary run write (the change feed gets its
-``run.updated``, the session's version moves). Until then it is ``RUNNING`` and, like every run
+``run.updated``, the session's version moves), at most :data:`MAX_EXPIRED_PER_SWEEP` a call,
+each only if it is still in progress with that same lease when written (a run that ended or
+was renewed meanwhile is left alone). Until then it is ``RUNNING`` and, like every run
 in progress, never history. The runtime of every process sweeps the stores it runs on while it
 executes runs, and ``sessiondb serve`` sweeps the stores it serves, each every renewal period.
 
