@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from db_builders import agent_run, agent_session
 
 from sessiondb.db import leases
+from sessiondb.db._sql.run_lease import expired_query
 from sessiondb.db.base import SessionStore
+from sessiondb.db.leases import MAX_EXPIRED_PER_SWEEP
+from sessiondb.db.sqlite import SqliteDb
 from sessiondb.run import RunStatus
 
 HOUR_MS = 3_600_000
@@ -105,3 +110,15 @@ def test_a_run_stored_with_lease_s_is_leased_in_the_same_write(store: SessionSto
     assert store.expire_run_leases(now_ms=_later(11_000)) == []
     assert store.expire_run_leases(now_ms=_later(61_000)) == ["again"]
     assert store.get_run("ended").status == RunStatus.COMPLETED
+
+
+def test_the_sweep_reads_the_partial_lease_index_on_sqlite(tmp_path: Path) -> None:
+    store = SqliteDb(db_file=tmp_path / "plan.db")
+    store.migrate()
+    runs = store._tables.runs
+    query = expired_query(store._tables, now=leases.now_ms(), limit=MAX_EXPIRED_PER_SWEEP)
+    with store._engine.connect() as conn:
+        sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
+        plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+    assert f"USING INDEX idx_{runs.name}_lease" in plan, plan
+    store.close()

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Text, cast, select, text, update
+from sqlalchemy import Connection, Select, Text, cast, select, text, update
 
 from sessiondb.db._sql.codec import RUN_CLASSES
 from sessiondb.db._sql.tables import LEASED_IN_PROGRESS_SQL, Tables
@@ -34,17 +34,21 @@ def renew(conn: Connection, tables: Tables, run_ids: Sequence[str], until: int) 
     return set(conn.execute(statement).scalars())
 
 
-def expired(conn: Connection, tables: Tables, now: int, limit: int) -> list[tuple[str, str, int]]:
-    """``(run_id, session_id, lease_expires_at)`` of up to ``limit`` runs whose lease ran out by ``now``."""
+def expired_query(tables: Tables, *, now: int, limit: int) -> Select[Any]:
+    """The sweep's read: up to ``limit`` runs in progress whose lease ran out by ``now``."""
     runs = tables.runs
     # The partial index's predicate, word for word, so that SQLite uses it too.
-    query = (
+    return (
         select(runs.c.run_id, runs.c.session_id, runs.c.lease_expires_at)
         .where(text(LEASED_IN_PROGRESS_SQL), runs.c.lease_expires_at <= now)
         .order_by(runs.c.lease_expires_at)
         .limit(limit)
     )
-    return [(row[0], row[1], row[2]) for row in conn.execute(query)]
+
+
+def expired(conn: Connection, tables: Tables, now: int, limit: int) -> list[tuple[str, str, int]]:
+    """``(run_id, session_id, lease_expires_at)`` of up to ``limit`` runs whose lease ran out by ``now``."""
+    return [(row[0], row[1], row[2]) for row in conn.execute(expired_query(tables, now=now, limit=limit))]
 
 
 def still_abandoned(conn: Connection, tables: Tables, run_id: str, lease: int) -> AnyRun | None:
@@ -70,4 +74,4 @@ def mark_abandoned(run: AnyRun, message: str) -> AnyRun:
     return run
 
 
-__all__ = ["expired", "mark_abandoned", "renew", "still_abandoned"]
+__all__ = ["expired", "expired_query", "mark_abandoned", "renew", "still_abandoned"]
