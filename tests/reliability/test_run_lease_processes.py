@@ -109,6 +109,8 @@ def test_a_killed_processs_run_is_ended_error_after_its_lease(
         elapsed = time.monotonic() - killed
     finally:
         keeper.stopped.set()
+        if keeper.thread is not None:
+            keeper.thread.join(timeout=30)  # done with the store before the fixture closes it
     # Not at once: the lease had at least 2/3 of its time left when the child died.
     assert CHILD_LEASE_S / 3 < elapsed <= bound
     run = sql_store.get_run(run_id)

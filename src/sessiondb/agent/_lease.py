@@ -63,6 +63,9 @@ class Keeper:
     lock: threading.Lock = field(default_factory=threading.Lock)
     thread: threading.Thread | None = None
     stopped: threading.Event = field(default_factory=threading.Event)
+    busy: threading.Lock = field(default_factory=threading.Lock)
+    """Held for a whole tick: :func:`release` waits for it, so once a run is released the
+    keeper is done with its store (its owner may close it)."""
 
     def start(self) -> None:
         """Start the thread unless it runs (call under ``lock``)."""
@@ -76,6 +79,10 @@ class Keeper:
 
     def tick(self) -> None:
         """Renew every held run's lease, then sweep each store once (errors are logged)."""
+        with self.busy:
+            self._tick()
+
+    def _tick(self) -> None:
         with self.lock:
             by_store: dict[int, tuple[SessionStore, list[str]]] = {}
             for run_id, store in self.held.items():
@@ -155,6 +162,8 @@ def release(run_id: str) -> None:
     if keeper is not None:
         with keeper.lock:
             keeper.held.pop(run_id, None)
+        with keeper.busy:
+            pass  # a tick that took the run before it was released is over
 
 
 def watch(store: SessionStore) -> None:
