@@ -21,7 +21,9 @@ executes runs, and ``sessiondb serve`` sweeps the stores it serves, each every r
 A run without a lease (stored in progress by a caller through ``upsert_run``, as the streaming
 pattern does, or by a version before 0008) is never expired: nobody promised to renew it.
 A process that was only slow, not dead (its renewals blocked for longer than the lease), and
-then ends the run, stores its real end over the ``ERROR``: the last write wins.
+then ends the run, stores its real end over the ``ERROR``: the last write wins. Leases are
+taken and compared in each process's clock: hosts sharing a database need clocks that agree
+to well within the lease.
 """
 
 from __future__ import annotations
