@@ -18,7 +18,7 @@ from bench.config import PRESETS, Sizes
 from bench.env import DEFAULT_PG_URL, Env
 from bench.result import Result
 from bench.web.process import REPO, Server
-from bench.workloads import branching, bulk, feed, hot, http, listing, runs, save, search, transfer
+from bench.workloads import branching, bulk, feed, hot, http, lease, listing, runs, save, search, transfer
 
 FAMILIES: dict[str, Callable[[Env, Sizes], list[Result]]] = {
     "runs": runs.run,
@@ -28,6 +28,7 @@ FAMILIES: dict[str, Callable[[Env, Sizes], list[Result]]] = {
     "transfer": transfer.run,
     "branching": branching.run,
     "hot": hot.run,
+    "lease": lease.run,
     "search": search.run,
     "feed": feed.run,
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -10,8 +11,8 @@ from api_seed import agent_run, seed_agent_session
 from jwt_support import headers_of, jwt_client_of
 
 from sessiondb.db.base import SessionStore
-from sessiondb.run import RunStatus
-from sessiondb.session import SessionSummary
+from sessiondb.run import Message, RunOutput, RunStatus, TeamRunOutput, WorkflowRunOutput
+from sessiondb.session import SessionSummary, TeamSession, WorkflowSession
 from sessiondb.session.tokens import count_message_tokens
 
 
@@ -98,3 +99,66 @@ async def test_a_jwt_caller_reads_only_its_own_history(jwt_client: httpx.AsyncCl
     assert own.status_code == 200 and own.json()["messages"][1]["content"] == "bob's secret"
     admin = headers_of("root", ["sessions:admin"])
     assert (await jwt_client.get("/sessions/bob-1/history", params=params, headers=admin)).status_code == 200
+
+
+def _turn(run_id: str, text: str, **fields: Any) -> dict[str, Any]:
+    messages = [Message(role="user", content=text), Message(role="assistant", content=text.upper())]
+    return {"run_id": run_id, "status": RunStatus.COMPLETED, "messages": messages, **fields}
+
+
+async def test_member_ids_and_skip_member_messages_reach_member_runs(
+    store: SessionStore, client: httpx.AsyncClient
+) -> None:
+    session = TeamSession(session_id="t1", team_id="team-1")
+    member = RunOutput(**_turn("m1", "alpha work", agent_id="alpha", parent_run_id="lead"))
+    session.upsert_run(
+        TeamRunOutput(**_turn("lead", "team turn", team_id="team-1"), member_responses=[member])
+    )
+    session.upsert_run(member)
+    store.upsert_session(session)
+
+    async def contents(**params: object) -> list[str]:
+        response = await client.get("/sessions/t1/history", params={"max_tokens": 100_000, **params})
+        assert response.status_code == 200, response.text
+        return [m["content"] for m in response.json()["messages"]]
+
+    assert await contents() == ["team turn", "TEAM TURN"]
+    assert await contents(member_ids=["alpha"]) == ["alpha work", "ALPHA WORK"]
+    assert await contents(skip_member_messages="false") == [
+        "team turn",
+        "TEAM TURN",
+        "alpha work",
+        "ALPHA WORK",
+    ]
+    assert await contents(member_ids=["nobody"]) == []
+
+
+async def test_a_workflow_sessions_history(store: SessionStore, client: httpx.AsyncClient) -> None:
+    session = WorkflowSession(session_id="w1", workflow_id="wf-1")
+    for turn in range(2):
+        step = RunOutput(**_turn(f"s{turn}", f"draft {turn}", agent_id="writer"))
+        session.upsert_run(
+            WorkflowRunOutput(
+                run_id=f"w{turn}",
+                workflow_id="wf-1",
+                input=f"topic {turn}",
+                content=f"article {turn}",
+                status=RunStatus.COMPLETED,
+                step_executor_runs=[step],
+            )
+        )
+    store.upsert_session(session)
+    own = await client.get("/sessions/w1/history", params={"max_tokens": 100_000, "type": "workflow"})
+    assert own.status_code == 200, own.text
+    assert [(m["role"], m["content"]) for m in own.json()["messages"]] == [
+        ("user", "topic 0"),
+        ("assistant", "article 0"),
+        ("user", "topic 1"),
+        ("assistant", "article 1"),
+    ]
+    steps = await client.get("/sessions/w1/history", params={"max_tokens": 100_000, "agent_id": "writer"})
+    assert [m["content"] for m in steps.json()["messages"]] == ["draft 0", "DRAFT 0", "draft 1", "DRAFT 1"]
+    both = await client.get(
+        "/sessions/w1/history", params={"max_tokens": 10, "agent_id": "writer", "team_id": "editors"}
+    )
+    assert both.status_code == 422 and "agent_id" in both.text

@@ -21,6 +21,7 @@ def test_the_new_operations_and_their_examples_are_documented() -> None:
     names = {parameter["name"] for parameter in history["parameters"]}
     assert {"max_tokens", "agent_id", "team_id", "last_n_runs", "limit", "skip_roles"} <= names
     assert {"skip_statuses", "skip_history_messages", "type", "db_id", "user_id"} <= names
+    assert {"member_ids", "skip_member_messages"} <= names
     fork = paths["/sessions/{session_id}/fork"]["post"]
     assert set(fork["responses"]) >= {"201", "404", "409", "422"}
     for path in (

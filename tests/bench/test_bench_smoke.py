@@ -33,6 +33,7 @@ EXPECTED_WORKLOADS = {
     "import",
     "hot_session_runs",
     "change_feed_latency",
+    "run_lease",
 }
 
 

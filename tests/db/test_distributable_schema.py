@@ -115,7 +115,7 @@ def test_the_migration_down_and_up_keeps_every_run_and_index_row(sql_target: Sql
     store.upsert_session(agent_session("s2", runs=2))
     names = store._tables.names
     with store._engine.connect() as conn, conn.begin():
-        command.downgrade(migrations._config(conn, names), "0007")
+        command.downgrade(migrations._config(conn, names), "0008")
     keys_before = _keys(store)
     assert [c for _, c in keys_before[names.runs] if c == ["run_id"]]  # the old primary key
     store.close()

@@ -142,8 +142,8 @@ def test_missing_foreign_and_bad_requests_are_refused(five: SessionStore) -> Non
     with pytest.raises(InvalidQuery, match="max_tokens"):
         five.get_history("s1", max_tokens=-1)
     five.upsert_session(workflow_session("w1"))
-    with pytest.raises(InvalidQuery, match="workflow"):
-        five.get_history("w1", max_tokens=10)
+    with pytest.raises(InvalidQuery, match="agent_id or team_id"):
+        five.get_history("w1", max_tokens=10, agent_id="a", team_id="t")
     with pytest.raises(SessionNotFound):
         five.get_history("missing", max_tokens=10, last_n_runs=0)
 

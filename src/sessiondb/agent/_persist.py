@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sessiondb.agent import _lease
 from sessiondb.agent._state import rebase
 from sessiondb.db.base import UNSET, SessionStore
 from sessiondb.db.errors import (
@@ -138,6 +139,16 @@ def save_run(db: SessionStore, session_id: str, run: AnyRun) -> None:
     db.upsert_run(session_id, run)
 
 
+def start_run(db: SessionStore, session_id: str, run: AnyRun) -> None:
+    """Store a top-level run in progress and lease it (:mod:`sessiondb.agent._lease`).
+
+    Its lease is renewed until ``_lease.release``, which the runtime calls once the run's final
+    write is done, so that a run this process dies in the middle of is recognised.
+    """
+    db.upsert_run(session_id, run, lease_s=_lease.current())
+    _lease.hold(run.run_id, db)
+
+
 @dataclass
 class Commit:
     """What the end of a run writes onto the session row.
@@ -187,4 +198,4 @@ def _added_metrics(session_data: Mapping[str, Any], run_metrics: Metrics | None)
     return total.to_dict()
 
 
-__all__ = ["Commit", "Opened", "commit_run", "read_or_create", "save_run", "session_state_of"]
+__all__ = ["Commit", "Opened", "commit_run", "read_or_create", "save_run", "session_state_of", "start_run"]

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from uuid import uuid4
 
-from sessiondb.agent import _cancel, _persist
+from sessiondb.agent import _cancel, _lease, _persist
 from sessiondb.agent._context import build_system_message, history_copies, user_message
 from sessiondb.agent._default_tools import (
     agentic_state_tool,
@@ -32,7 +32,6 @@ from sessiondb.agent._default_tools import (
     tool_call_history_tool,
 )
 from sessiondb.agent._effects import Blocking, Emit, Steps
-from sessiondb.agent._history_budget import budgeted_history
 from sessiondb.agent._loop import model_loop, run_metrics
 from sessiondb.agent._run_api import RunAPI
 from sessiondb.agent._session_api import SessionAPI
@@ -47,6 +46,7 @@ from sessiondb.run.message import Message
 from sessiondb.run.status import RunStatus
 from sessiondb.run.team import TeamRunOutput
 from sessiondb.session import AgentSession, Session, SessionSummary, TeamSession
+from sessiondb.session.history_budget import History
 
 ModelRun = RunOutput | TeamRunOutput
 RunT = TypeVar("RunT", RunOutput, TeamRunOutput)
@@ -86,6 +86,8 @@ class RunContext:
     parent: ParentRun | None
     stream: bool
     events: EventFactory = field(default_factory=lambda: EventFactory(""))
+    history: History | None = None
+    """The history read from the store under ``max_history_tokens`` (``get_history``)."""
 
 
 @dataclass(kw_only=True)
@@ -187,14 +189,19 @@ class ModelRuntime(SessionAPI, RunAPI[RunT], Generic[RunT]):
     def _runs_limit(self) -> int | None:
         """Load only the newest history runs when nothing in the run needs older ones."""
         manager = self.session_summary_manager
+        budgeted = self.max_history_tokens is not None
         needs_all = (
             self.read_chat_history
             or self.read_tool_call_history
             or (manager is not None and manager.last_n_runs is None)
-            or (self.add_history_to_context and self.num_history_runs is None)
+            or (self.add_history_to_context and self.num_history_runs is None and not budgeted)
         )
         if needs_all or not self.add_history_to_context:
             return None
+        if budgeted:
+            # The history is read by the store's get_history, newest run first, only as far as
+            # the budget goes: the session is loaded without runs (the summary's window aside).
+            return manager.last_n_runs if manager is not None else 0
         return self.num_history_runs
 
     def _open(self, session_id: str, user_id: str | None) -> _persist.Opened:
@@ -236,14 +243,8 @@ class ModelRuntime(SessionAPI, RunAPI[RunT], Generic[RunT]):
         if self.add_history_to_context:
             if ctx.parent is not None:
                 past = self._member_history(ctx.parent)
-            elif isinstance(session, AgentSession | TeamSession) and self.max_history_tokens is not None:
-                fitted = budgeted_history(
-                    session,
-                    self.max_history_tokens,
-                    last_n_runs=self.num_history_runs,
-                    limit=self.num_history_messages,
-                )
-                past, truncated = fitted.messages, fitted.truncated
+            elif ctx.history is not None:
+                past, truncated = ctx.history.messages, ctx.history.truncated
             elif isinstance(session, AgentSession | TeamSession):
                 past = session.get_messages(
                     last_n_runs=self.num_history_runs, limit=self.num_history_messages, skip_roles=["system"]
@@ -263,6 +264,29 @@ class ModelRuntime(SessionAPI, RunAPI[RunT], Generic[RunT]):
         messages.extend(history_copies(past, max_tool_calls=self.max_tool_calls_from_history))
         messages.append(user_message(input))
         return messages
+
+    def _budgeted(self, ctx: RunContext) -> bool:
+        """Whether this run's history is the store's token-budgeted history."""
+        return (
+            ctx.parent is None
+            and self.add_history_to_context
+            and self.max_history_tokens is not None
+            and isinstance(ctx.session, AgentSession | TeamSession)
+        )
+
+    def _read_history(self, db: SessionStore, session_id: str, user_id: str | None) -> History:
+        """The newest history that fits ``max_history_tokens``, read by the store (never the
+        whole session): top-level runs, the history-skip statuses left out, no system message
+        (the run builds its own)."""
+        assert self.max_history_tokens is not None
+        return db.get_history(
+            session_id,
+            max_tokens=self.max_history_tokens,
+            last_n_runs=self.num_history_runs,
+            limit=self.num_history_messages,
+            skip_roles=["system"],
+            user_id=user_id,
+        )
 
     def _run_functions(self, ctx: RunContext) -> dict[str, Function]:
         functions = list(self._functions)
@@ -346,12 +370,14 @@ class ModelRuntime(SessionAPI, RunAPI[RunT], Generic[RunT]):
         try:
             db = self.get_db()
             if parent is None:
-                yield Blocking(lambda: _persist.save_run(db, sid, self._for_storage(run)))
+                yield Blocking(lambda: _persist.start_run(db, sid, self._for_storage(run)))
             yield Emit(ctx.events.make("RunStarted"))
             try:
                 if parent is None:
                     # A member shares its parent's state and keeps the parent's runtime keys.
                     inject_runtime_keys(state, session_id=sid, user_id=uid, run_id=run.run_id)
+                if self._budgeted(ctx):
+                    ctx.history = yield Blocking(lambda: self._read_history(db, sid, uid))
                 messages = self._messages(ctx, input)
                 run.messages = messages
                 context = {"session_state": state, "agent": self, "team": self}
@@ -400,6 +426,7 @@ class ModelRuntime(SessionAPI, RunAPI[RunT], Generic[RunT]):
         finally:
             if live is not None:
                 _cancel.unregister(run.run_id)
+                _lease.release(run.run_id)
 
     def _finish(self, run: RunT, opened: _persist.Opened, sid: str, uid: str | None) -> Steps[None]:
         """Summarise (when enabled), store the final run, and commit state, summary and metrics."""

@@ -21,6 +21,7 @@ from typing import overload
 import orjson
 from fastapi import FastAPI
 
+from sessiondb.agent import _lease
 from sessiondb.api.cors import DEFAULT_CORS_ORIGINS
 from sessiondb.api.maintenance import Maintenance, maintaining
 from sessiondb.api.serve import ServeSettings, replicas_by_db, split_db_arg
@@ -158,7 +159,8 @@ def schedule_maintenance(
     app: FastAPI, stores: Sequence[SessionStore], policies: RetentionFile | None
 ) -> None:
     """Run the retention policies and the purge on a schedule while ``app`` serves
-    (see :mod:`sessiondb.api.maintenance`), inside its lifespan."""
+    (see :mod:`sessiondb.api.maintenance`), inside its lifespan; and sweep each store for runs
+    abandoned by a process that died, every lease renewal period (:mod:`sessiondb.agent._lease`)."""
     maintenance = Maintenance(
         stores,
         policies.policies if policies is not None else [],
@@ -169,6 +171,8 @@ def schedule_maintenance(
     @asynccontextmanager
     async def lifespan(served: FastAPI) -> AsyncIterator[None]:
         async with inner(served), maintaining(maintenance, served.state.closing):
+            for store in stores:
+                _lease.watch(store)
             yield
 
     app.router.lifespan_context = lifespan

@@ -300,22 +300,24 @@ class SessionStore(abc.ABC):
         max_tokens: int,
         agent_id: str | None = None,
         team_id: str | None = None,
+        member_ids: Sequence[str] | None = None,
         last_n_runs: int | None = None,
         limit: int | None = None,
         skip_roles: Sequence[str] | None = None,
         skip_statuses: Sequence[RunStatus | str] | None = None,
         skip_history_messages: bool = True,
+        skip_member_messages: bool = True,
         user_id: str | None = None,
     ) -> History:
         """The newest history messages of a session that fit in ``max_tokens`` tokens.
 
-        The filters are ``get_messages``'s for agent and team sessions (top-level runs only).
-        Messages are never cut; the newest run is in whole or not at all; a tool result never
-        comes without its call; the system message kept is the newest run's (see
-        :mod:`sessiondb.session.history_budget`). Tokens are the model's own count where a
-        message has one, else ``cl100k_base`` (:mod:`sessiondb.session.tokens`). Runs are
-        read newest first, in growing batches, and reading stops once the budget is full:
-        never the whole session.
+        The filters are ``get_messages``'s, member runs read from their own rows; a workflow
+        session's history is its agent's (team's) step runs, or its completed runs as turns (see
+        :class:`~sessiondb.db.history.HistoryQuery`). Messages are never cut, the newest run
+        comes whole or not at all, a tool result never without its call, and the system message
+        kept is the newest run's (:mod:`sessiondb.session.history_budget`). Tokens are the
+        model's own count, else ``cl100k_base``. Runs are read newest first, in growing
+        batches, until the budget is full: never the whole session.
 
         Returns:
             The messages (oldest first), their token count, whether older history was left
@@ -323,12 +325,15 @@ class SessionStore(abc.ABC):
 
         Raises:
             SessionNotFound: no such session (for this user).
-            InvalidQuery: ``max_tokens`` or ``limit`` is negative, or it is a workflow session.
+            InvalidQuery: ``max_tokens`` or ``limit`` is negative, or a workflow session is
+                asked with both ``agent_id`` and ``team_id``.
         """
         query = HistoryQuery(
             max_tokens=max_tokens,
             agent_id=agent_id,
             team_id=team_id,
+            member_ids=tuple(member_ids) if member_ids is not None else None,
+            skip_member_messages=skip_member_messages,
             last_n_runs=last_n_runs,
             limit=limit,
             skip_roles=tuple(skip_roles or ()),
@@ -420,11 +425,15 @@ class SessionStore(abc.ABC):
     # -- runs ------------------------------------------------------------------------------
 
     @abc.abstractmethod
-    def upsert_run(self, session_id: str, run: AnyRun) -> int:
+    def upsert_run(self, session_id: str, run: AnyRun, *, lease_s: float | None = None) -> int:
         """Append a run to a stored session, or replace the stored run with the same ``run_id``.
 
         A replaced run keeps its place; a new one gets the next index. Delivering the same
         run twice stores it once. Returns the run's index in the session.
+
+        Args:
+            lease_s: a run stored in progress is leased for this long, in the same write (as
+                :meth:`renew_run_leases` leases it); ``None`` leaves its lease as it was.
 
         Raises:
             SessionNotFound: the session is not stored.
@@ -487,6 +496,18 @@ class SessionStore(abc.ABC):
     @abc.abstractmethod
     def cancel_requested(self, run_ids: Sequence[str]) -> set[str]:
         """Those of ``run_ids`` whose cancel was requested (:meth:`request_run_cancel`)."""
+
+    @abc.abstractmethod
+    def renew_run_leases(self, run_ids: Sequence[str], *, seconds: float) -> set[str]:
+        """Lease those of ``run_ids`` stored in progress for ``seconds`` (``ValueError`` if
+        negative); the ids leased. No write of the run: no change, no new version. See
+        :mod:`sessiondb.db.leases`."""
+
+    @abc.abstractmethod
+    def expire_run_leases(self, *, now_ms: int | None = None) -> list[str]:
+        """Store ``ERROR`` the runs in progress whose lease ran out by ``now_ms`` (default now);
+        their ids. Each is written as :meth:`upsert_run` writes it, only if still in progress
+        with that lease then (see :mod:`sessiondb.db.leases`)."""
 
     @abc.abstractmethod
     def get_run(self, run_id: str, *, session_id: str | None = None, user_id: str | None = None) -> AnyRun:
@@ -739,9 +760,9 @@ class SessionStore(abc.ABC):
             lambda: self.changes(after, user_id=user_id, limit=limit), limiter=read_limiter()
         )
 
-    async def aupsert_run(self, session_id: str, run: AnyRun) -> int:
+    async def aupsert_run(self, session_id: str, run: AnyRun, *, lease_s: float | None = None) -> int:
         """Async twin of :meth:`upsert_run`."""
-        return await anyio.to_thread.run_sync(self.upsert_run, session_id, run)
+        return await anyio.to_thread.run_sync(lambda: self.upsert_run(session_id, run, lease_s=lease_s))
 
     async def acommit_run(
         self,

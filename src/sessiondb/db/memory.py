@@ -10,7 +10,6 @@ that was passed in or handed out never changes the store, and every read builds 
 
 from __future__ import annotations
 
-import itertools
 import threading
 import uuid
 from collections.abc import Callable, Sequence
@@ -20,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from sessiondb.db import leases
 from sessiondb.db._mem_fork import forked_row
 from sessiondb.db._mem_lifecycle import MemFeed, MemLifecycle
 from sessiondb.db._mem_listing import select_page
@@ -46,15 +46,18 @@ from sessiondb.db.errors import (
     SessionAlreadyExists,
     SessionDeleted,
     SessionInTrash,
+    SessionNotFound,
     SessionOwnedByAnotherUser,
     VersionConflict,
 )
-from sessiondb.db.history import Batch, HistoryQuery, collect_history
+from sessiondb.db.history import Batch, HistoryQuery, RunRows, collect_history
 from sessiondb.db.query import Page, SessionQuery, check_time_bounds, run_count_ids
 from sessiondb.db.search import SearchHit, SearchQuery
 from sessiondb.db.transfer import EXPORT_PAGE, ExportedSession, ExportFilter
-from sessiondb.run.status import IN_PROGRESS_STATUSES, status_value
-from sessiondb.run.workflow import AnyRun
+from sessiondb.run.agent import RunOutput
+from sessiondb.run.status import IN_PROGRESS_STATUSES, RunStatus, status_value
+from sessiondb.run.team import TeamRunOutput
+from sessiondb.run.workflow import AnyRun, WorkflowRunOutput
 from sessiondb.session import SESSION_CLASSES, Session, SessionSummary, SessionType
 from sessiondb.session._runs import quietly
 from sessiondb.session.base import StoreToken
@@ -178,6 +181,7 @@ class InMemoryDb(MemLifecycle, SessionStore):
         self._lock = threading.Lock()
         self._tables = MemTables()
         self._cancels: set[str] = set()
+        self._leases: dict[str, int] = {}
         self._feed = MemFeed()
 
     def _write(self, session: Session, *, create: bool, preserve_updated_at: bool = False) -> _Saved:
@@ -460,14 +464,17 @@ class InMemoryDb(MemLifecycle, SessionStore):
 
     # -- runs --------------------------------------------------------------------------------
 
-    def upsert_run(self, session_id: str, run: AnyRun) -> int:
+    def upsert_run(self, session_id: str, run: AnyRun, *, lease_s: float | None = None) -> int:
         """Append ``run`` to a stored session, or replace the stored run with its ``run_id``."""
+        until = leases.lease_until(lease_s) if lease_s is not None else None
         with self._lock:
             # No owner guard on runs, as in Agno's runs table; the session must exist.
             row = self._tables.visible(session_id, None)
             self._tables.check_run_owner(run.run_id, session_id)
             replaced = run.run_id in row.runs
             index = self._tables.put_run(row, run, encode_run(run))
+            if until is not None and run.status_value in IN_PROGRESS_VALUES:
+                self._leases[run.run_id] = until
             row.touch()
             _refresh_name(row)
             self._feed.record(
@@ -535,6 +542,48 @@ class InMemoryDb(MemLifecycle, SessionStore):
                 if run_id in self._cancels and run_id in self._tables.run_sessions
             }
 
+    def renew_run_leases(self, run_ids: Sequence[str], *, seconds: float) -> set[str]:
+        """Lease those of ``run_ids`` stored in progress (see the contract)."""
+        until = leases.lease_until(seconds)
+        with self._lock:
+            renewed = {run_id for run_id in run_ids if self._stored_in_progress(run_id) is not None}
+            self._leases.update(dict.fromkeys(renewed, until))
+            return renewed
+
+    def _stored_in_progress(self, run_id: str) -> StoredRun | None:
+        owner = self._tables.run_sessions.get(run_id)
+        row = self._tables.sessions.get(owner) if owner is not None else None
+        stored = row.runs.get(run_id) if row is not None else None
+        return stored if stored is not None and stored.status in IN_PROGRESS_VALUES else None
+
+    def expire_run_leases(self, *, now_ms: int | None = None) -> list[str]:
+        """Store ``ERROR`` the runs in progress whose lease ran out (see the contract)."""
+        current = leases.now_ms() if now_ms is None else now_ms
+        ended: list[str] = []
+        with self._lock:
+            for run_id, lease in sorted(self._leases.items(), key=lambda item: item[1]):
+                if len(ended) == leases.MAX_EXPIRED_PER_SWEEP or lease > current:
+                    break
+                stored = self._stored_in_progress(run_id)
+                owner = self._tables.run_sessions.get(run_id)
+                if stored is None or owner is None:
+                    del self._leases[run_id]  # it ended or went: no longer leased
+                    continue
+                try:
+                    row = self._tables.visible(owner, None)
+                except SessionNotFound:
+                    continue  # in the trash: nothing of it may change
+                run = stored.decode()
+                run.status = RunStatus.error
+                run.content = leases.abandoned_message(run_id, lease)
+                self._tables.put_run(row, run, encode_run(run))
+                row.touch()
+                _refresh_name(row)
+                self._feed.record("run.updated", row, row.updated_at, run_id=run_id)
+                del self._leases[run_id]
+                ended.append(run_id)
+        return ended
+
     def get_run(self, run_id: str, *, session_id: str | None = None, user_id: str | None = None) -> AnyRun:
         """Load one run; :class:`RunNotFound` when it is not in that session or for that user."""
         with self._lock:
@@ -575,29 +624,27 @@ class InMemoryDb(MemLifecycle, SessionStore):
 
     def _history(self, session_id: str, user_id: str | None, query: HistoryQuery) -> History:
         """See :meth:`SessionStore.get_history`: the stored texts, newest first."""
-        skipped = set(query.skipped_statuses)
         with self._lock:
             row = self._tables.visible(session_id, user_id)
-            stored = [run for run in row.runs.values() if run.parent_run_id is None]
+            stored = list(row.runs.values())
             summary = (
                 _build(row, store=UNSTORED).get_session_summary() if row.session_type != "workflow" else None
             )
             session_type = row.session_type
 
-        def wanted(run: StoredRun) -> bool:
-            if run.status.upper() in skipped:
-                return False
-            if query.agent_id is None and query.team_id is None:
-                return True
-            data = orjson.loads(run.text)  # the SQL stores filter on columns; here on the payload
-            return (query.agent_id is None or data.get("agent_id") == query.agent_id) and (
-                query.team_id is None or data.get("team_id") == query.team_id
+        def read_batch(rows: RunRows, before: int | None, size: int) -> Batch:
+            team = rows.members_of_team
+            team_runs = (
+                {run_id for run_id, data in _payloads(stored) if (data.get("team_id") or None) == team}
+                if team is not None
+                else set()
             )
-
-        found = ((run.index, run.text) for run in reversed(stored) if wanted(run))
-
-        def read_batch(before: int | None, size: int) -> Batch:
-            return session_type, summary, list(itertools.islice(found, size))
+            found = [
+                (run.index, run.text)
+                for run in reversed(stored)
+                if (before is None or run.index < before) and candidate(rows, run, team_runs)
+            ]
+            return session_type, summary, found[:size]
 
         return collect_history(query, read_batch)
 
@@ -654,3 +701,32 @@ class InMemoryDb(MemLifecycle, SessionStore):
         with self._lock:
             self._tables.clear()
             self._feed = MemFeed()
+
+
+def _payloads(runs: list[StoredRun]) -> list[tuple[str, dict[str, Any]]]:
+    return [(str(data.get("run_id")), data) for data in (orjson.loads(run.text) for run in runs)]
+
+
+_RUN_TYPES: dict[type, str] = {RunOutput: "agent", TeamRunOutput: "team", WorkflowRunOutput: "workflow"}
+
+
+def candidate(rows: RunRows, run: StoredRun, team_runs: set[str]) -> bool:
+    """Whether ``run`` passes ``rows``, the filter the SQL stores put in their batch read's WHERE."""
+    status = run.status.upper()
+    if rows.top_level and run.parent_run_id is not None:
+        return False
+    if status in rows.skipped or (rows.only_status is not None and status != rows.only_status):
+        return False
+    if rows.run_type is not None and _RUN_TYPES.get(run.run_class) != rows.run_type:
+        return False
+    if rows.members_of_team is not None and run.parent_run_id not in team_runs:
+        return False
+    if rows.agent_id is None and rows.team_id is None and not rows.member_ids:
+        return True
+    data = orjson.loads(run.text)  # the SQL stores filter on columns; here on the payload
+    agent_id, team_id = data.get("agent_id") or None, data.get("team_id") or None
+    return (
+        (rows.agent_id is None or agent_id == rows.agent_id)
+        and (rows.team_id is None or team_id == rows.team_id)
+        and (not rows.member_ids or agent_id in rows.member_ids)
+    )

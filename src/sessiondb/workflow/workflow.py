@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from uuid import uuid4
 
-from sessiondb.agent import _cancel, _persist
+from sessiondb.agent import _cancel, _lease, _persist
 from sessiondb.agent._effects import Blocking, Emit, Steps, call
 from sessiondb.agent._run_api import RunAPI
 from sessiondb.agent._runtime import ParentRun
@@ -140,7 +140,7 @@ class Workflow(SessionAPI, RunAPI[WorkflowRunOutput]):
         events.identity["workflow_name"] = self.name
         live = _cancel.register(run.run_id, self.id, uid, db)
         try:
-            yield Blocking(lambda: _persist.save_run(db, sid, run))
+            yield Blocking(lambda: _persist.start_run(db, sid, run))
             yield Emit(events.make("WorkflowStarted"))
             step_input = StepInput(
                 input=input, workflow_session=session, num_history_runs=self.num_history_runs
@@ -185,6 +185,7 @@ class Workflow(SessionAPI, RunAPI[WorkflowRunOutput]):
             return run
         finally:
             _cancel.unregister(run.run_id)
+            _lease.release(run.run_id)
 
     def _run_step(
         self, step: Step, step_input: StepInput, run: WorkflowRunOutput, state: dict[str, Any], stream: bool

@@ -33,8 +33,9 @@ from sqlalchemy import (
     update,
 )
 
-from sessiondb.db import consistency
+from sessiondb.db import consistency, leases
 from sessiondb.db._sql import migrate as migrations
+from sessiondb.db._sql import run_lease
 from sessiondb.db._sql.bulk import save_sessions
 from sessiondb.db._sql.changes import ChangeLog, record_changes
 from sessiondb.db._sql.codec import decode_run, decode_session_runs, listed_page, session_from_row
@@ -596,16 +597,20 @@ class SqlStore(SqlLifecycle, SessionStore):
         serves ``get_runs``, once it has caught up with the request's consistency floor.
         """
         with self._one_statement(replica=True) as conn:
+            reads = self._history_reads
             return collect_history(
-                query,
-                lambda before, size: self._history_reads.read(conn, session_id, user_id, query, before, size),
+                query, lambda rows, before, size: reads.read(conn, session_id, user_id, rows, before, size)
             )
 
     # -- runs --------------------------------------------------------------------------------
 
-    def upsert_run(self, session_id: str, run: AnyRun) -> int:
+    def upsert_run(self, session_id: str, run: AnyRun, *, lease_s: float | None = None) -> int:
         """See :meth:`SessionStore.upsert_run`."""
-        prepared = PreparedRun(run)
+        # The lease goes in the run's own upsert: no statement more for the start of a run.
+        until = None
+        if lease_s is not None and run.status_value in leases.IN_PROGRESS_VALUES:
+            until = leases.lease_until(lease_s)
+        prepared = PreparedRun(run, lease_until=until)
         with self._writing() as (conn, log):
             return append_run(conn, self._tables, self._statements, session_id, prepared, log.now, log)
 
@@ -650,6 +655,36 @@ class SqlStore(SqlLifecycle, SessionStore):
             return set()
         with self._one_statement() as conn:
             return requested(conn, self._tables, run_ids)
+
+    def renew_run_leases(self, run_ids: Sequence[str], *, seconds: float) -> set[str]:
+        """See :meth:`SessionStore.renew_run_leases` (and :mod:`sessiondb.db._sql.run_lease`)."""
+        until = leases.lease_until(seconds)
+        if not run_ids:
+            return set()
+        with self._transaction(write=True) as conn:
+            return run_lease.renew(conn, self._tables, run_ids, until)
+
+    def expire_run_leases(self, *, now_ms: int | None = None) -> list[str]:
+        """See :meth:`SessionStore.expire_run_leases`."""
+        now = leases.now_ms() if now_ms is None else now_ms
+        with self._one_statement() as conn:
+            found = run_lease.expired(conn, self._tables, now, leases.MAX_EXPIRED_PER_SWEEP)
+        ended: list[str] = []
+        for run_id, session_id, lease in found:
+            with self._writing() as (conn, log):
+                try:
+                    # The order every write takes: the session row, then its run.
+                    session_row(conn, self._reads, session_id, None, lock=True)
+                except SessionNotFound:
+                    continue  # deleted (or in the trash) since: nothing of it may change
+                run = run_lease.still_abandoned(conn, self._tables, run_id, lease)
+                if run is None:
+                    continue  # it ended, or its process renewed the lease, meanwhile
+                message = leases.abandoned_message(run_id, lease)
+                ended_run = PreparedRun(run_lease.mark_abandoned(run, message))
+                append_run(conn, self._tables, self._statements, session_id, ended_run, log.now, log)
+            ended.append(run_id)
+        return ended
 
     def get_run(self, run_id: str, *, session_id: str | None = None, user_id: str | None = None) -> AnyRun:
         """See :meth:`SessionStore.get_run`."""

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 from sqlalchemy.types import TypeEngine
@@ -32,6 +33,10 @@ DEFAULT_SESSION_TABLE = "sessiondb_sessions"
 DEFAULT_SEARCH_CONFIG = "simple"
 """PostgreSQL's text search configuration for the search index: lower-cases words, no stemming
 and no stop words, so it behaves like SQLite's ``unicode61`` tokenizer for every language."""
+
+
+LEASED_IN_PROGRESS_SQL = "status IN ('PENDING', 'RUNNING') AND lease_expires_at IS NOT NULL"
+"""The runs the lease index holds (migration 0008): in progress, with a lease."""
 
 
 def json_type() -> TypeEngine[Any]:
@@ -108,8 +113,8 @@ class TableNames:
         return f"{self.sessions}_search_fts"
 
 
-RUN_CONTROL_COLUMNS: tuple[str, ...] = ("cancel_requested_at",)
-"""Run columns that writes of a run never set: only their own statements do (migration 0005).
+RUN_CONTROL_COLUMNS: tuple[str, ...] = ("cancel_requested_at", "lease_expires_at")
+"""Run columns that writes of a run never set: only their own statements do (migrations 0005, 0008).
 
 Leaving them out of every run ``INSERT``, upsert and ``COPY`` keeps a request made meanwhile
 across the run's rewrites, and keeps the writes valid on tables of an earlier revision."""
@@ -247,6 +252,8 @@ def build_tables(names: TableNames, dialect: str | None = None) -> Tables:
         Column("updated_at", BigInteger, nullable=False),
         # Set by a cancel request for a run in progress; its process checks it (migration 0005).
         Column("cancel_requested_at", BigInteger),
+        # Renewed by the process executing the run while it is in progress (migration 0008).
+        Column("lease_expires_at", BigInteger),
         UniqueConstraint("session_id", "run_index", name=f"uq_{r}_session_index"),
         *(
             # Keyed by session (migration 0009); the guard keeps a run id in one session while
@@ -256,6 +263,10 @@ def build_tables(names: TableNames, dialect: str | None = None) -> Tables:
             else [PrimaryKeyConstraint("run_id")]
         ),
     )
+    # Partial: only the leased runs in progress, the few the lease sweep reads. The sweep's
+    # WHERE repeats this text word for word, as SQLite needs to pick a partial index.
+    leased = text(LEASED_IN_PROGRESS_SQL)
+    Index(f"idx_{r}_lease", runs.c.lease_expires_at, sqlite_where=leased, postgresql_where=leased)
     run_key = ("session_id", "run_id") if distributable else ("run_id",)
     return Tables(
         names,

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     Update,
     bindparam,
+    func,
     or_,
     select,
     update,
@@ -96,7 +97,12 @@ def _run_params(runs: Table, json_text: JsonTextBind) -> dict[str, Any]:
     # run_data is bound as the JSON text PreparedRun already made (it is also the loaded
     # state the session keeps), so the run is not encoded a second time by the JSON type.
     params = {column.name: bindparam(column.name, type_=column.type) for column in run_write_columns(runs)}
-    return {**params, "run_data": json_text(bindparam("run_data", type_=Text()))}
+    lease = runs.c.lease_expires_at
+    return {
+        **params,
+        "run_data": json_text(bindparam("run_data", type_=Text())),
+        lease.name: bindparam(lease.name, type_=lease.type),
+    }
 
 
 def run_upsert(new_runs: UpsertInsert, runs: Table, key: Sequence[str]) -> Insert:
@@ -108,10 +114,12 @@ def run_upsert(new_runs: UpsertInsert, runs: Table, key: Sequence[str]) -> Inser
     run_id``) the run-id guard refuses it (see :func:`run_id_guarded`); the caller reports both.
     """
     excluded = new_runs.excluded
-    # A rewrite keeps the run's place, and a cancel request made meanwhile (RUN_CONTROL_COLUMNS).
-    changes = {
+    # A rewrite keeps the run's place, and a cancel request made meanwhile (RUN_CONTROL_COLUMNS);
+    # its lease too, unless the write brings one (the start of a run, ``upsert_run(lease_s=)``).
+    changes: dict[str, Any] = {
         column.name: excluded[column.name] for column in run_write_columns(runs) if column.name != "run_index"
     }
+    changes["lease_expires_at"] = func.coalesce(excluded.lease_expires_at, runs.c.lease_expires_at)
     return new_runs.on_conflict_do_update(
         index_elements=[runs.c[name] for name in key],
         set_=changes,
@@ -215,13 +223,17 @@ class PreparedRun:
     :mod:`sessiondb.db._sql.copy`): nobody waits on rows that did not exist.
     """
 
-    __slots__ = ("_text", "columns", "run", "run_id")
+    __slots__ = ("_text", "columns", "lease_until", "run", "run_id")
 
-    def __init__(self, run: AnyRun, *, encode: bool = True, text: str | None = None) -> None:
+    def __init__(
+        self, run: AnyRun, *, encode: bool = True, text: str | None = None, lease_until: int | None = None
+    ) -> None:
         """Take ``run``'s column values, and its JSON text now when ``encode``.
 
         Args:
             text: the run's JSON text when the caller made it already.
+            lease_until: the run's lease (``lease_expires_at``) to write with it; ``None``
+                leaves a stored run's lease as it is (see :mod:`sessiondb.db.leases`).
 
         Raises:
             InvalidQuery: ``encode`` and the run cannot be encoded as JSON.
@@ -229,6 +241,7 @@ class PreparedRun:
         self.run = run
         self.run_id = run.run_id
         self.columns = run_columns(run)
+        self.lease_until = lease_until
         self._text: str | None = text if text is not None else encode_run(run) if encode else None
 
     @property
@@ -396,6 +409,7 @@ def run_row(run: PreparedRun, session_id: str, *, index: int, now: int) -> dict[
         "session_id": session_id,
         "run_index": index,
         "updated_at": now,
+        "lease_expires_at": run.lease_until,
     }
 
 

@@ -1,7 +1,7 @@
 """Keys that shard by ``session_id`` (Citus): every primary key and unique constraint holds it.
 
 Revision ID: 0009
-Revises: 0007 (to be re-chained on 0008 at merge)
+Revises: 0008
 Create Date: 2026-12-07
 
 A sharded PostgreSQL (Citus) places each row by one column, here ``session_id``, and can only
@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
