@@ -132,8 +132,9 @@ def measure_endpoint(
             _check(name, round_)
         summaries[name] = summarize([round_["latencies"] for round_ in measured["rounds"]])
         rates[name] = statistics.median(len(r["latencies"]) / r["elapsed"] for r in measured["rounds"])
-        cpu_per_request[name] = statistics.median(
-            r["cpu_s"] / max(len(r["latencies"]), 1) for r in measured["rounds"]
+        # Summed over the rounds, not a median of rounds: /proc counts CPU time in 10 ms ticks.
+        cpu_per_request[name] = sum(r["cpu_s"] for r in measured["rounds"]) / max(
+            sum(len(r["latencies"]) for r in measured["rounds"]), 1
         )
     ours, base = summaries["sessiondb"], summaries["baseline"]
     ratio = rates["baseline"] / rates["sessiondb"]
@@ -161,7 +162,12 @@ def measure_endpoint(
             # an idle machine where both are CPU-bound (see docs/benchmarks.md).
             "cpu_us": cpu_per_request["sessiondb"] * 1e6,
             "baseline_cpu_us": cpu_per_request["baseline"] * 1e6,
-            "cpu_ratio": cpu_per_request["sessiondb"] / max(cpu_per_request["baseline"], 1e-9),
+            # None when the baseline used less than one tick in all (a --quick run on granian).
+            "cpu_ratio": (
+                cpu_per_request["sessiondb"] / cpu_per_request["baseline"]
+                if cpu_per_request["baseline"] > 0
+                else None
+            ),
         },
     )
     for name in servers:

@@ -7,13 +7,11 @@ Agno's schemas use: empty values become ``""``, ``[]`` or ``{}`` rather than dis
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any
 
 from sessiondb.api.responses import iso_utc
+from sessiondb.db._sql.raw_reads import RunKind
 from sessiondb.run import AnyRun, TeamRunOutput, WorkflowRunOutput
-
-RunKind = Literal["agent", "team", "workflow"]
-"""The run schemas, by the class of run they render."""
 
 PREVIEW_CHARS = 280
 """How much of a run's input and output a preview keeps."""

@@ -79,7 +79,7 @@ def _stored_summary(stored: dict[str, Any] | None) -> dict[str, Any] | None:
 def stored_list_item(row: Mapping[str, Any]) -> dict[str, Any]:
     """:func:`session_list_item` from a listed session's stored row, without building the session.
 
-    ``row`` is what :meth:`~sessiondb.db.base.SessionStore.get_session_rows` gives: the
+    ``row`` is what :meth:`~sessiondb.db._sql.raw_reads.RawReads.get_session_rows` gives: the
     session's columns by name, JSON decoded. The listing's fast path renders it this way (see
     :mod:`sessiondb.api.fast_reads`); a test proves both give the same bytes.
     """
