@@ -18,6 +18,7 @@ from bench.config import PRESETS, Sizes
 from bench.env import DEFAULT_PG_URL, Env
 from bench.result import Result
 from bench.web.process import REPO, Server
+from bench.web.server import SERVERS
 from bench.workloads import branching, bulk, feed, hot, http, lease, listing, runs, save, search, transfer
 
 FAMILIES: dict[str, Callable[[Env, Sizes], list[Result]]] = {
@@ -46,7 +47,14 @@ def _sizes(args: argparse.Namespace) -> Sizes:
 
 
 def run_backend(
-    backend: str, sizes: Sizes, families: Sequence[str], *, peers: bool, pg_url: str, http_workers: int = 1
+    backend: str,
+    sizes: Sizes,
+    families: Sequence[str],
+    *,
+    peers: bool,
+    pg_url: str,
+    http_workers: int = 1,
+    http_server: str = "uvicorn",
 ) -> list[Result]:
     """Every requested workload family on one backend (and Agno on the same, with ``peers``)."""
     from bench.peers import agno
@@ -69,7 +77,7 @@ def run_backend(
             try:
                 if peers:
                     peer_servers[agno.NAME] = agno.http_server(env, sizes)
-                results += http.run(env, sizes, peer_servers, workers=http_workers)
+                results += http.run(env, sizes, peer_servers, workers=http_workers, server=http_server)
             finally:
                 for server in peer_servers.values():
                     server.stop()
@@ -107,7 +115,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     results: list[Result] = []
     for backend in backends:
         results += run_backend(
-            backend, sizes, families, peers=args.peers, pg_url=args.pg_url, http_workers=args.http_workers
+            backend,
+            sizes,
+            families,
+            peers=args.peers,
+            pg_url=args.pg_url,
+            http_workers=args.http_workers,
+            http_server=args.http_server,
         )
     meta["elapsed_s"] = round((datetime.now(UTC) - started).total_seconds(), 1)
     meta["load_avg_end"] = list(machine.describe()["load_avg"])
@@ -192,6 +206,12 @@ def parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         help="uvicorn processes serving sessiondb and the bare baseline (the issue's target is for 1)",
+    )
+    run.add_argument(
+        "--http-server",
+        choices=SERVERS,
+        default="uvicorn",
+        help="the ASGI server of sessiondb and the bare baseline alike (default uvicorn)",
     )
     run.add_argument("--markdown", action="store_true", help="rewrite the results section of the docs")
     run.add_argument("--docs", default=str(DOCS))

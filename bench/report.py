@@ -42,6 +42,11 @@ def notes(result: Result) -> str:
     if "rps" in extra:
         parts.append(f"{extra['rps']:,.0f} vs {extra['baseline_rps']:,.0f} req/s")
         parts.append(f"RSS +{extra['rss_growth_mb']:.1f} MiB")
+        if extra.get("cpu_ratio") is not None:
+            parts.append(
+                f"server CPU {extra['cpu_us']:,.0f} vs {extra['baseline_cpu_us']:,.0f} µs/req"
+                f" (x{extra['cpu_ratio']:.2f})"
+            )
     if "runs_per_s" in extra:
         parts.append(f"{extra['runs_per_s']:,.0f} vs {extra['baseline_runs_per_s']:,.0f} runs/s")
     if "growth" in extra:

@@ -7,13 +7,15 @@ connections each send a request, read the whole response and send the next, unti
 requests are done or ``timeout`` seconds have passed. The client speaks just enough HTTP
 (Content-Length or chunked bodies) to be far cheaper than a client library, so the server,
 not the client, is what gets measured. After the warm-up and after each round, the server's
-resident memory is read from ``/proc``. Prints one JSON object. Standard library only.
+resident memory is read from ``/proc``, and the CPU time the server used in each round. Prints
+one JSON object. Standard library only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -103,6 +105,18 @@ def rss_mb(pid: int) -> float:
     return total_kib / 1024 + sum(rss_mb(int(child)) for child in children)
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) ``pid`` and its live child processes used so far (``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    # utime and stime are fields 14 and 15 of stat; the split starts at field 3.
+    own = (int(fields[11]) + int(fields[12])) / _TICKS
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return own + sum(cpu_seconds(int(child)) for child in children)
+
+
 async def run_plan(plan: dict[str, Any]) -> dict[str, Any]:
     """Warm every server up, then the rounds; per server: each round's outcome and RSS samples."""
     servers = plan["servers"]
@@ -115,7 +129,11 @@ async def run_plan(plan: dict[str, Any]) -> dict[str, Any]:
     for number in range(plan["rounds"]):
         shift = number % len(servers)
         for server in servers[shift:] + servers[:shift]:
+            cpu_before = cpu_seconds(server["pid"])
             outcome = await one_round(server["port"], plan["paths"], plan["per_round"], *args)
+            # What the server itself spent: on a loaded machine its wall-clock rate follows the
+            # other jobs, its CPU time per request much less.
+            outcome["cpu_s"] = cpu_seconds(server["pid"]) - cpu_before
             out[server["name"]]["rounds"].append(outcome)
             out[server["name"]]["rss_mb"].append(rss_mb(server["pid"]))
     return out

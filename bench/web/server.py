@@ -1,8 +1,11 @@
-"""Serve one benchmark target with uvicorn: ``python -m bench.web.server --help``.
+"""Serve one benchmark target with uvicorn or granian: ``python -m bench.web.server --help``.
 
 Modes: ``sqlite`` / ``postgres`` (sessiondb's app over a store) and ``bare`` (the baseline).
-Every mode uses the same uvicorn settings (one process unless ``--workers``, asyncio loop,
-access log off). With ``--profile FILE`` the whole server runs under cProfile, its worker
+Every mode uses the same server settings (one process unless ``--workers``, asyncio loop,
+access log off). ``--server granian`` serves with granian (its Rust HTTP stack, ASGI
+interface) instead of uvicorn, for sessiondb and the baseline alike; granian always runs the
+app in a worker process of its own, built by :func:`app_from_environment`. With
+``--profile FILE`` the whole (uvicorn) server runs under cProfile, its worker
 threads too, written out at shutdown (SIGTERM). With ``--workers N`` uvicorn starts N worker
 processes, each of which imports :func:`app_from_environment` and builds the same app from the
 arguments the parent exported (as ``sessiondb serve --workers`` does).
@@ -41,6 +44,8 @@ def _app(args: argparse.Namespace) -> Any:
 
 
 ARGS_VARIABLE = "BENCH_SERVER_ARGS"
+SERVERS = ("uvicorn", "granian")
+"""The ASGI servers the benchmark can serve both sides with."""
 
 
 def app_from_environment() -> Any:
@@ -101,6 +106,27 @@ def serve(app: Any, port: int, profile: str | None) -> None:
         profilers.dump(profile)
 
 
+def serve_granian(args: argparse.Namespace) -> None:
+    """Serve with granian (``args.workers`` processes) until SIGTERM/SIGINT."""
+    try:
+        from granian import Granian
+        from granian.constants import Interfaces
+    except ImportError:
+        raise SystemExit("--server granian needs granian, which is optional: pip install granian") from None
+
+    os.environ[ARGS_VARIABLE] = json.dumps(vars(args))
+    Granian(
+        "bench.web.server:app_from_environment",
+        address="127.0.0.1",
+        port=args.port,
+        interface=Interfaces.ASGI,
+        workers=args.workers,
+        factory=True,
+        log_access=False,
+        log_enabled=False,
+    ).serve()
+
+
 def main() -> None:
     """Parse the command line and serve."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -112,8 +138,14 @@ def main() -> None:
     parser.add_argument("--table")
     parser.add_argument("--bodies", help="bare mode: the bodies file")
     parser.add_argument("--profile", help="write cProfile stats here at shutdown")
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes")
+    parser.add_argument("--server", choices=SERVERS, default="uvicorn")
     args = parser.parse_args()
+    if args.server == "granian":
+        if args.profile:
+            parser.error("--profile profiles this process; granian serves from a worker process")
+        serve_granian(args)
+        return
     if args.workers > 1:
         if args.profile:
             parser.error("--profile profiles one process; it cannot be combined with --workers")

@@ -52,17 +52,23 @@ def seed_http(dataset: Dataset, total: int) -> int:
     return max(1, total // 100)
 
 
-def _server_argv(mode: str, port: int, workers: int) -> list[str]:
-    argv = [sys.executable, "-m", "bench.web.server", "--mode", mode, "--port", str(port)]
+def _server_argv(mode: str, port: int, workers: int, server: str = "uvicorn") -> list[str]:
+    argv = [sys.executable, "-m", "bench.web.server", "--mode", mode, "--port", str(port), "--server", server]
     return [*argv, "--workers", str(workers)] if workers > 1 else argv
 
 
 def sessiondb_server(
-    env: Env, dataset: Dataset, probe: str, profile: str | None = None, *, workers: int = 1
+    env: Env,
+    dataset: Dataset,
+    probe: str,
+    profile: str | None = None,
+    *,
+    workers: int = 1,
+    server: str = "uvicorn",
 ) -> Server:
-    """Start sessiondb's app over ``dataset`` in a uvicorn subprocess (``workers`` processes)."""
+    """Start sessiondb's app over ``dataset`` in a ``server`` subprocess (``workers`` processes)."""
     port = free_port()
-    argv = _server_argv(env.backend, port, workers)
+    argv = _server_argv(env.backend, port, workers, server)
     for name, value in dataset.location.items():
         argv += [f"--{name.replace('_', '-')}", value]
     if profile is not None:
@@ -70,7 +76,9 @@ def sessiondb_server(
     return Server("sessiondb", argv, port, probe)
 
 
-def bare_server(root: Path, ours: Server, paths: list[str], *, workers: int = 1) -> Server:
+def bare_server(
+    root: Path, ours: Server, paths: list[str], *, workers: int = 1, server: str = "uvicorn"
+) -> Server:
     """Record sessiondb's response to every path, then serve those bytes from a bare app."""
     bodies: dict[str, bytes] = {}
     for path in paths:
@@ -81,7 +89,7 @@ def bare_server(root: Path, ours: Server, paths: list[str], *, workers: int = 1)
     bodies_file = root / "bare-bodies.json"
     save_bodies(bodies_file, bodies)
     port = free_port()
-    argv = _server_argv("bare", port, workers)
+    argv = _server_argv("bare", port, workers, server)
     return Server("baseline", [*argv, "--bodies", str(bodies_file)], port, paths[0])
 
 
@@ -100,6 +108,7 @@ def measure_endpoint(
     sizes: Sizes,
     *,
     workers: int = 1,
+    server: str = "uvicorn",
 ) -> Result:
     """One HTTP workload's result over ``servers`` (``sessiondb``, ``baseline`` and any peers).
 
@@ -117,17 +126,24 @@ def measure_endpoint(
     outcome = run_plan(plan, root / f"{workload}-plan.json")
     summaries: dict[str, Summary] = {}
     rates: dict[str, float] = {}
+    cpu_per_request: dict[str, float] = {}
     for name, measured in outcome.items():
         for round_ in measured["rounds"]:
             _check(name, round_)
         summaries[name] = summarize([round_["latencies"] for round_ in measured["rounds"]])
         rates[name] = statistics.median(len(r["latencies"]) / r["elapsed"] for r in measured["rounds"])
+        # Summed over the rounds, not a median of rounds: /proc counts CPU time in 10 ms ticks.
+        cpu_per_request[name] = sum(r["cpu_s"] for r in measured["rounds"]) / max(
+            sum(len(r["latencies"]) for r in measured["rounds"]), 1
+        )
     ours, base = summaries["sessiondb"], summaries["baseline"]
     ratio = rates["baseline"] / rates["sessiondb"]
     rss: list[float] = outcome["sessiondb"]["rss_mb"]
     params: dict[str, Any] = {"concurrency": sizes.http_concurrency}
     if workers > 1:
         params["workers"] = workers
+    if server != "uvicorn":
+        params["server"] = server
     result = Result(
         backend,
         workload,
@@ -142,6 +158,16 @@ def measure_endpoint(
             "baseline_rps": rates["baseline"],
             "rss_mb": rss,
             "rss_growth_mb": rss[-1] - rss[0],
+            # Server CPU per request, ours over the baseline's: what the req/s ratio would be on
+            # an idle machine where both are CPU-bound (see docs/benchmarks.md).
+            "cpu_us": cpu_per_request["sessiondb"] * 1e6,
+            "baseline_cpu_us": cpu_per_request["baseline"] * 1e6,
+            # None when the baseline used less than one tick in all (a --quick run on granian).
+            "cpu_ratio": (
+                cpu_per_request["sessiondb"] / cpu_per_request["baseline"]
+                if cpu_per_request["baseline"] > 0
+                else None
+            ),
         },
     )
     for name in servers:
@@ -152,25 +178,36 @@ def measure_endpoint(
 
 
 def run(
-    env: Env, sizes: Sizes, peers: Mapping[str, Server] | None = None, *, workers: int = 1
+    env: Env,
+    sizes: Sizes,
+    peers: Mapping[str, Server] | None = None,
+    *,
+    workers: int = 1,
+    server: str = "uvicorn",
 ) -> list[Result]:
     """The HTTP workloads against sessiondb, the bare baseline and any peer servers.
 
-    ``workers``: uvicorn worker processes for sessiondb and the baseline alike (peers keep
-    their own set-up).
+    ``workers``: worker processes for sessiondb and the baseline alike, served by ``server``
+    (uvicorn or granian; peers keep their own set-up).
     """
     dataset = env.dataset("http")
     users = seed_http(dataset, min(sizes.list_totals))
     paths = endpoints(users)
-    ours = sessiondb_server(env, dataset, paths["http_list"][0], workers=workers)
+    ours = sessiondb_server(env, dataset, paths["http_list"][0], workers=workers, server=server)
     servers: dict[str, Server] = {"sessiondb": ours}
     try:
         servers["baseline"] = bare_server(
-            env.root, ours, [path for group in paths.values() for path in group], workers=workers
+            env.root,
+            ours,
+            [path for group in paths.values() for path in group],
+            workers=workers,
+            server=server,
         )
         servers.update(peers or {})
         return [
-            measure_endpoint(env.backend, workload, servers, group, env.root, sizes, workers=workers)
+            measure_endpoint(
+                env.backend, workload, servers, group, env.root, sizes, workers=workers, server=server
+            )
             for workload, group in paths.items()
         ]
     finally:

@@ -134,7 +134,9 @@ async def test_a_store_outage_met_inline_is_a_503(
     def unavailable(self: SqliteDb, query: SessionQuery) -> Page[Session]:
         raise StoreUnavailable("disk gone")
 
-    # On the class: the event-loop views are copies of the store, made on first use.
+    # On the class: the event-loop views are copies of the store, made on first use. Both
+    # listing reads: the fast path's rows (sessiondb.api.fast_reads), then the route's objects.
+    monkeypatch.setattr(ThreadNotingSqliteDb, "get_session_rows", unavailable)
     monkeypatch.setattr(ThreadNotingSqliteDb, "get_sessions", unavailable)
     response = await client.get("/sessions")
 

@@ -86,6 +86,30 @@ def test_http_with_workers_serves_both_sides_from_several_processes_without_a_ve
         assert min(result.extra["rss_mb"]) > 150, result.extra["rss_mb"]
 
 
+@pytest.mark.parametrize("server", ["uvicorn", "granian"])
+def test_http_reports_each_sides_server_cpu_per_request(tmp_path: Path, server: str) -> None:
+    if server == "granian":
+        pytest.importorskip("granian", reason="granian is optional: `pip install granian` to compare it")
+    out = tmp_path / "results"
+
+    argv = ["run", "--quick", "--backends", "sqlite", "--only", "http", "--http-server", server]
+    code = main([*argv, "--out", str(out)])
+
+    assert code == 0
+    [written] = list(out.glob("*.json"))
+    _, results = report.read_json(written)
+    for result in results:
+        extra = result.extra
+        # CPU time the server process (and its workers) used per request, read from /proc in
+        # 10 ms ticks: the bare baseline's few quick requests may stay under one tick.
+        assert extra["cpu_us"] > 0 and extra["baseline_cpu_us"] >= 0, result.key
+        if extra["baseline_cpu_us"] > 0:
+            assert extra["cpu_ratio"] == pytest.approx(extra["cpu_us"] / extra["baseline_cpu_us"])
+        else:
+            assert extra["cpu_ratio"] is None
+        assert result.params.get("server", "uvicorn") == server
+
+
 def test_raw_append_writes_the_row_sessiondb_writes() -> None:
     # The baselines (and the seeding of big sessions) write runs with raw SQL; they are only a
     # fair baseline if the row is the one sessiondb itself writes.

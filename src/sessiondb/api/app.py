@@ -17,6 +17,7 @@ from sessiondb.api.consistency import ConsistencyMiddleware
 from sessiondb.api.cors import DEFAULT_CORS_ORIGINS, install_cors
 from sessiondb.api.docs import install_docs
 from sessiondb.api.errors import install_error_handlers
+from sessiondb.api.fast_reads import FastReads
 from sessiondb.api.field_limits import FieldLimits, screen_request
 from sessiondb.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimitMiddleware
 from sessiondb.api.registry import StoreRegistry, StoresArg
@@ -104,6 +105,9 @@ def create_app(
     app.state.started_at = time.time()
     # Set when the server shuts down, so that endless streams end (see sessiondb.api.shutdown).
     app.state.closing = threading.Event()
+    # Added first, so it runs last of the middleware, right in front of the routes.
+    app.state.fast_reads = True
+    app.add_middleware(FastReads)
     install_error_handlers(app)
     if any(store.reads_from_replicas for _db_id, store in app.state.registry.items()):
         app.add_middleware(ConsistencyMiddleware)

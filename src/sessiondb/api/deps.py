@@ -14,6 +14,7 @@ from typing import Annotated, TypeVar, TypeVarTuple
 import anyio.to_thread
 from fastapi import Depends, Header, HTTPException, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from sessiondb.api.auth import (
     DELETE_SCOPE,
@@ -54,6 +55,16 @@ async def get_registry(request: Request) -> StoreRegistry:
 
 
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def bearer_credentials(request: Request) -> HTTPAuthorizationCredentials | None:
+    """What :data:`BearerDep` resolves to, without FastAPI: the ``Bearer`` credentials, or
+    ``None`` when the header is missing, empty or of another scheme."""
+    authorization = request.headers.get("Authorization")
+    scheme, credentials = get_authorization_scheme_param(authorization)
+    if not (authorization and scheme and credentials) or scheme.lower() != "bearer":
+        return None
+    return HTTPAuthorizationCredentials(scheme=scheme, credentials=credentials)
 
 
 def _authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -48,13 +49,20 @@ _FOUR_DIGIT_YEARS = range(0, 253_402_300_800)
 """Whole seconds from 1970 to the end of year 9999: ``strftime`` writes them as ``isoformat`` does."""
 
 
+@functools.lru_cache(maxsize=4096)
+def _iso_seconds(timestamp: int) -> str:
+    # Stored times are whole seconds; strftime is twice as fast as building a datetime, and a
+    # page of 20 sessions renders 40 of them. The same pages are read again and again (a UI
+    # polls its list), so the texts are kept: a hit costs ~0.1 µs against ~4 µs, and 4,096
+    # of them hold well under 1 MiB.
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
+
+
 def iso_utc(timestamp: int | float | None) -> str | None:
     """Unix seconds as an ISO 8601 UTC string ending in ``Z``, as Agno's schemas write them."""
     if timestamp is None:
         return None
     if type(timestamp) is int and timestamp in _FOUR_DIGIT_YEARS:
-        # Stored times are whole seconds; this path is twice as fast as building a datetime,
-        # and a page of 20 sessions renders 40 of them.
-        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
+        return _iso_seconds(timestamp)
     text = datetime.fromtimestamp(timestamp, tz=UTC).isoformat()
     return text.removesuffix("+00:00") + "Z"

@@ -50,6 +50,7 @@ from sessiondb.db._sql.compiled import Row, compiled_for, may_bypass
 from sessiondb.db._sql.deadline import WATCHDOG
 from sessiondb.db._sql.listen import ChangeListener
 from sessiondb.db._sql.listing import page_result
+from sessiondb.db._sql.raw_reads import StoredRun, listed_rows, run_dicts
 from sessiondb.db._sql.reads import (
     whole_session_query,
     whole_session_result,
@@ -416,6 +417,26 @@ class PostgresDb(SqlStore):
         statement, values = self._run_reads.runs_query(session_id, user_id, filters)
         rows = await self._fetch_on_loop(pool, statement, values)
         return decode_session_runs(*runs_result(session_id, rows))
+
+    async def aget_session_rows(self, query: SessionQuery) -> Page[dict[str, Any]]:
+        """Async twin of :meth:`get_session_rows`, on the event loop (see :mod:`sessiondb.db._sql.aio`)."""
+        pool = self._event_loop_pool()
+        if pool is None:
+            return await super().aget_session_rows(query)
+        statement, params = self._listing.page_query(query)
+        rows = await self._fetch_mappings_on_loop(pool, statement, params)
+        return listed_rows(query, page_result(query, rows))
+
+    async def aget_run_dicts(
+        self, session_id: str, *, user_id: str | None, filters: RunsFilter
+    ) -> list[StoredRun]:
+        """Async twin of :meth:`get_run_dicts`, on the event loop (see :mod:`sessiondb.db._sql.aio`)."""
+        pool = self._event_loop_pool()
+        if pool is None:
+            return await super().aget_run_dicts(session_id, user_id=user_id, filters=filters)
+        statement, values = self._run_reads.runs_query(session_id, user_id, filters)
+        rows = await self._fetch_on_loop(pool, statement, values)
+        return run_dicts(*runs_result(session_id, rows))
 
     def health_details(self) -> dict[str, Any]:
         """With read replicas: each replica's replayed position, its lag behind the primary in

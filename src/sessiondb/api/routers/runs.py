@@ -39,7 +39,12 @@ StatusQuery = Annotated[
 ]
 
 
-def _statuses(requested: list[str] | None) -> list[str] | None:
+def statuses_of(requested: list[str] | None) -> list[str] | None:
+    """The ``status`` values asked for, upper-cased, sorted, without repeats; ``None`` for all.
+
+    Raises:
+        HTTPException: 400 naming the values that are no status.
+    """
     if not requested:
         return None
     wanted = sorted({value.upper() for value in requested})
@@ -65,7 +70,7 @@ async def _runs(
     return await access.store.aget_runs(
         session_id,
         user_id=access.user_id,
-        statuses=_statuses(run_status),
+        statuses=statuses_of(run_status),
         created_after=created_after,
         created_before=created_before,
     )

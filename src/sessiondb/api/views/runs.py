@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from sessiondb.api.responses import iso_utc
+from sessiondb.db._sql.raw_reads import RunKind
 from sessiondb.run import AnyRun, TeamRunOutput, WorkflowRunOutput
 
 PREVIEW_CHARS = 280
@@ -123,10 +124,27 @@ def run_detail(run: AnyRun, *, include_nulls: bool) -> dict[str, Any]:
     A run is rendered by what it is, so an agent run stored in a team session shows as an
     agent run and nothing is dropped.
     """
-    stored = run.to_dict()
+    return stored_run_detail(run_kind(run), run.to_dict(), include_nulls=include_nulls)
+
+
+def run_kind(run: AnyRun) -> RunKind:
+    """``"workflow"``, ``"team"`` or ``"agent"``: which run schema ``run`` is rendered in."""
     if isinstance(run, WorkflowRunOutput):
+        return "workflow"
+    if isinstance(run, TeamRunOutput):
+        return "team"
+    return "agent"
+
+
+def stored_run_detail(kind: RunKind, stored: dict[str, Any], *, include_nulls: bool) -> dict[str, Any]:
+    """:func:`run_detail` from a run's stored dict (``run.to_dict()``) and its kind.
+
+    The run endpoints' fast path renders the stored JSON this way without building the run
+    (see :mod:`sessiondb.api.fast_reads`).
+    """
+    if kind == "workflow":
         data = _workflow_run(stored)
-    elif isinstance(run, TeamRunOutput):
+    elif kind == "team":
         data = {**_model_run(stored), "team_id": stored.get("team_id", "")}
     else:
         metadata = stored.get("metadata")

@@ -8,10 +8,11 @@ session type from any response (spec, point 6).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sessiondb.api.responses import iso_utc
-from sessiondb.session import AgentSession, Session, TeamSession, WorkflowSession
+from sessiondb.session import AgentSession, Session, SessionSummary, TeamSession, WorkflowSession
 
 _ALWAYS_SENT = ("agent_id", "team_id", "workflow_id")
 
@@ -62,6 +63,47 @@ def session_list_item(session: Session) -> dict[str, Any]:
         "user_id": session.user_id,
         **_component_ids(session),
         "session_summary": _summary(session),
+        "metrics": metrics,
+        "total_tokens": metrics.get("total_tokens") if isinstance(metrics, dict) else None,
+        "metadata": metadata,
+    }
+    return _finish(data, include_nulls=False)
+
+
+def _stored_summary(stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    # Through the model, as the plain path reads it: PostgreSQL's jsonb gives the keys back in
+    # its own order, and the model drops keys it does not know and normalises updated_at.
+    return SessionSummary.from_dict(stored).to_dict() if stored is not None else None
+
+
+def stored_list_item(row: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`session_list_item` from a listed session's stored row, without building the session.
+
+    ``row`` is what :meth:`~sessiondb.db._sql.raw_reads.RawReads.get_session_rows` gives: the
+    session's columns by name, JSON decoded. The listing's fast path renders it this way (see
+    :mod:`sessiondb.api.fast_reads`); a test proves both give the same bytes.
+    """
+    session_data = row["session_data"] or {}
+    metrics = session_data.get("session_metrics")
+    metadata = row["metadata"]
+    session_type = row["session_type"]
+    if session_type == "agent":
+        metadata = _agent_metadata(metadata, row["agent_data"])
+    explicit = session_data.get("session_name")
+    created_at, updated_at = row["created_at"], row["updated_at"]
+    data: dict[str, Any] = {
+        "session_id": row["session_id"],
+        # A listed session holds no runs, so its name is the explicit one, else the stored one.
+        "session_name": (explicit if isinstance(explicit, str) else "") or row["session_name"] or "",
+        "session_state": session_data.get("session_state"),
+        "created_at": iso_utc(created_at or 0),
+        "updated_at": iso_utc(updated_at if updated_at is not None else created_at),
+        "session_type": session_type,
+        "user_id": row["user_id"],
+        "agent_id": row["agent_id"] if session_type == "agent" else None,
+        "team_id": row["team_id"] if session_type != "workflow" else None,
+        "workflow_id": row["workflow_id"],
+        "session_summary": _stored_summary(row["summary"]) if session_type != "workflow" else None,
         "metrics": metrics,
         "total_tokens": metrics.get("total_tokens") if isinstance(metrics, dict) else None,
         "metadata": metadata,

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from sqlalchemy import (
     BindParameter,
@@ -50,6 +50,7 @@ from sessiondb.db._sql.history import HistoryReads
 from sessiondb.db._sql.lifecycle import SqlLifecycle
 from sessiondb.db._sql.listing import ListingStatements
 from sessiondb.db._sql.names import Names, settle_names
+from sessiondb.db._sql.raw_reads import RawReads
 from sessiondb.db._sql.reads import (
     ReadStatements,
     session_row,
@@ -91,6 +92,8 @@ from sessiondb.run.workflow import AnyRun
 from sessiondb.session import Session, SessionSummary, SessionType
 from sessiondb.session.base import StoreToken
 from sessiondb.session.history_budget import History
+
+_T = TypeVar("_T")
 
 logger = logging.getLogger("sessiondb.db")
 
@@ -147,7 +150,7 @@ def _apply(saved: Saved, store: StoreToken) -> None:
     )
 
 
-class SqlStore(SqlLifecycle, SessionStore):
+class SqlStore(SqlLifecycle, RawReads, SessionStore):
     """The storage contract over a SQLAlchemy engine; subclasses add only what their dialect needs.
 
     Args:
@@ -441,6 +444,10 @@ class SqlStore(SqlLifecycle, SessionStore):
         return session_from_row(
             row, store=self.store_token, session_type=session_type, runs=loaded, complete=True
         )
+
+    async def _read_raw(self, call: Callable[[RawReads], _T]) -> _T:
+        """:meth:`_read` for the :class:`RawReads` methods: the reader is this store or a view of it."""
+        return await self._read(lambda store: call(cast(RawReads, store)))
 
     def get_sessions(self, query: SessionQuery) -> Page[Session]:
         """See :meth:`SessionStore.get_sessions`."""
