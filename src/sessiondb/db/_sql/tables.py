@@ -237,7 +237,10 @@ def _search_table(names: TableNames, metadata: MetaData, dialect: str | None) ->
 
     SQLite indexes ``body`` with an FTS5 table over this one (``content=``, kept in step by
     triggers; ``doc_id`` is its rowid, an ``INTEGER PRIMARY KEY`` so that ``VACUUM`` never
-    renumbers it). PostgreSQL keeps the ``tsvector`` in ``tsv``, with a GIN index. Rows go
+    renumbers it), and ``owner`` (migration 0009), the run's user as one token, as its second
+    column, so that one user's search starts from that user's runs (see
+    :func:`~sessiondb.db._sql.search.owner_token`). PostgreSQL keeps the ``tsvector`` in
+    ``tsv``, with a GIN index. Rows go
     with their run (``ON DELETE CASCADE``) and are also deleted explicitly, for engines that
     do not enforce foreign keys.
     """
@@ -260,7 +263,7 @@ def _search_table(names: TableNames, metadata: MetaData, dialect: str | None) ->
                 Index(f"idx_{search}_tsv", "tsv", postgresql_using="gin"),
             ]
             if dialect == "postgresql"
-            else []
+            else [Column("owner", Text)]
         ),
     )
 
