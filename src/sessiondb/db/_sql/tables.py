@@ -240,9 +240,8 @@ def _search_table(names: TableNames, metadata: MetaData, dialect: str | None) ->
     renumbers it), and ``owner`` (migration 0009), the run's user as one token, as its second
     column, so that one user's search starts from that user's runs (see
     :func:`~sessiondb.db._sql.search.owner_token`). PostgreSQL keeps the ``tsvector`` in
-    ``tsv``, with a GIN index. Rows go
-    with their run (``ON DELETE CASCADE``) and are also deleted explicitly, for engines that
-    do not enforce foreign keys.
+    ``tsv``, with a GIN index. Rows go with their run (``ON DELETE CASCADE``) and are also
+    deleted explicitly, for engines that do not enforce foreign keys.
     """
     search = names.search
     run_fk = f"{names.schema}.{names.runs}.run_id" if names.schema else f"{names.runs}.run_id"
