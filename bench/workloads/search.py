@@ -7,7 +7,9 @@ match most runs and rare ones few, as in real transcripts. Each call searches fo
 (spread over all users) with one of :data:`QUERIES` in turn.
 
 The baseline is the same search written by hand against the same index through the raw
-driver: the FTS5 ``MATCH`` with ``bm25`` and ``snippet`` (SQLite), the ``@@`` with
+driver: the FTS5 ``MATCH`` restricted to the user's ``owner`` token, scored by the matches
+``highlight`` marks, with ``snippet`` (SQLite, as sessiondb searches one user's runs since
+migration 0009), the ``@@`` with
 ``ts_rank`` and ``ts_headline`` (PostgreSQL), joined to the sessions for the user, ordered and
 limited as sessiondb does. The ratio is what sessiondb adds to a raw FTS query.
 """
@@ -126,7 +128,8 @@ def _raw_sql(dataset: Dataset) -> str:
     if driver.dialect == "sqlite":
         fts = driver.table(names.search_fts)
         return (
-            f"SELECT d.run_id, d.session_id, d.created_at, -bm25({fts}) AS score, "
+            f"SELECT d.run_id, d.session_id, d.created_at, "
+            f"(length(highlight({fts}, 0, char(1), char(1))) - length(d.body)) / 2.0 AS score, "
             f"snippet({fts}, 0, char(2), char(3), '…', 16), s.session_type, s.session_name "
             f"FROM {fts} JOIN {search} d ON d.doc_id = {fts}.rowid "
             f"JOIN {sessions} s ON s.session_id = d.session_id "
@@ -152,7 +155,7 @@ def _raw_search(dataset: Dataset, sql: str, query: str, user: str) -> list[Any]:
     terms = parse_terms(query)
     params: tuple[str, ...]
     if driver.dialect == "sqlite":
-        params = (fts5_query(terms), user)
+        params = (fts5_query(terms, user), user)
     else:
         text = tsquery_text(terms)
         params = (text, text, text, user)

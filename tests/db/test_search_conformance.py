@@ -189,6 +189,49 @@ def test_deleting_many_sessions_removes_their_hits(store: SessionStore) -> None:
     assert _found(store, "heron") == ["s1-r0"]
 
 
+def test_one_users_search_ranks_by_matches_then_recency_and_pages_in_order(store: SessionStore) -> None:
+    # A user's search is the engines' fast path (SQLite: the owner token, scored by matches).
+    texts = ["report"] * 3 + ["report report"] * 2 + ["report report report", "report draft"]
+    store.upsert_session(_session("s1", *texts, user_id="u1"))
+    store.upsert_session(_session("s2", *texts, user_id="u2"))
+    everything = _found(store, "report", user_id="u1", limit=100)
+    assert everything[:3] == ["s1-r5", "s1-r4", "s1-r3"]
+    assert sorted(everything[3:]) == ["s1-r0", "s1-r1", "s1-r2", "s1-r6"]
+    seen: list[str] = []
+    cursor = None
+    for _ in range(10):
+        page = store.search("report", user_id="u1", limit=2, cursor=cursor)
+        seen += [hit.run_id for hit in page.items]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == everything and len(seen) == 7
+    # The same hits as the search across users (its own path) keeps for this user.
+    across = [run_id for run_id in _found(store, "report", limit=100) if run_id.startswith("s1-")]
+    assert sorted(across) == sorted(everything)
+
+
+@pytest.mark.parametrize("user_id", ["u1", 'Ünï cödé/"x" 1', "", "u" * 300])
+def test_any_user_id_finds_its_own_runs(store: SessionStore, user_id: str) -> None:
+    store.upsert_session(_session("mine", "quarterly numbers", user_id=user_id))
+    store.upsert_session(_session("theirs", "quarterly numbers", user_id=user_id + "x"))
+    assert _found(store, "quarterly", user_id=user_id) == ["mine-r0"]
+    assert _found(store, "quart*", user_id=user_id) == ["mine-r0"]
+
+
+def test_a_session_claimed_later_and_a_fork_are_found_in_their_users_search(store: SessionStore) -> None:
+    store.upsert_session(_session("s1", "unclaimed notes", "more unclaimed notes", user_id=None))
+    assert _found(store, "unclaimed", user_id="u1") == []
+    claimed = store.get_session("s1")
+    claimed.user_id = "u1"
+    store.upsert_session(claimed)
+    assert sorted(_found(store, "unclaimed", user_id="u1")) == ["s1-r0", "s1-r1"]
+    fork = store.fork_session("s1", new_session_id="f1")
+    forked = [run.run_id for run in store.get_session(fork.session_id).runs or []]
+    assert sorted(_found(store, "unclaimed", user_id="u1")) == sorted(["s1-r0", "s1-r1", *forked])
+    assert _found(store, "unclaimed", user_id="u2") == []
+
+
 def test_a_bulk_import_is_searchable(store: SessionStore) -> None:
     store.upsert_sessions([_session(f"bulk{n}", f"imported item {n}", "imported again") for n in range(20)])
     assert _found(store, "item 7") == ["bulk7-r0"]

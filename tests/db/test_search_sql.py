@@ -13,6 +13,7 @@ from sqlalchemy import func, select, text
 
 from sessiondb.db._sql import SqlStore
 from sessiondb.db._sql import migrate as migrations
+from sessiondb.db._sql.search import owner_token
 from sessiondb.db.postgres import PostgresDb
 from store_backends import PG_URL, SqlTarget, postgres_schema
 
@@ -55,6 +56,48 @@ def test_the_fts5_index_agrees_with_its_rows_after_replacements_and_deletes(sql_
         conn.execute(text(f'INSERT INTO "{fts}"("{fts}", rank) VALUES (\'integrity-check\', 1)'))
     assert _index_rows(store) == 3
     store.close()
+
+
+def _fts5_integrity_check(store: SqlStore) -> None:
+    fts = store._tables.names.search_fts
+    with store._engine.begin() as conn:
+        # FTS5 compares every indexed token with the external content (rank 1): raises if not.
+        conn.execute(text(f'INSERT INTO "{fts}"("{fts}", rank) VALUES (\'integrity-check\', 1)'))
+
+
+@pytest.mark.parametrize("sql_target", ["sqlite"], indirect=True)
+def test_the_owner_column_follows_the_sessions_user(sql_target: SqlTarget) -> None:
+    store = sql_target.open()
+    store.upsert_session(agent_session("s1", runs=2, user_id=None))
+    claimed = store.get_session("s1")
+    claimed.user_id = "ü1"
+    store.upsert_session(claimed)
+    store.fork_session("s1", new_session_id="f1")
+    with store._engine.connect() as conn:
+        owners = set(conn.execute(select(store._tables.search.c.owner)).scalars())
+    assert owners == {owner_token("ü1")}
+    _fts5_integrity_check(store)
+    store.close()
+
+
+@pytest.mark.parametrize("sql_target", ["sqlite"], indirect=True)
+def test_the_owner_migration_goes_down_and_up_with_the_index_intact(sql_target: SqlTarget) -> None:
+    store = sql_target.open()
+    store.upsert_session(agent_session("s1", runs=2, user_id="u1"))
+    store.upsert_session(agent_session("s2", runs=1, user_id="u2"))
+    before = {hit.run_id for hit in store.search("message", user_id="u1").items}
+    assert before
+    names = store._tables.names
+    with store._engine.connect() as conn, conn.begin():
+        command.downgrade(migrations._config(conn, names), "0009")
+        columns = [row[1] for row in conn.execute(text(f'PRAGMA table_info("{names.search}")'))]
+        assert "owner" not in columns
+    store.close()
+
+    upgraded = sql_target.open()  # migrates on first use, filling owner from the sessions
+    assert {hit.run_id for hit in upgraded.search("message", user_id="u1").items} == before
+    _fts5_integrity_check(upgraded)
+    upgraded.close()
 
 
 def test_a_failed_append_leaves_no_index_row(sql_store: SqlStore) -> None:

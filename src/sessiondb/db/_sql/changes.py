@@ -65,6 +65,7 @@ class ChangeLog:
 
     now: int
     rows: list[dict[str, Any]] = field(default_factory=list)
+    runs_of: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, kind: ChangeKind, row: Mapping[Any, Any], *, run_id: str | None = None) -> None:
         """Note a change of the session whose row (or returned columns) is ``row``.
@@ -83,6 +84,24 @@ class ChangeLog:
             }
         )
 
+    def add_runs_of(self, kind: ChangeKind, row: Mapping[Any, Any]) -> None:
+        """Note a ``kind`` change for every run the session of ``row`` holds, in run order.
+
+        Recorded set-based (one ``INSERT ... SELECT`` from the runs table, after the changes
+        :meth:`add` noted): a fork copies thousands of runs inside the database, and their
+        ids never need to come to Python.
+        """
+        self.runs_of.append(
+            {
+                "kind": kind,
+                "session_id": row["session_id"],
+                "session_type": row["session_type"],
+                "user_id": row["user_id"],
+                "version": row["version"],
+                "at": self.now,
+            }
+        )
+
 
 @dataclass(frozen=True)
 class ChangeStatements:
@@ -91,10 +110,12 @@ class ChangeStatements:
     Attributes:
         insert: insert one change, returning its id.
         lock: PostgreSQL's advisory lock and ``NOTIFY`` (see the module docstring).
+        runs_of: insert one change per run of ``:session_id``, in run order (``add_runs_of``).
     """
 
     insert: Insert
     lock: Select[Any]
+    runs_of: Insert
 
 
 _STATEMENTS: weakref.WeakKeyDictionary[Table, ChangeStatements] = weakref.WeakKeyDictionary()
@@ -107,9 +128,18 @@ def change_statements(tables: Tables) -> ChangeStatements:
         changes = tables.changes
         values = {column.name: bindparam(column.name, type_=column.type) for column in changes.c}
         del values["change_id"]
+        runs = tables.runs
+        constant = {name: bindparam(name, type_=changes.c[name].type) for name in values if name != "run_id"}
+        # Ordered by run index: on both engines the ids are then taken in the runs' order.
+        of_runs = (
+            select(*(constant[name] if name != "run_id" else runs.c.run_id for name in values))
+            .where(runs.c.session_id == bindparam("session_id"))
+            .order_by(runs.c.run_index)
+        )
         found = ChangeStatements(
             insert(changes).values(values).returning(changes.c.change_id),
             select(func.pg_advisory_xact_lock(bindparam("key")), func.pg_notify(bindparam("channel"), "")),
+            insert(changes).from_select(list(values), of_runs),
         )
         _STATEMENTS[tables.changes] = found
     return found
@@ -122,7 +152,7 @@ def record_changes(conn: Connection, tables: Tables, log: ChangeLog) -> None:
     module docstring). Through the driver cursor (:mod:`sessiondb.db._sql.compiled`): every
     append records one change.
     """
-    if not log.rows:
+    if not log.rows and not log.runs_of:
         return
     statements = change_statements(tables)
     if conn.dialect.name == "postgresql":
@@ -132,8 +162,10 @@ def record_changes(conn: Connection, tables: Tables, log: ChangeLog) -> None:
         fetch(conn, statements.insert, log.rows[0])
     elif len(log.rows) >= COPY_FROM and can_copy(conn):
         _copy(conn, tables.changes, log.rows)
-    else:
+    elif log.rows:
         fetch_each(conn, statements.insert, log.rows)
+    for entry in log.runs_of:
+        conn.execute(statements.runs_of, entry)
 
 
 COPY_FROM = 16

@@ -5,7 +5,9 @@ one row per run holding :func:`~sessiondb.run.search_text.searchable_text`. Each
 it with its own full-text search:
 
 - SQLite: an FTS5 table (``unicode61 remove_diacritics 2``: case and accents folded) over the
-  rows, kept in step by triggers; ranked by ``bm25``, extracts by ``snippet``.
+  rows' ``body`` and ``owner`` (the run's user as one token, :func:`owner_token`), kept in step
+  by triggers (and ``owner`` by a trigger on the sessions' ``user_id``, migration 0010);
+  extracts by ``snippet``.
 - PostgreSQL: a ``tsvector`` column written with the store's text search configuration
   (``search_config``, default ``simple``), a GIN index; ranked by ``ts_rank``, extracts by
   ``ts_headline`` (the query is in :mod:`sessiondb.db._sql.search_query`).
@@ -25,6 +27,7 @@ from typing import Any
 from sqlalchemy import (
     ARRAY,
     BigInteger,
+    ColumnElement,
     Connection,
     Delete,
     Insert,
@@ -34,6 +37,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal_column,
     or_,
     select,
 )
@@ -52,16 +56,33 @@ SNIPPET_WORDS = 16
 """Words a snippet shows (FTS5's ``snippet`` token count, ``ts_headline``'s ``MaxWords``)."""
 
 
-def fts5_query(terms: Sequence[Term]) -> str:
-    """An FTS5 query matching every term: each a quoted phrase, ``*`` after a prefix, ANDed.
+def owner_token(user_id: str) -> str:
+    """The FTS5 token that stands for ``user_id`` in the ``owner`` column (as :func:`owner_sql`).
 
+    ``u`` and the hexadecimal of its UTF-8 bytes: letters and digits only, so ``unicode61``
+    keeps it one token whatever the id holds, and no two ids share one.
+    """
+    return "u" + user_id.encode().hex().upper()
+
+
+def owner_sql(user_id: ColumnElement[Any]) -> ColumnElement[Any]:
+    """SQLite's :func:`owner_token` of ``user_id`` (``NULL`` when it is: no owner token)."""
+    return literal_column("'u'", Text()).op("||")(func.hex(user_id))
+
+
+def fts5_query(terms: Sequence[Term], user_id: str | None = None) -> str:
+    """An FTS5 query matching every term in ``body``: each a quoted phrase, ``*`` after a prefix, ANDed.
+
+    With ``user_id``, only that user's runs: FTS5 then intersects the terms with the short
+    doclist of the user's ``owner`` token instead of walking them over every user's runs.
     Inside FTS5 double quotes nothing is an operator; a quote is escaped by doubling it.
     """
     parts = []
     for term in terms:
         words = " ".join(word.replace('"', '""') for word in term.words)
         parts.append(f'"{words}"' + (" *" if term.prefix else ""))
-    return " AND ".join(parts)
+    body = "body : (" + " AND ".join(parts) + ")"
+    return body if user_id is None else f'owner : "{owner_token(user_id)}" AND {body}'
 
 
 def _lexeme(word: str, *, prefix: bool) -> str:
@@ -120,11 +141,17 @@ class IndexStatements:
             source = select(*(rows.c[name] for name in values), vector)
             insert = postgresql.insert(search).from_select([*values, "tsv"], source)
         else:
-            insert = sqlite.insert(search).values({name: bindparam(name) for name in values})
+            sessions = tables.sessions
+            owner = (
+                select(owner_sql(sessions.c.user_id))
+                .where(sessions.c.session_id == bindparam("session_id"))
+                .scalar_subquery()
+            )
+            bound: dict[str, Any] = {name: bindparam(name) for name in values}
+            insert = sqlite.insert(search).values({**bound, "owner": owner})
         excluded = insert.excluded
         changes: dict[str, Any] = {name: excluded[name] for name in values[1:]}
-        if postgres:
-            changes["tsv"] = excluded.tsv
+        changes["tsv" if postgres else "owner"] = excluded.tsv if postgres else excluded.owner
         # A run saved again with the same text (a status change, a re-delivery) leaves the
         # index alone: on SQLite an update re-indexes the row in FTS5 through the trigger.
         changed = or_(search.c.body != excluded.body, search.c.created_at != excluded.created_at)
@@ -200,11 +227,17 @@ def index_fork(conn: Connection, tables: Tables, source_id: str, target_id: str)
     index row of the source run at its index: same body, and on PostgreSQL the same
     ``tsvector``, without bringing a run to Python (see :mod:`sessiondb.db._sql.fork`).
     """
-    search, runs = tables.search, tables.runs
+    search, runs, sessions = tables.search, tables.runs, tables.sessions
     copy, original = runs.alias("copy"), runs.alias("original")
     copied = ["body", "tsv"] if "tsv" in search.c else ["body"]
+    taken: list[ColumnElement[Any]] = [search.c[name] for name in copied]
+    if "owner" in search.c:
+        # The fork's owner, which may not be the source's (fork_session(user_id=...)).
+        copied.append("owner")
+        target = select(owner_sql(sessions.c.user_id)).where(sessions.c.session_id == bindparam("target_id"))
+        taken.append(target.scalar_subquery())
     rows = (
-        select(copy.c.run_id, copy.c.session_id, search.c.created_at, *(search.c[name] for name in copied))
+        select(copy.c.run_id, copy.c.session_id, search.c.created_at, *taken)
         .select_from(
             copy.join(
                 original,

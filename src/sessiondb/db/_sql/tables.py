@@ -284,10 +284,12 @@ def _search_table(names: TableNames, metadata: MetaData, distributable: bool) ->
 
     SQLite indexes ``body`` with an FTS5 table over this one (``content=``, kept in step by
     triggers; ``doc_id`` is its rowid, an ``INTEGER PRIMARY KEY`` so that ``VACUUM`` never
-    renumbers it). PostgreSQL keeps the ``tsvector`` in ``tsv``, with a GIN index, and keys the
-    rows by ``(session_id, run_id)`` (migration 0009: no ``doc_id``, whose only use is FTS5's).
-    Rows go with their run (``ON DELETE CASCADE``) and are also deleted explicitly, for engines
-    that do not enforce foreign keys.
+    renumbers it), and ``owner`` (migration 0010), the run's user as one token, as its second
+    column, so that one user's search starts from that user's runs (see
+    :func:`~sessiondb.db._sql.search.owner_token`). PostgreSQL keeps the ``tsvector`` in
+    ``tsv``, with a GIN index, and keys the rows by ``(session_id, run_id)`` (migration 0009:
+    no ``doc_id``, whose only use is FTS5's). Rows go with their run (``ON DELETE CASCADE``)
+    and are also deleted explicitly, for engines that do not enforce foreign keys.
     """
     search, runs = names.search, names.runs
     qualified = f"{names.schema}.{runs}" if names.schema else runs
@@ -308,6 +310,7 @@ def _search_table(names: TableNames, metadata: MetaData, distributable: bool) ->
             UniqueConstraint("run_id"),
             ForeignKeyConstraint(["run_id"], [f"{qualified}.run_id"], ondelete="CASCADE"),
             Index(f"ix_{search}_session_id", "session_id"),
+            Column("owner", Text),
         ]
     return Table(
         search,
