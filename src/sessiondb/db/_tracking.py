@@ -56,6 +56,12 @@ def encode_fields(fields: Mapping[str, Any]) -> str:
     Raises:
         InvalidQuery: a value cannot be encoded.
     """
+    try:
+        # One call: the same text as the values encoded one by one (orjson's output is
+        # compact and deterministic), at a third of the cost of a save's 14 calls.
+        return orjson.dumps(fields, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        pass  # nested too deep as one document, or not JSON: value by value says which
     return orjson.dumps(
         {name: orjson.Fragment(encode_json(value)) for name, value in fields.items()}
     ).decode()
@@ -118,6 +124,9 @@ def runs_to_write(
         return list(quietly(runs))
     if isinstance(runs, RunList) and runs.tracked_by(state):
         candidates = _reached(runs, state)
+    elif isinstance(runs, RunList):
+        # A run still undecoded was never handed out, so it is what this store holds.
+        candidates = list(runs.decoded())
     else:
         candidates = list(quietly(runs))
     stored, dirty = state.stored_runs, state.dirty_run_ids
@@ -144,7 +153,7 @@ def _reached(runs: RunList, state: StoreState) -> list[AnyRun]:
     for run_id in state.dirty_run_ids - seen:
         index = runs.index_of(run_id)
         if index is not None:
-            candidates.append(list.__getitem__(runs, index))
+            candidates.append(runs.decoded_at(index))
     return candidates
 
 

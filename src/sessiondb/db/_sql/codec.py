@@ -139,6 +139,7 @@ def session_from_row(
     session_type: SessionType | None,
     runs: Sequence[tuple[str, str]] | None,
     complete: bool,
+    lazy: bool = False,
 ) -> Session:
     """Build a session from its row and, optionally, its runs.
 
@@ -149,20 +150,27 @@ def session_from_row(
         runs: ``(run_id, JSON text)`` of the loaded runs in order, or ``None`` when no run
             was loaded (the session's ``runs`` is then ``None``).
         complete: whether ``runs`` is the whole history.
+        lazy: each run is decoded when first read (see :mod:`sessiondb.session._runs`)
+            rather than now.
     """
     session_class = SESSION_CLASSES[session_type or row["session_type"]]
     data = {field: row[field] for field in SESSION_FIELDS}
     data.update(session_id=row["session_id"], created_at=row["created_at"], updated_at=row["updated_at"])
-    if runs is not None:
+    data["runs"] = None
+    if runs is not None and not lazy:
         with _building(len(runs)):
             data["runs"] = session_class._runs_from_texts(text for _, text in runs)
-    else:
-        data["runs"] = None
     session = session_class.from_dict(data)
     # from_dict returns None only for a dict without session_id, and every row has one.
     assert session is not None
-    texts = dict(runs or ())
-    loaded = {run.run_id: texts[run.run_id] for run in quietly(session.runs) if run.run_id in texts}
+    if runs is not None and lazy:
+        lazy_runs = session_class._lazy_runs(runs)
+        # Set past validation, as the decoded list is: ``runs`` was given (None) above.
+        session.__dict__["runs"] = lazy_runs
+        loaded = {slot.run_id: slot.text for slot in lazy_runs.slots()}
+    else:
+        texts = dict(runs or ())
+        loaded = {run.run_id: texts[run.run_id] for run in quietly(session.runs) if run.run_id in texts}
     mark_loaded(
         session,
         store=store,
