@@ -86,7 +86,8 @@ def test_a_replaced_run_keeps_its_queue_attempt_from_the_stored_run() -> None:
         lambda runs: runs.sort(key=lambda run: run.run_id, reverse=True),
         lambda runs: runs.copy(),
         lambda runs: runs[1:],
-        lambda runs: runs + [],
+        lambda runs: runs + [],  # noqa: RUF005 (the concatenation itself is under test)
+        lambda runs: [*([] + runs), *(runs + runs)],  # noqa: RUF005 (as above)
         lambda runs: runs * 2,
         copy.deepcopy,
         lambda runs: pickle.loads(pickle.dumps(list(runs))),
@@ -98,6 +99,13 @@ def test_no_read_of_the_list_meets_an_undecoded_slot(read: Callable[[RunList], A
     assert isinstance(session.runs, RunList)
     read(session.runs)
     assert all(isinstance(run, RunOutput) for run in list.__iter__(session.runs))
+
+
+def test_concatenating_lazy_lists_hands_out_runs_only() -> None:
+    first, second = _lazy(2).runs, _lazy(2).runs
+    assert isinstance(first, RunList) and isinstance(second, RunList)
+    joined = [*([_run("x")] + first), *(first + second)]  # noqa: RUF005 (concatenation under test)
+    assert all(isinstance(run, RunOutput) for run in joined)
 
 
 def test_model_dump_of_a_lazy_session_dumps_runs() -> None:

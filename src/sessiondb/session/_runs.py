@@ -12,7 +12,16 @@ nothing.
 After a save the list forgets what it noted, except the runs the caller still holds a
 reference to: those may still be changed in place, so the next save compares them again. That
 is read from the reference count (:func:`sys.getrefcount`), measured against the count of a
-run nobody else holds, calibrated once at import through the same code.
+run nobody else holds, calibrated once at import through the same code. Reviewed against lazy
+runs (issue 15 item 2, issue 20): "reached" could be "decoded or handed out" alone, but a run
+handed out (or appended) may still be edited in place after the save that wrote it (the
+streaming pattern: store a run while it runs, finish it, save again), so without knowing
+whether the caller still holds it every save would compare every run handed out since the
+load, which grows with the turns. Nothing cheaper than the count tells that, so the count
+stays. What lazy runs do change: a run never decoded cannot be held or edited, so it is never
+compared, not even after a detaching change of shape. On a free-threaded build, where counts
+may be deferred, every noted run stays noted (:data:`REFCOUNTS_EXACT`): a save compares more,
+never less.
 
 Any other change of the list's shape (``insert``, item assignment, ``del``, ``pop``,
 ``remove``, ``sort``, ...) detaches it from its session's bookkeeping, and the next save
@@ -101,10 +110,15 @@ class RunList(list[Any]):
 
     def _quiet_iter(self) -> Iterator[Any]:
         if not self._lazy:
-            yield from list.__iter__(self)
-            return
-        for index in range(len(self)):
+            return list.__iter__(self)
+        return self._decoding_iter()
+
+    def _decoding_iter(self) -> Iterator[Any]:
+        # Checks the length at every step, as a list's own iterator does.
+        index = 0
+        while index < len(self):
             yield self.decoded_at(index)
+            index += 1
 
     def slots(self) -> Iterator[Stored]:
         """The runs not decoded yet."""
@@ -240,8 +254,16 @@ class RunList(list[Any]):
     def __add__(self, other: list[Any]) -> list[Any]:
         """A plain list of these runs and ``other`` (these noted)."""
         self.decode_all()
+        if isinstance(other, RunList):
+            other.decode_all()  # list's concatenation copies the other list's slots as they are
         self._note_all(list.__iter__(self))
         return list.__add__(self, other)
+
+    def __radd__(self, other: list[Any]) -> list[Any]:
+        """``plain + runs``: a plain list of ``other`` and these runs (these noted)."""
+        self.decode_all()
+        self._note_all(list.__iter__(self))
+        return list.__add__(other, list.copy(self))
 
     def __mul__(self, count: SupportsIndex) -> list[Any]:
         """A plain list repeating the runs (all noted)."""
@@ -429,8 +451,15 @@ def _calibrate() -> int:
 
 _ALONE = _calibrate()
 
+REFCOUNTS_EXACT: bool = getattr(sys, "_is_gil_enabled", lambda: True)()
+"""Whether :func:`sys.getrefcount` counts every reference (a build with the GIL). A free-threaded
+build may defer counts, so a run the caller holds could look alone and its later edit be
+missed: there every noted run stays noted (a save compares more, never less)."""
+
 
 def _held(runs: dict[int, Any]) -> dict[int, Any]:
     """The runs of ``runs`` that something besides their list (the caller, say) refers to."""
+    if not REFCOUNTS_EXACT:
+        return dict(runs)
     counts = _counts(runs)
     return {key: run for key, run in runs.items() if counts[key] > _ALONE}
