@@ -66,6 +66,15 @@ def test_appending_a_run_or_finding_one_by_id_decodes_nothing_else() -> None:
     assert session.get_run("r250") is found  # decoded once: the same object from then on
 
 
+def test_a_loop_that_stops_early_decodes_at_most_twice_what_it_read() -> None:
+    session = _lazy(1_000)
+    assert session.runs is not None
+    for seen, _run_read in enumerate(session.runs, 1):
+        if seen == 10:
+            break
+    assert 1_000 - _undecoded(session) <= 2 * 10
+
+
 def test_a_replaced_run_keeps_its_queue_attempt_from_the_stored_run() -> None:
     session = AgentSession(session_id="s")
     session.__dict__["runs"] = AgentSession._lazy_runs(_texts([_run("r0", queue_attempt=2)]))

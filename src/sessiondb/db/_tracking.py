@@ -21,7 +21,7 @@ import orjson
 from sessiondb.db.errors import InvalidQuery
 from sessiondb.run.status import NOT_HISTORY_STATUSES, status_value
 from sessiondb.run.workflow import AnyRun, WorkflowRunOutput
-from sessiondb.session._runs import RunList, quietly
+from sessiondb.session._runs import RunList, run_objects
 from sessiondb.session.base import BaseSession, StoreState, StoreToken
 from sessiondb.session.naming import derive_name_from_run, explicit_session_name
 
@@ -121,14 +121,14 @@ def runs_to_write(
         return []
     state = session._state
     if create or state.store is not store or state.version is None:
-        return list(quietly(runs))
+        return list(run_objects(runs))  # every run, decoded at once
     if isinstance(runs, RunList) and runs.tracked_by(state):
         candidates = _reached(runs, state)
     elif isinstance(runs, RunList):
         # A run still undecoded was never handed out, so it is what this store holds.
         candidates = list(runs.decoded())
     else:
-        candidates = list(quietly(runs))
+        candidates = list(runs)  # a plain list: every run
     stored, dirty = state.stored_runs, state.dirty_run_ids
     pending: list[AnyRun] = []
     for run in candidates:

@@ -43,8 +43,10 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, SupportsIndex, overload
 
 
@@ -61,6 +63,37 @@ class Stored:
 
     def __repr__(self) -> str:
         return f"Stored({self.run_id!r})"
+
+
+PAUSE_COLLECTOR_FROM = 64
+"""Runs decoded at once from which the cyclic garbage collector is paused (see
+:func:`collector_paused`)."""
+
+
+@contextmanager
+def collector_paused(count: int, *, threshold: int | None = None) -> Iterator[None]:
+    """Pause the cyclic garbage collector while ``count`` runs' objects are built, if
+    ``threshold`` (default :data:`PAUSE_COLLECTOR_FROM`) or more.
+
+    Every object built then survives (it is the result), so the collections its allocations
+    trigger find nothing to free, and each full collection walks every object of the
+    process: building a 1,000-run session spent ~40% of its time in them (gen-2 collections
+    of ~50 ms each in a process of ~100,000 objects). The collector is only paused: it runs
+    again, and finds any cycle made meanwhile, as soon as the build ends. If it was off
+    already (the application's choice, or another thread's build), it is left as it is.
+    """
+    if count < (PAUSE_COLLECTOR_FROM if threshold is None else threshold) or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+DECODE_AHEAD_MAX = 256
+"""The largest chunk an iteration over lazy runs decodes ahead (see ``RunList._decoding_iter``)."""
 
 
 def _counts(runs: dict[int, Any]) -> dict[int, int]:
@@ -103,8 +136,9 @@ class RunList(list[Any]):
         """Decode every run not decoded yet, in place; notes nothing."""
         if not self._lazy:
             return
-        for index in range(len(self)):
-            if type(list.__getitem__(self, index)) is Stored:
+        pending = [index for index, run in enumerate(list.__iter__(self)) if type(run) is Stored]
+        with collector_paused(len(pending)):
+            for index in pending:
                 self.decoded_at(index)
         self._lazy = False
 
@@ -114,11 +148,27 @@ class RunList(list[Any]):
         return self._decoding_iter()
 
     def _decoding_iter(self) -> Iterator[Any]:
-        # Checks the length at every step, as a list's own iterator does.
-        index = 0
+        # Decodes ahead in chunks that double (1, 2, 4, ... DECODE_AHEAD_MAX runs): a loop that
+        # stops early decodes at most twice what it read, and one that reads every run gets
+        # most of them built with the collector paused, as a load that builds all does. Checks
+        # the length at every step, as a list's own iterator does.
+        index, chunk = 0, 1
         while index < len(self):
-            yield self.decoded_at(index)
+            if type(list.__getitem__(self, index)) is Stored:
+                self._decode_range(index, chunk)
+                chunk = min(chunk * 2, DECODE_AHEAD_MAX)
+            yield list.__getitem__(self, index)
             index += 1
+
+    def _decode_range(self, start: int, count: int) -> None:
+        pending = [
+            index
+            for index in range(start, min(start + count, len(self)))
+            if type(list.__getitem__(self, index)) is Stored
+        ]
+        with collector_paused(len(pending)):
+            for index in pending:
+                self.decoded_at(index)
 
     def slots(self) -> Iterator[Stored]:
         """The runs not decoded yet."""

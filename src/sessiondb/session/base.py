@@ -18,7 +18,7 @@ from pydantic import (
     field_validator,
 )
 
-from sessiondb.session._runs import QuietRuns, RunList, Stored, quietly
+from sessiondb.session._runs import QuietRuns, RunList, Stored, run_objects
 
 logger = logging.getLogger(__name__)
 
@@ -204,7 +204,10 @@ class BaseSession(BaseModel):
         if "summary" in type(self).model_fields:
             data["summary"] = summary.to_dict() if summary is not None else None
         if include_runs:
-            data["runs"] = [run.to_dict() for run in quietly(self.runs)] if self.runs is not None else None
+            # run_objects decodes lazy runs all at once (the garbage collector paused).
+            data["runs"] = (
+                [run.to_dict() for run in run_objects(self.runs)] if self.runs is not None else None
+            )
         return data
 
     @classmethod

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import orjson
@@ -17,7 +16,7 @@ from sessiondb.run.agent import RunOutput
 from sessiondb.run.team import TeamRunOutput
 from sessiondb.run.workflow import AnyRun, WorkflowRunOutput
 from sessiondb.session import SESSION_CLASSES, Session, SessionType
-from sessiondb.session._runs import quietly
+from sessiondb.session._runs import collector_paused, quietly
 from sessiondb.session.base import StoreToken
 from sessiondb.session.naming import explicit_session_name
 
@@ -94,25 +93,10 @@ PAUSE_COLLECTOR_FROM = 64
 """Runs in one build from which the cyclic garbage collector is paused (see :func:`_building`)."""
 
 
-@contextmanager
-def _building(count: int) -> Iterator[None]:
-    """Pause the cyclic garbage collector while ``count`` runs' objects are built, if many.
-
-    Every object built here survives (it is the result), so the collections its allocations
-    trigger find nothing to free, and each full collection walks every object of the
-    process: building a 1,000-run session spent ~40% of its time in them (gen-2 collections
-    of ~50 ms each in a process of ~100,000 objects). The collector is only paused: it runs
-    again, and finds any cycle made meanwhile, as soon as the build ends. If it was off
-    already (the application's choice, or another thread's build), it is left as it is.
-    """
-    if count < PAUSE_COLLECTOR_FROM or not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
+def _building(count: int) -> AbstractContextManager[None]:
+    """Pause the cyclic garbage collector while ``count`` runs' objects are built, if
+    :data:`PAUSE_COLLECTOR_FROM` or more (see :func:`sessiondb.session._runs.collector_paused`)."""
+    return collector_paused(count, threshold=PAUSE_COLLECTOR_FROM)
 
 
 def decode_run(run_kind: str, text: str) -> AnyRun:
