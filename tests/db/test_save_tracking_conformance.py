@@ -185,6 +185,22 @@ def test_the_seeds_save_pattern_looks_only_at_the_new_run(
     assert len(store.get_session("s1").runs or []) == 303
 
 
+def test_a_reshaped_lazy_list_compares_only_the_runs_it_decoded(
+    store: SessionStore, to_dict_calls: list[str]
+) -> None:
+    # Lazy runs: a run never decoded was never handed out, so even a save that compares every
+    # run (the list was reshaped) leaves it alone; the decoded one is compared and written.
+    store.upsert_session(agent_session(runs=300))
+    loaded = store.get_session("s1")
+    assert loaded.runs is not None
+    loaded.runs[5].content = "edited"
+    loaded.runs.insert(0, agent_run("first"))
+    to_dict_calls.clear()
+    store.upsert_session(loaded)
+    assert sorted(set(to_dict_calls)) == ["first", "s1-r5"]
+    assert store.get_run("s1-r5").content == "edited"
+
+
 # -- the session row: rewritten only when its fields changed ---------------------------------
 
 

@@ -23,7 +23,7 @@ from sessiondb.db.postgres import PostgresDb
 from sessiondb.db.query import SessionQuery
 from sessiondb.db.sqlite import SqliteDb
 from sessiondb.run import Message, RunOutput
-from sessiondb.session import AgentSession
+from sessiondb.session import AgentSession, _runs
 from store_backends import PG_URL, postgres_schema
 
 
@@ -198,17 +198,25 @@ def _collections_while(read: Any) -> int:
     return len(seen)
 
 
-@pytest.mark.parametrize("read", ["get_session", "get_runs"])
+@pytest.mark.parametrize("read", ["get_session", "get_runs", "lazy get_session, then every run"])
 def test_building_a_large_session_pauses_the_collector_and_turns_it_back_on(
     sql_store: SqlStore, monkeypatch: pytest.MonkeyPatch, read: str
 ) -> None:
     # A full collection walks every object of the process; during the build of a large
-    # session it can only find survivors, so the build pauses the collector.
+    # session it can only find survivors, so the build pauses the collector. A lazily loaded
+    # session builds its runs when read: reading them all at once (a slice, a copy, to_dict)
+    # pauses it the same way.
     size = PAUSE_COLLECTOR_FROM * 4
     sql_store.upsert_session(agent_session("big", runs=size))
-    call = getattr(sql_store, read)
+    if read == "get_session":
+        sql_store.lazy_runs = False  # the plain path builds every run at load
+    if read.startswith("lazy"):
+        call: Any = lambda session_id: (sql_store.get_session(session_id).runs or [])[:]  # noqa: E731
+    else:
+        call = getattr(sql_store, read)
     paused = _collections_while(lambda: call("big"))
     monkeypatch.setattr(codec, "PAUSE_COLLECTOR_FROM", size + 1)
+    monkeypatch.setattr(_runs, "PAUSE_COLLECTOR_FROM", size + 1)
     unpaused = _collections_while(lambda: call("big"))
     # Unpaused, the allocations of 256 runs trigger several collections; paused, at most the
     # one that follows the build (and one while the rows are read).

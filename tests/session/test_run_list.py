@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from sessiondb.run import Message, RunOutput, TeamRunOutput, WorkflowRunOutput
-from sessiondb.session import AgentSession, TeamSession, WorkflowSession
+from sessiondb.session import AgentSession, TeamSession, WorkflowSession, _runs
 from sessiondb.session._runs import RunList, quietly, run_objects
 from sessiondb.session.base import StoreState
 
@@ -173,6 +173,16 @@ def test_after_a_save_only_runs_the_caller_still_holds_stay_noted() -> None:
     del kept
     runs.settle(owner)
     assert runs.noted() == []
+
+
+def test_without_exact_reference_counts_every_noted_run_stays_noted(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A free-threaded build may defer counts: a held run could look alone, so none is let go.
+    monkeypatch.setattr(_runs, "REFCOUNTS_EXACT", False)
+    runs, owner = _settled(3)
+    runs[1].content = "edited, then let go"
+    runs.append(_run("new"))
+    runs.settle(owner)
+    assert _noted_ids(runs) == ["r1", "new"]
 
 
 def test_a_detached_list_looks_for_held_runs_among_all_its_runs() -> None:

@@ -21,7 +21,7 @@ import orjson
 from sessiondb.db.errors import InvalidQuery
 from sessiondb.run.status import NOT_HISTORY_STATUSES, status_value
 from sessiondb.run.workflow import AnyRun, WorkflowRunOutput
-from sessiondb.session._runs import RunList, quietly
+from sessiondb.session._runs import RunList, run_objects
 from sessiondb.session.base import BaseSession, StoreState, StoreToken
 from sessiondb.session.naming import derive_name_from_run, explicit_session_name
 
@@ -56,6 +56,12 @@ def encode_fields(fields: Mapping[str, Any]) -> str:
     Raises:
         InvalidQuery: a value cannot be encoded.
     """
+    try:
+        # One call: the same text as the values encoded one by one (orjson's output is
+        # compact and deterministic), at a third of the cost of a save's 14 calls.
+        return orjson.dumps(fields, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        pass  # nested too deep as one document, or not JSON: value by value says which
     return orjson.dumps(
         {name: orjson.Fragment(encode_json(value)) for name, value in fields.items()}
     ).decode()
@@ -115,11 +121,14 @@ def runs_to_write(
         return []
     state = session._state
     if create or state.store is not store or state.version is None:
-        return list(quietly(runs))
+        return list(run_objects(runs))  # every run, decoded at once
     if isinstance(runs, RunList) and runs.tracked_by(state):
         candidates = _reached(runs, state)
+    elif isinstance(runs, RunList):
+        # A run still undecoded was never handed out, so it is what this store holds.
+        candidates = list(runs.decoded())
     else:
-        candidates = list(quietly(runs))
+        candidates = list(runs)  # a plain list: every run
     stored, dirty = state.stored_runs, state.dirty_run_ids
     pending: list[AnyRun] = []
     for run in candidates:
@@ -144,7 +153,7 @@ def _reached(runs: RunList, state: StoreState) -> list[AnyRun]:
     for run_id in state.dirty_run_ids - seen:
         index = runs.index_of(run_id)
         if index is not None:
-            candidates.append(list.__getitem__(runs, index))
+            candidates.append(runs.decoded_at(index))
     return candidates
 
 

@@ -82,11 +82,14 @@ class SessionStore(abc.ABC):
             or saves (what an object knows about stored runs holds only for that store).
         soft_delete: how long a deleted session stays in the trash, restorable (see
             :meth:`restore_session`); ``None`` (the default): deletes are for good at once.
+        lazy_runs: ``get_session`` hands back runs decoded on first read (True, the default)
+            or all decoded at load (False: the plain path, which the tests prove equal).
     """
 
     id: str
     store_token: StoreToken
     soft_delete: timedelta | None = None
+    lazy_runs: bool = True
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -162,6 +165,9 @@ class SessionStore(abc.ABC):
             runs_limit: load only the newest ``runs_limit`` history-relevant runs (no
                 ``parent_run_id``, status not in the history-skip set); ``runs_complete`` is
                 then False on the result.
+
+        Runs are decoded from their stored JSON when first read (see :attr:`lazy_runs`), so
+        loading a long session to append a run or to read its last few builds only those.
 
         Raises:
             SessionNotFound: no such session (for this user).

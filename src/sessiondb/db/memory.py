@@ -120,19 +120,27 @@ def _build(
     session_type: SessionType | None = None,
     runs: list[tuple[str, StoredRun]] | None = None,
     complete: bool = False,
+    lazy: bool = False,
 ) -> Session:
-    """A fresh session object from ``row``, holding ``runs`` (``None``: no runs loaded)."""
+    """A fresh session object from ``row``, holding ``runs`` (``None``: no runs loaded), each
+    decoded when first read when ``lazy`` (see :mod:`sessiondb.session._runs`)."""
     data: dict[str, Any] = orjson.loads(row.fields)
     data.update(session_id=row.session_id, created_at=row.created_at, updated_at=row.updated_at)
-    if runs is not None:
+    if runs is not None and not lazy:
         data["runs"] = [orjson.loads(stored.text) for _, stored in runs]
-    session = SESSION_CLASSES[session_type or row.session_type].from_dict(data)
+    session_class = SESSION_CLASSES[session_type or row.session_type]
+    session = session_class.from_dict(data)
     # from_dict only refuses a dict without session_id, and every row has one.
     assert session is not None
     if runs is None:
         session.runs = None
-    texts = {run_id: stored.text for run_id, stored in runs or []}
-    loaded = {run.run_id: texts[run.run_id] for run in quietly(session.runs) if run.run_id in texts}
+    if runs is not None and lazy:
+        lazy_runs = session_class._lazy_runs((run_id, stored.text) for run_id, stored in runs)
+        session.runs = lazy_runs
+        loaded = {slot.run_id: slot.text for slot in lazy_runs.slots()}
+    else:
+        texts = {run_id: stored.text for run_id, stored in runs or []}
+        loaded = {run.run_id: texts[run.run_id] for run in quietly(session.runs) if run.run_id in texts}
     mark_loaded(
         session, store=store, version=row.version, stored_runs=loaded, complete=complete, stored_name=row.name
     )
@@ -313,7 +321,12 @@ class InMemoryDb(MemLifecycle, SessionStore):
                 history = [item for item in runs if is_history_run(item[1].parent_run_id, item[1].status)]
                 runs = history[-runs_limit:] if runs_limit > 0 else []
             return _build(
-                row, store=self.store_token, session_type=session_type, runs=runs, complete=runs_limit is None
+                row,
+                store=self.store_token,
+                session_type=session_type,
+                runs=runs,
+                complete=runs_limit is None,
+                lazy=self.lazy_runs,
             )
 
     def get_sessions(self, query: SessionQuery) -> Page[Session]:

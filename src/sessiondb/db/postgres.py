@@ -340,14 +340,24 @@ class PostgresDb(SqlStore):
             rows = await self._fetch_mappings_on_loop(pool, window, params)
             row, loaded = window_result(reads, session_id, rows)
             return session_from_row(
-                row, store=self.store_token, session_type=session_type, runs=loaded, complete=False
+                row,
+                store=self.store_token,
+                session_type=session_type,
+                runs=loaded,
+                complete=False,
+                lazy=self.lazy_runs,
             )
         statement, params = whole_session_query(reads, session_id, user_id)
         found = await self._fetch_on_loop(pool, statement, params)
         keys = compiled_for(statement, self._engine.dialect).keys
         row, loaded = whole_session_result(reads, session_id, keys, found)
         return session_from_row(
-            row, store=self.store_token, session_type=session_type, runs=loaded, complete=True
+            row,
+            store=self.store_token,
+            session_type=session_type,
+            runs=loaded,
+            complete=True,
+            lazy=self.lazy_runs,
         )
 
     async def aget_sessions(self, query: SessionQuery) -> Page[Session]:

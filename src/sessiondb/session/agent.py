@@ -9,7 +9,7 @@ from sessiondb.run.message import Message
 from sessiondb.run.status import RunStatus
 from sessiondb.run.team import TeamRunOutput
 from sessiondb.session._history import default_skip_values, history_messages
-from sessiondb.session._runs import run_objects
+from sessiondb.session._runs import QuietRuns
 from sessiondb.session.base import BaseSession, SessionType
 from sessiondb.session.summary import SessionSummary
 
@@ -77,7 +77,8 @@ class AgentSession(BaseSession):
             return not team_id or getattr(run, "team_id", None) == team_id
 
         return history_messages(
-            run_objects(self.runs),
+            # A view that decodes lazily loaded runs only as far as the read goes (last_n_runs).
+            QuietRuns(self.runs),
             keep=keep,
             skip_statuses=default_skip_values(skip_statuses),
             last_n_runs=last_n_runs,

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, ClassVar, Literal, Self
 
 import orjson
-from pydantic import BaseModel, ConfigDict, PrivateAttr, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
+    field_serializer,
+    field_validator,
+)
 
-from sessiondb.session._runs import RunList, quietly, run_objects
+from sessiondb.session._runs import QuietRuns, RunList, Stored, run_objects
 
 logger = logging.getLogger(__name__)
 
@@ -135,7 +143,7 @@ class BaseSession(BaseModel):
         if index is None:
             runs.append(run)
         else:
-            existing = list.__getitem__(runs, index)
+            existing = runs.decoded_at(index) if isinstance(runs, RunList) else runs[index]
             if getattr(existing, "queue_attempt", None) is not None and run.queue_attempt is None:
                 run.queue_attempt = existing.queue_attempt
             if isinstance(runs, RunList):
@@ -165,7 +173,7 @@ class BaseSession(BaseModel):
             The tool-call dicts in OpenAI shape, as stored (not copies).
         """
         calls: list[dict[str, Any]] = []
-        for run in reversed(run_objects(self.runs)):
+        for run in reversed(QuietRuns(self.runs)):
             for message in run.messages or ():
                 for call in message.tool_calls or ():
                     calls.append(call)
@@ -196,7 +204,10 @@ class BaseSession(BaseModel):
         if "summary" in type(self).model_fields:
             data["summary"] = summary.to_dict() if summary is not None else None
         if include_runs:
-            data["runs"] = [run.to_dict() for run in quietly(self.runs)] if self.runs is not None else None
+            # run_objects decodes lazy runs all at once (the garbage collector paused).
+            data["runs"] = (
+                [run.to_dict() for run in run_objects(self.runs)] if self.runs is not None else None
+            )
         return data
 
     @classmethod
@@ -228,6 +239,38 @@ class BaseSession(BaseModel):
     def _track_runs(cls, value: Any) -> Any:
         # A list that notes the runs the caller reaches (see sessiondb.session._runs).
         return RunList(value) if isinstance(value, list) else value
+
+    @field_serializer("runs", mode="wrap")
+    def _dump_runs(self, value: Any, handler: SerializerFunctionWrapHandler) -> Any:
+        # pydantic-core reads a list's items below Python's list methods: lazy runs are
+        # decoded first, so model_dump() of a lazily loaded session dumps runs, not slots.
+        if isinstance(value, RunList):
+            value.decode_all()
+        return handler(value)
+
+    @classmethod
+    def _lazy_runs(cls, stored: Iterable[tuple[str, str]]) -> RunList:
+        """Runs not decoded yet (see :mod:`sessiondb.session._runs`) from ``(run_id, JSON text)``.
+
+        Each is decoded, when first read, exactly as :meth:`_runs_from_texts` decodes it; a
+        text that this session type drops (:meth:`_run_class` gives ``None``) gets no slot.
+        """
+        slots: list[Stored] = []
+        for run_id, text in stored:
+            build = cls._run_builder(text)
+            if build is not None:
+                slots.append(Stored(run_id, text, build))
+        return RunList.stored(slots)
+
+    @classmethod
+    def _run_builder(cls, text: str) -> Callable[[str], Any] | None:
+        """What builds the run stored as ``text``, as :meth:`_runs_from_texts` would; ``None``
+        when this session type drops it. Parses the text only when its class depends on it."""
+        if "\\u" in text or any(f'"{key}"' in text for key in cls._run_class_keys):
+            run_class = cls._run_class(orjson.loads(text))
+            return None if run_class is None else partial(_from_json_dict, run_class)
+        plain_class = cls._run_class({})
+        return None if plain_class is None else plain_class.model_validate_json
 
     _run_class_keys: ClassVar[tuple[str, ...]] = ()
     """The keys of a stored run dict that :meth:`_run_class` looks at (see :meth:`_runs_from_texts`)."""
@@ -273,6 +316,11 @@ class BaseSession(BaseModel):
             if run_class is not None:
                 built.append(run_class.from_dict(run))
         return built
+
+
+def _from_json_dict(run_class: Any, text: str) -> Any:
+    """A run of ``run_class`` from its stored JSON text, through the dict (``from_dict``)."""
+    return run_class.from_dict(orjson.loads(text))
 
 
 def _position(runs: list[Any], run_id: str) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from sessiondb.run.agent import RunOutput
@@ -17,7 +18,7 @@ from sessiondb.session._history import (
     member_runs_of,
     team_runs_of,
 )
-from sessiondb.session._runs import quietly, run_objects
+from sessiondb.session._runs import QuietRuns, quietly
 from sessiondb.session.base import BaseSession, SessionType
 from sessiondb.session.summary import SessionSummary
 
@@ -73,7 +74,7 @@ class TeamSession(BaseSession):
             skip_member_messages = False
         if not self.runs:
             return []
-        runs: list[Any] = run_objects(self.runs)
+        runs: Sequence[Any] = QuietRuns(self.runs)
         if team_id:
             runs = team_runs_of(runs, team_id)
         if member_ids:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import orjson
@@ -17,7 +16,7 @@ from sessiondb.run.agent import RunOutput
 from sessiondb.run.team import TeamRunOutput
 from sessiondb.run.workflow import AnyRun, WorkflowRunOutput
 from sessiondb.session import SESSION_CLASSES, Session, SessionType
-from sessiondb.session._runs import quietly
+from sessiondb.session._runs import collector_paused, quietly
 from sessiondb.session.base import StoreToken
 from sessiondb.session.naming import explicit_session_name
 
@@ -94,25 +93,10 @@ PAUSE_COLLECTOR_FROM = 64
 """Runs in one build from which the cyclic garbage collector is paused (see :func:`_building`)."""
 
 
-@contextmanager
-def _building(count: int) -> Iterator[None]:
-    """Pause the cyclic garbage collector while ``count`` runs' objects are built, if many.
-
-    Every object built here survives (it is the result), so the collections its allocations
-    trigger find nothing to free, and each full collection walks every object of the
-    process: building a 1,000-run session spent ~40% of its time in them (gen-2 collections
-    of ~50 ms each in a process of ~100,000 objects). The collector is only paused: it runs
-    again, and finds any cycle made meanwhile, as soon as the build ends. If it was off
-    already (the application's choice, or another thread's build), it is left as it is.
-    """
-    if count < PAUSE_COLLECTOR_FROM or not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
+def _building(count: int) -> AbstractContextManager[None]:
+    """Pause the cyclic garbage collector while ``count`` runs' objects are built, if
+    :data:`PAUSE_COLLECTOR_FROM` or more (see :func:`sessiondb.session._runs.collector_paused`)."""
+    return collector_paused(count, threshold=PAUSE_COLLECTOR_FROM)
 
 
 def decode_run(run_kind: str, text: str) -> AnyRun:
@@ -139,6 +123,7 @@ def session_from_row(
     session_type: SessionType | None,
     runs: Sequence[tuple[str, str]] | None,
     complete: bool,
+    lazy: bool = False,
 ) -> Session:
     """Build a session from its row and, optionally, its runs.
 
@@ -149,20 +134,27 @@ def session_from_row(
         runs: ``(run_id, JSON text)`` of the loaded runs in order, or ``None`` when no run
             was loaded (the session's ``runs`` is then ``None``).
         complete: whether ``runs`` is the whole history.
+        lazy: each run is decoded when first read (see :mod:`sessiondb.session._runs`)
+            rather than now.
     """
     session_class = SESSION_CLASSES[session_type or row["session_type"]]
     data = {field: row[field] for field in SESSION_FIELDS}
     data.update(session_id=row["session_id"], created_at=row["created_at"], updated_at=row["updated_at"])
-    if runs is not None:
+    data["runs"] = None
+    if runs is not None and not lazy:
         with _building(len(runs)):
             data["runs"] = session_class._runs_from_texts(text for _, text in runs)
-    else:
-        data["runs"] = None
     session = session_class.from_dict(data)
     # from_dict returns None only for a dict without session_id, and every row has one.
     assert session is not None
-    texts = dict(runs or ())
-    loaded = {run.run_id: texts[run.run_id] for run in quietly(session.runs) if run.run_id in texts}
+    if runs is not None and lazy:
+        lazy_runs = session_class._lazy_runs(runs)
+        # Set past validation, as the decoded list is: ``runs`` was given (None) above.
+        session.__dict__["runs"] = lazy_runs
+        loaded = {slot.run_id: slot.text for slot in lazy_runs.slots()}
+    else:
+        texts = dict(runs or ())
+        loaded = {run.run_id: texts[run.run_id] for run in quietly(session.runs) if run.run_id in texts}
     mark_loaded(
         session,
         store=store,

@@ -437,12 +437,22 @@ class SqlStore(SqlLifecycle, RawReads, SessionStore):
             with self._one_statement(replica=True) as conn:
                 row, loaded = session_with_window(conn, self._reads, session_id, user_id, runs_limit)
             return session_from_row(
-                row, store=self.store_token, session_type=session_type, runs=loaded, complete=False
+                row,
+                store=self.store_token,
+                session_type=session_type,
+                runs=loaded,
+                complete=False,
+                lazy=self.lazy_runs,
             )
         with self._one_statement(replica=True) as conn:
             row, loaded = whole_session(conn, self._reads, session_id, user_id)
         return session_from_row(
-            row, store=self.store_token, session_type=session_type, runs=loaded, complete=True
+            row,
+            store=self.store_token,
+            session_type=session_type,
+            runs=loaded,
+            complete=True,
+            lazy=self.lazy_runs,
         )
 
     async def _read_raw(self, call: Callable[[RawReads], _T]) -> _T:
