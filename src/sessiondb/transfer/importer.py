@@ -13,7 +13,8 @@ may run where it likes (the HTTP route runs it in a worker thread).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -23,6 +24,7 @@ from sessiondb.db.base import SessionStore
 from sessiondb.db.errors import InvalidQuery, SessionOwnedByAnotherUser, StoreError
 from sessiondb.db.transfer import ExportedSession, ExportFilter
 from sessiondb.session import Session
+from sessiondb.session._runs import collector_paused
 from sessiondb.transfer.format import (
     MalformedLine,
     check_header,
@@ -239,12 +241,12 @@ def import_lines(
             and its ``report`` what was imported before.
     """
     importer = Importer(store, on_conflict, on_batch)
+    numbered = enumerate(lines, start=1)
     try:
-        for number, line in enumerate(lines, start=1):
-            if number == 1:
-                check_header(line)
-            elif line.strip() and importer.add_line(number, line):
-                importer.flush()
+        for _, header in itertools.islice(numbered, 1):
+            check_header(header)
+        while _import_batch(importer, numbered):
+            pass
         importer.finish()
     except (MalformedLine, ImportConflict, StoreError) as error:
         if isinstance(error, MalformedLine):
@@ -252,6 +254,22 @@ def import_lines(
             importer.flush()
         raise ImportFailed(error, importer.report) from error
     return importer.report
+
+
+def _import_batch(importer: Importer, numbered: Iterator[tuple[int, bytes]]) -> bool:
+    """Read lines until a batch is ready and write it; False when the lines ran out first.
+
+    The cyclic garbage collector is paused meanwhile (it runs again between batches): every
+    object decoded then survives until its batch is written, so the collections its
+    allocations trigger free nothing, and each full one walks the whole batch. Measured on
+    10,000 runs into PostgreSQL: decoding took 0.45-0.8 s with the collector on, ~0.2 s paused.
+    """
+    with collector_paused(1, threshold=1):
+        for number, line in numbered:
+            if line.strip() and importer.add_line(number, line):
+                importer.flush()
+                return True
+    return False
 
 
 def import_sessions(

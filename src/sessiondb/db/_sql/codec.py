@@ -75,13 +75,17 @@ def run_type(run: AnyRun) -> str:
 
 def run_columns(run: AnyRun) -> dict[str, Any]:
     """The column values of a run row, except ``run_data`` (its JSON text) and its place."""
+    # The fields' values, read from the instance: ``getattr`` of a field the class lacks (a
+    # team run's ``agent_id``) goes through pydantic's ``__getattr__``, which costs ~15 µs to
+    # raise its AttributeError: a fifth of encoding the run, on every run a store writes.
+    values = run.__dict__
     return {
         "run_id": run.run_id,
         "run_type": run_type(run),
         # An empty id counts as none, as it does for naming (team member runs).
-        "agent_id": getattr(run, "agent_id", None) or None,
-        "team_id": getattr(run, "team_id", None) or None,
-        "workflow_id": getattr(run, "workflow_id", None) or None,
+        "agent_id": values.get("agent_id") or None,
+        "team_id": values.get("team_id") or None,
+        "workflow_id": values.get("workflow_id") or None,
         "user_id": run.user_id,
         "parent_run_id": run.parent_run_id,
         "status": run.status_value,
