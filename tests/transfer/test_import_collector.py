@@ -1,4 +1,4 @@
-"""An import pauses the cyclic garbage collector while it reads a batch, and only then."""
+"""An import (and a copy) pauses the cyclic garbage collector while it reads a batch, and only then."""
 
 from __future__ import annotations
 
@@ -63,3 +63,21 @@ def test_a_collector_switched_off_by_the_application_stays_off(collector_seen: l
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_copy_decodes_with_the_collector_paused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sessiondb.transfer import copy as copy_module
+
+    seen: list[bool] = []
+    decode = copy_module.decode_session
+
+    def watching(line: int, text: bytes | str) -> Session:
+        seen.append(gc.isenabled())
+        return decode(line, text)
+
+    monkeypatch.setattr(copy_module, "decode_session", watching)
+    source = InMemoryDb()
+    source.upsert_sessions(mixed_sessions())
+    copy_module.copy_sessions(source, InMemoryDb(), ExportFilter())
+    assert seen == [False] * len(mixed_sessions())
+    assert gc.isenabled()

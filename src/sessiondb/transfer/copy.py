@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sessiondb.db.base import SessionStore
 from sessiondb.db.errors import StoreError
 from sessiondb.db.transfer import ExportFilter
+from sessiondb.session._runs import collector_paused
 from sessiondb.transfer.exporter import exported_pages
 from sessiondb.transfer.format import MalformedLine, decode_session, session_line
 from sessiondb.transfer.importer import ImportConflict, Importer, ImportFailed, ImportReport
@@ -59,11 +60,14 @@ def copy_sessions(
     position = 0
     try:
         for found in exported_pages(source, filter):
-            for exported in found:
-                position += 1
-                # Through the format's own codec: a copy is exactly an export read back.
-                if importer.add(position, decode_session(position, session_line(exported))):
-                    importer.flush()
+            # As an import's batches (see sessiondb.transfer.importer._import_batch): what a
+            # page decodes survives until it is written, so collections would free nothing.
+            with collector_paused(1, threshold=1):
+                for exported in found:
+                    position += 1
+                    # Through the format's own codec: a copy is exactly an export read back.
+                    if importer.add(position, decode_session(position, session_line(exported))):
+                        importer.flush()
         report = importer.finish()
     except (MalformedLine, ImportConflict, StoreError) as error:
         raise ImportFailed(error, importer.report) from error
