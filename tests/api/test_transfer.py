@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,7 +18,8 @@ from sessiondb.db.base import SessionStore
 from sessiondb.db.memory import InMemoryDb
 from sessiondb.db.transfer import ExportFilter
 from sessiondb.run import Message, RunOutput
-from sessiondb.session import AgentSession
+from sessiondb.session import AgentSession, Session
+from sessiondb.transfer import importer as importer_module
 
 SECRET = "test-secret-that-is-long-enough-for-hs256"
 NDJSON_TYPE = "application/x-ndjson; charset=utf-8"
@@ -86,6 +88,23 @@ async def test_import_then_import_again(store: SessionStore, client: httpx.Async
     again = await client.post("/import", content=body)
     assert again.json()["unchanged"] == 5 and again.json()["runs_written"] == 0
     assert [m.content for m in store.get_session("s3").get_messages()] == ["q0", "a0", "q1", "a1"]
+
+
+async def test_an_import_decodes_with_the_collector_paused(
+    store: SessionStore, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[bool] = []
+    decode = importer_module.decode_session
+
+    def watching(line: int, text: bytes | str) -> Session:
+        seen.append(gc.isenabled())
+        return decode(line, text)
+
+    monkeypatch.setattr(importer_module, "decode_session", watching)
+    response = await client.post("/import", content=await _export_body(3))
+    assert response.status_code == 200, response.text
+    assert seen == [False, False, False]
+    assert gc.isenabled()
 
 
 async def _export_body(count: int = 5) -> bytes:

@@ -23,6 +23,7 @@ from sessiondb.api.schemas import ValidationErrorResponse
 from sessiondb.api.schemas.sessions import SessionTypeParam
 from sessiondb.api.schemas.transfer import ImportCounts, ImportRefused
 from sessiondb.db.transfer import ExportedSession, ExportFilter
+from sessiondb.session._runs import collector_paused
 from sessiondb.transfer.format import MalformedLine, check_header, header_line, session_line
 from sessiondb.transfer.importer import ImportConflict, Importer
 
@@ -89,12 +90,17 @@ async def export_sessions(
 
 
 def _take(importer: Importer, lines: list[tuple[int, bytes]]) -> None:
-    """Decode ``lines`` and write every batch they complete (in a worker thread)."""
-    for number, line in lines:
-        if number == 1:
-            check_header(line)
-        elif line.strip() and importer.add_line(number, line):
-            importer.flush()
+    """Decode ``lines`` and write every batch they complete (in a worker thread).
+
+    The cyclic collector is paused meanwhile, as in a file's import (see
+    ``sessiondb.transfer.importer._import_batch``): what is decoded survives until written.
+    """
+    with collector_paused(1, threshold=1):
+        for number, line in lines:
+            if number == 1:
+                check_header(line)
+            elif line.strip() and importer.add_line(number, line):
+                importer.flush()
 
 
 def _too_long(number: int, limit: int) -> HTTPException:
