@@ -118,10 +118,14 @@ def test_primary_killed_behind_haproxy_loses_no_acknowledged_write(behind_haprox
 
 def _switchover(cluster: Cluster) -> None:
     old = cluster.primary()
-    candidate = next(n for n in cluster.pg if n is not old)
+    # With synchronous replication on, Patroni promotes only the synchronous standby (any other
+    # candidate is a 412): ask the cluster which node that is.
+    members = httpx.get(f"http://127.0.0.1:{old.rest_port}/cluster", timeout=5).json()["members"]
+    standbys = [m["name"] for m in members if m.get("role") == "sync_standby"]
+    candidate = standbys[0] if standbys else next(n.name for n in cluster.pg if n is not old)
     answer = httpx.post(
         f"http://127.0.0.1:{old.rest_port}/switchover",
-        json={"leader": old.name, "candidate": candidate.name},
+        json={"leader": old.name, "candidate": candidate},
         timeout=30,
     )
     assert answer.status_code == 200, answer.text
