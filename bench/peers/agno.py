@@ -18,7 +18,9 @@ from bench.workloads import http
 
 VERSION = "3.1.10"
 VENV = REPO / "bench" / ".peers-venv"
-REQUIREMENTS = (f"agno[os,sqlite,postgres]=={VERSION}", "orjson")
+REQUIREMENTS = (f"agno[os,sqlite,postgres]=={VERSION}", "orjson", "openai")
+"""``openai``: an Agno agent without a model sets up its default, OpenAI (the fork workload
+builds one; no request is ever sent)."""
 NAME = "agno"
 
 
