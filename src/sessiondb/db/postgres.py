@@ -45,7 +45,7 @@ from sqlalchemy.sql.expression import ClauseElement
 
 from sessiondb.db._sql.aio import AsyncReadPool, afetch
 from sessiondb.db._sql.changes import lock_key, notify_channel
-from sessiondb.db._sql.codec import decode_run, decode_session_runs, dumps, listed_page, session_from_row
+from sessiondb.db._sql.codec import decode_run, decode_session_runs, dumps, listed_page
 from sessiondb.db._sql.compiled import Row, compiled_for, may_bypass
 from sessiondb.db._sql.deadline import WATCHDOG
 from sessiondb.db._sql.listen import ChangeListener
@@ -339,26 +339,12 @@ class PostgresDb(SqlStore):
             window, params = window_query(reads, session_id, user_id, runs_limit)
             rows = await self._fetch_mappings_on_loop(pool, window, params)
             row, loaded = window_result(reads, session_id, rows)
-            return session_from_row(
-                row,
-                store=self.store_token,
-                session_type=session_type,
-                runs=loaded,
-                complete=False,
-                lazy=self.lazy_runs,
-            )
+            return self._loaded_session(row, loaded, session_type, complete=False)
         statement, params = whole_session_query(reads, session_id, user_id)
         found = await self._fetch_on_loop(pool, statement, params)
         keys = compiled_for(statement, self._engine.dialect).keys
         row, loaded = whole_session_result(reads, session_id, keys, found)
-        return session_from_row(
-            row,
-            store=self.store_token,
-            session_type=session_type,
-            runs=loaded,
-            complete=True,
-            lazy=self.lazy_runs,
-        )
+        return self._loaded_session(row, loaded, session_type, complete=True)
 
     async def aget_sessions(self, query: SessionQuery) -> Page[Session]:
         """Async twin of :meth:`get_sessions`, on the event loop (see :mod:`sessiondb.db._sql.aio`)."""

@@ -436,22 +436,28 @@ class SqlStore(SqlLifecycle, RawReads, SessionStore):
             # An agent turn's read: the row and a small window, one statement.
             with self._one_statement(replica=True) as conn:
                 row, loaded = session_with_window(conn, self._reads, session_id, user_id, runs_limit)
-            return session_from_row(
-                row,
-                store=self.store_token,
-                session_type=session_type,
-                runs=loaded,
-                complete=False,
-                lazy=self.lazy_runs,
-            )
+            return self._loaded_session(row, loaded, session_type, complete=False)
         with self._one_statement(replica=True) as conn:
             row, loaded = whole_session(conn, self._reads, session_id, user_id)
+        return self._loaded_session(row, loaded, session_type, complete=True)
+
+    def _loaded_session(
+        self,
+        row: Mapping[str, Any],
+        loaded: Sequence[tuple[str, str]],
+        session_type: SessionType | None,
+        *,
+        complete: bool,
+    ) -> Session:
+        """The session a ``get_session`` read built from its row and runs (sync and async twins):
+        this store's, its runs decoded lazily unless :attr:`lazy_runs` is off; ``complete`` says
+        whether ``loaded`` holds every run or only a window."""
         return session_from_row(
             row,
             store=self.store_token,
             session_type=session_type,
             runs=loaded,
-            complete=True,
+            complete=complete,
             lazy=self.lazy_runs,
         )
 
