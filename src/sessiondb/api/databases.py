@@ -23,6 +23,7 @@ from sessiondb.api.serve import parse_url, split_db_arg, store_from_url
 from sessiondb.db._sql.discovery import TableSet, discover
 from sessiondb.db._sql.errors import translated_errors
 from sessiondb.db._sql.tables import DEFAULT_SESSION_TABLE, TableNames
+from sessiondb.db._sqlite_file import database_path
 from sessiondb.db.base import SessionStore
 from sessiondb.db.errors import DatabaseCorrupt
 from sessiondb.db.postgres import DEFAULT_SCHEMA
@@ -81,8 +82,9 @@ class Target:
         parsed = parse_url(url)
         shown = parsed.render_as_string(hide_password=True)
         if parsed.get_backend_name() == "sqlite":
-            database = parsed.database
-            path = None if database in (None, "", ":memory:") or "mode=memory" in url else Path(database)
+            # The file itself, also for a URI filename (``file:<path>?mode=ro``): its ``file:``
+            # prefix taken for part of the path made a ``file:`` directory in the working one.
+            path = None if "mode=memory" in url else database_path(parsed)
             return cls(db_id, url, "sqlite", path, None, str(path) if path else shown)
         schema = parsed.query.get("schema")
         return cls(db_id, url, "postgres", None, schema if isinstance(schema, str) else None, shown)
