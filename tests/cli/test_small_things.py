@@ -15,7 +15,7 @@ from sqlalchemy import create_engine
 from sessiondb.db import SqliteDb
 from sessiondb.db._sql import migrate as migrations
 from sessiondb.db._sql.tables import TableNames
-from sessiondb.run import Message, RunInput, RunOutput
+from sessiondb.run import Message, RunInput, RunOutput, RunStatus
 from sessiondb.session import AgentSession
 
 HEAD = migrations.head_revision()
@@ -123,3 +123,33 @@ def test_an_unreachable_postgres_is_one_line() -> None:
 
     message = assert_one_line_error(result)
     assert "127.0.0.1" in message and "secret" not in message
+
+
+def test_list_and_show_fit_80_columns_and_keep_ids_and_statuses_whole(tmp_path: Path) -> None:
+    path = tmp_path / "w.db"
+    component_id = str(uuid.uuid4())
+    run_id = str(uuid.uuid4())
+    store = SqliteDb(db_file=path)
+    session = AgentSession(session_id="s1", agent_id=component_id, user_id="u1")
+    session.upsert_run(
+        RunOutput(
+            run_id=run_id,
+            agent_id=component_id,
+            status=RunStatus.completed,
+            input=RunInput(input_content="what lives on the ocean floor? " * 5),
+            content="sea cucumbers, mostly " * 10,
+        )
+    )
+    store.upsert_session(session)
+    store.close()
+
+    shown = run_cli("sessions", "show", "s1", "--db", str(path))
+    listed = run_cli("sessions", "list", "--db", str(path))
+
+    for result in (shown, listed):
+        assert result.returncode == 0, result.stderr
+        assert max(len(line) for line in result.stdout.splitlines()) <= 80, result.stdout
+    assert re.search(rf"{run_id}\s+COMPLETED\s+\d{{4}}-\d\d-\d\d \d\d:\d\d", shown.stdout), shown.stdout
+    # The component column may fold onto several lines, but every character of the id is there.
+    body = [line.split("│") for line in listed.stdout.splitlines() if line.startswith("│")]
+    assert "".join(cells[5].strip() for cells in body) == component_id, listed.stdout

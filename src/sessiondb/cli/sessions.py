@@ -7,6 +7,7 @@ from typing import Annotated
 import orjson
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from sessiondb.api.serve import DEFAULT_DB
 from sessiondb.cli._common import (
@@ -22,6 +23,11 @@ from sessiondb.cli._common import (
 from sessiondb.db.base import SessionStore
 from sessiondb.db.errors import SessionNotFound
 from sessiondb.db.query import SORT_FIELDS, SessionQuery
+
+
+def _minutes(iso: str | None) -> str:
+    """``2026-12-07T17:51:51Z`` as ``2026-12-07 17:51``: short enough for an 80-column table."""
+    return (iso or "")[:16].replace("T", " ")
 
 
 def list_sessions(
@@ -65,11 +71,15 @@ def list_sessions(
     listing = Table(
         title=f"Sessions (page {page} of {max(result.total_pages, 1)}, {result.total_count} in all)"
     )
-    # Ids are never cut (they are copied into other commands); the other columns give way.
+    # Ids are never cut (they are copied into other commands): the session id keeps its width,
+    # the component and user ids fold onto more lines; only the name gives way.
     longest_id = max((len(item["session_id"]) for item in items), default=10)
     listing.add_column("session id", no_wrap=True, min_width=longest_id)
-    for column in ("type", "name", "user", "component", "updated"):
-        listing.add_column(column)
+    listing.add_column("type", no_wrap=True)
+    listing.add_column("name", overflow="ellipsis", no_wrap=True, max_width=24)
+    listing.add_column("user", overflow="fold")
+    listing.add_column("component", overflow="fold")
+    listing.add_column("updated", no_wrap=True)
     for item in items:
         component_id = item.get("agent_id") or item.get("team_id") or item.get("workflow_id") or ""
         listing.add_row(
@@ -78,7 +88,7 @@ def list_sessions(
             item["session_name"],
             item.get("user_id") or "",
             component_id,
-            item.get("updated_at") or "",
+            _minutes(item.get("updated_at")),
         )
     console.print(listing)
 
@@ -107,23 +117,24 @@ def show_session(
         summary.add_row(key, str(detail.get(key) or ""))
     summary.add_row("session_state", orjson.dumps(detail.get("session_state")).decode())
     console.print(summary)
-    runs = Table(title=f"{len(previews)} run(s)")
-    # Ids are never cut (they are copied into other commands); the previews give way instead.
-    longest_id = max((len(preview["run_id"]) for preview in previews), default=6)
-    runs.add_column("run id", no_wrap=True, min_width=longest_id)
-    runs.add_column("status", no_wrap=True)
-    runs.add_column("created")
-    runs.add_column("input", overflow="ellipsis", no_wrap=True)
-    runs.add_column("output", overflow="ellipsis", no_wrap=True)
+    console.print(f"[bold]{len(previews)} run(s)[/bold]")
+    # One block per run rather than a table: a run id (36 characters) beside a status, a time
+    # and two previews cannot fit 80 columns, and a table would cut one of them. The id line
+    # is never cut; only the previews give way, one line each.
     for preview in previews:
-        runs.add_row(
-            preview["run_id"],
-            preview.get("status", ""),
-            preview.get("created_at", ""),
-            (preview.get("run_input") or "")[:60],
-            (preview.get("content_preview") or "")[:60],
+        console.print(
+            Text.assemble(
+                (preview["run_id"], "bold"),
+                "  ",
+                (preview.get("status", ""), "cyan"),
+                "  ",
+                _minutes(preview.get("created_at")),
+            ),
+            soft_wrap=True,
         )
-    console.print(runs)
+        for arrow, text in (("in ", preview.get("run_input")), ("out", preview.get("content_preview"))):
+            line = " ".join((text or "").split())
+            console.print(Text(f"  {arrow} {line}", no_wrap=True, overflow="ellipsis"))
 
 
 def delete_sessions(
