@@ -88,7 +88,7 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     assert "Traceback" in result.stderr and "CannotOpen" in result.stderr
 
 
-def _wait_for(condition: Callable[[], bool], process: subprocess.Popen[bytes], timeout: float = 60) -> bool:
+def _wait_for(condition: Callable[[], bool], process: subprocess.Popen[bytes], timeout: float = 150) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
         if condition():

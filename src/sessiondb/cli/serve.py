@@ -5,18 +5,24 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from sessiondb._entry import INTERRUPTED
 from sessiondb.api.banner import banner_lines
 from sessiondb.api.databases import CannotOpen
 from sessiondb.api.serve import resolve_settings
 from sessiondb.cli._common import console, fail
 from sessiondb.db.errors import StoreError
+
+if TYPE_CHECKING:
+    import uvicorn
 
 
 def _bound(envvar: str, what: str) -> Any:
@@ -237,25 +243,25 @@ def serve(
     )
     if settings.workers > 1:
         lines.append(f"  workers   {settings.workers} processes")
-    console.print("\n".join([*lines, "Press Ctrl-C to stop."]), highlight=False, soft_wrap=True)
-    # Now, not when a buffer fills: the banner is how a log (or a supervisor) sees the start.
-    sys.stdout.flush()
+    lines.append("Press Ctrl-C to stop.")
     host, port, log_config = settings.host, settings.port, _log_config(settings.log_level)
     # Read by HeaderTimeoutProtocol in this process and in workers (which inherit it).
     os.environ[HEADER_TIMEOUT_VARIABLE] = str(settings.header_timeout)
     if settings.workers == 1:
+        server_config = uvicorn.Config(
+            served.app,
+            host=host,
+            port=port,
+            log_level=None,
+            log_config=log_config,
+            http=HEADER_TIMEOUT_PROTOCOL,
+        )
         try:
-            uvicorn.run(
-                served.app,
-                host=host,
-                port=port,
-                log_level=None,
-                log_config=log_config,
-                http=HEADER_TIMEOUT_PROTOCOL,
-            )
+            _serve_until_interrupted(uvicorn.Server(server_config), lines)
         finally:
             served.close()
         return
+    _announce(lines)
     # Each worker builds its own app (and connections) from the same settings; this process
     # only supervises them, so it lets go of its stores before they start.
     served.close()
@@ -272,6 +278,45 @@ def serve(
         # pings, and importing the class there (all of sessiondb.api) could outlast them.
         http=HEADER_TIMEOUT_PROTOCOL,
     )
+
+
+_STARTUP_FAILURE = 3
+"""The exit code when the server could not start, as ``uvicorn.run`` gives it."""
+
+
+def _announce(lines: list[str]) -> None:
+    """Print the start-up block, and flush it now, not when a buffer fills: the banner is how
+    a log (or a supervisor) sees the start."""
+    console.print("\n".join(lines), highlight=False, soft_wrap=True)
+    sys.stdout.flush()
+
+
+def _serve_until_interrupted(server: uvicorn.Server, banner: list[str]) -> None:
+    """Announce and run ``server`` in this process; Ctrl-C stops it gracefully, then exits 130.
+
+    ``uvicorn.run`` creates its event loop before it puts its own signal handlers in place, so
+    a Ctrl-C in between reached the command's handler, whose ``SystemExit`` could land inside
+    the loop's constructor (CPython then printed "Exception ignored ... _signal_handlers").
+    Here the server's own ``handle_exit`` takes the signal from before the banner invites it:
+    a Ctrl-C at any moment asks the server to stop, and it stops in its own time (one before
+    start-up makes uvicorn start and stop at once, without serving).
+    """
+    interrupted: list[int] = []
+
+    def on_interrupt(signum: int, frame: FrameType | None) -> None:
+        interrupted.append(signum)
+        server.handle_exit(signum, frame)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        _announce(banner)
+        server.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interrupted:
+        raise SystemExit(INTERRUPTED)
+    if not server.started:
+        raise SystemExit(_STARTUP_FAILURE)
 
 
 def _check_port(host: str, port: int) -> None:
