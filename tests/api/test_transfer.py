@@ -13,13 +13,13 @@ import orjson
 import pytest
 from api_support import asgi_client
 
+from collector_watch import watch_collector
 from sessiondb.api import AuthConfig, JwtConfig, create_app
 from sessiondb.db.base import SessionStore
 from sessiondb.db.memory import InMemoryDb
 from sessiondb.db.transfer import ExportFilter
 from sessiondb.run import Message, RunOutput
-from sessiondb.session import AgentSession, Session
-from sessiondb.transfer import importer as importer_module
+from sessiondb.session import AgentSession
 
 SECRET = "test-secret-that-is-long-enough-for-hs256"
 NDJSON_TYPE = "application/x-ndjson; charset=utf-8"
@@ -93,14 +93,7 @@ async def test_import_then_import_again(store: SessionStore, client: httpx.Async
 async def test_an_import_decodes_with_the_collector_paused(
     store: SessionStore, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seen: list[bool] = []
-    decode = importer_module.decode_session
-
-    def watching(line: int, text: bytes | str) -> Session:
-        seen.append(gc.isenabled())
-        return decode(line, text)
-
-    monkeypatch.setattr(importer_module, "decode_session", watching)
+    seen = watch_collector(monkeypatch)
     response = await client.post("/import", content=await _export_body(3))
     assert response.status_code == 200, response.text
     assert seen == [False, False, False]

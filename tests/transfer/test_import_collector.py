@@ -7,6 +7,7 @@ import gc
 import pytest
 from transfer_data import mixed_sessions
 
+from collector_watch import watch_collector
 from sessiondb.db.memory import InMemoryDb
 from sessiondb.db.transfer import ExportFilter
 from sessiondb.session import Session
@@ -25,15 +26,7 @@ def _export_lines() -> list[bytes]:
 def collector_seen(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Whether the collector was on at each line's decode (batches of two sessions)."""
     monkeypatch.setattr(importer_module, "BATCH_SESSIONS", 2)
-    seen: list[bool] = []
-    decode = importer_module.decode_session
-
-    def watching(line: int, text: bytes | str) -> Session:
-        seen.append(gc.isenabled())
-        return decode(line, text)
-
-    monkeypatch.setattr(importer_module, "decode_session", watching)
-    return seen
+    return watch_collector(monkeypatch)
 
 
 def test_lines_are_decoded_with_the_collector_paused_and_it_runs_again_after(
