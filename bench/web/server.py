@@ -40,10 +40,13 @@ def _app(args: argparse.Namespace) -> Any:
         store: Any = SqliteDb(db_file=args.db_file, session_table=args.table)
     else:
         store = PostgresDb(db_url=args.pg_url, db_schema=args.schema, session_table=args.table)
-    return create_app(store)
+    # BENCH_READ_CACHE=0 serves without the read cache (docs/benchmarks.md: the miss path).
+    return create_app(store, read_cache=os.environ.get(READ_CACHE_VARIABLE, "1") != "0")
 
 
 ARGS_VARIABLE = "BENCH_SERVER_ARGS"
+READ_CACHE_VARIABLE = "BENCH_READ_CACHE"
+"""``0`` in the environment: sessiondb's app without its read cache (``create_app(read_cache=False)``)."""
 SERVERS = ("uvicorn", "granian")
 """The ASGI servers the benchmark can serve both sides with."""
 
