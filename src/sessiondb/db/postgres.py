@@ -59,6 +59,7 @@ from sessiondb.db._sql.reads import (
 )
 from sessiondb.db._sql.replicas import ReplicaSet, primary_position
 from sessiondb.db._sql.run_reads import RunsFilter, one_run_result, runs_result
+from sessiondb.db._sql.shared_read import SharedRead
 from sessiondb.db._sql.store import SqlStore
 from sessiondb.db._sql.tables import DEFAULT_SEARCH_CONFIG, TableNames
 from sessiondb.db.changes import DEFAULT_CHANGES_WINDOW, ChangeWatch
@@ -252,6 +253,7 @@ class PostgresDb(SqlStore):
         if read_replica_urls:
             self._replicas = ReplicaSet.of([_engine_for(url, timeouts) for url in read_replica_urls])
         self._async_reads: AsyncReadPool | None = None
+        self._shared_snapshot = SharedRead(self._snapshot)
         # The change feed's readers wake on NOTIFY (on the primary: a replica cannot LISTEN),
         # listening as the engine connects; a caller's engine gets polling watches.
         self._listener: ChangeListener | None = None
@@ -334,12 +336,21 @@ class PostgresDb(SqlStore):
         it (so the WAL position, ``pg_current_wal_lsn()``, would not do). Transaction ids are
         the server's, not the database's: a write to any database of the server moves it too.
 
+        Concurrent requests share one round trip, sent after each of them asked
+        (:mod:`sessiondb.db._sql.shared_read`).
+
         ``None`` when reads take worker threads (a caller's engine, or read replicas: a
         replica's answer is as old as its replay, which the primary's snapshot does not tell),
         and when the server does not answer (the read then fails as usual).
         """
+        if self._event_loop_pool() is None or self._replicas is not None or self._fault.message is not None:
+            return None
+        return await self._shared_snapshot()
+
+    async def _snapshot(self) -> str | None:
+        """``pg_current_snapshot()`` now, or ``None`` when it cannot be read."""
         pool = self._event_loop_pool()
-        if pool is None or self._replicas is not None or self._fault.message is not None:
+        if pool is None:
             return None
         deadline = self._timeouts.call_deadline_s
         try:
