@@ -40,8 +40,11 @@ def _app(args: argparse.Namespace) -> Any:
         store: Any = SqliteDb(db_file=args.db_file, session_table=args.table)
     else:
         store = PostgresDb(db_url=args.pg_url, db_schema=args.schema, session_table=args.table)
-    # BENCH_READ_CACHE=0 serves without the read cache (docs/benchmarks.md: the miss path).
-    return create_app(store, read_cache=os.environ.get(READ_CACHE_VARIABLE, "1") != "0")
+    # BENCH_READ_CACHE=0 serves without the read cache (docs/benchmarks.md: the miss path);
+    # unset, the app's default (and an older sessiondb, e.g. bench ab's "before", works too).
+    if os.environ.get(READ_CACHE_VARIABLE) == "0":
+        return create_app(store, read_cache=False)
+    return create_app(store)
 
 
 ARGS_VARIABLE = "BENCH_SERVER_ARGS"
