@@ -5,9 +5,9 @@ PostgreSQL, ``GET /sessions``, ``GET /sessions/{id}`` and ``GET /sessions/{id}/r
 the same status, headers and bytes with the fast path on as with it off (the routes render
 built sessions and runs through their views; the fast path renders stored rows). Error cases
 must reach the routes. The fast path's answers are kept (``sessiondb.api.read_cache``): every
-comparison is made twice, the second time with the kept answer. If an optimisation changes what the client gets, these fail; so do
-they if a route registered in front of these ones took their paths (the fast path would then
-answer for the wrong endpoint).
+comparison is made twice, the second time with the kept answer. If an optimisation changes
+what the client gets, these fail; so do they if a route registered in front of these ones
+took their paths (the fast path would then answer for the wrong endpoint).
 """
 
 from __future__ import annotations
