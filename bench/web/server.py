@@ -111,6 +111,9 @@ def serve(app: Any, port: int, profile: str | None) -> None:
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     if profile is None:
+        if os.environ.get(CACHE_STATS_VARIABLE):
+            # As below: the re-raised SIGTERM becomes SystemExit, so the stats get written at exit.
+            signal.signal(signal.SIGTERM, lambda _signo, _frame: sys.exit(0))
         server.run()
         return
     # uvicorn re-raises the SIGTERM it caught once it has shut down; turn it into SystemExit so
