@@ -14,6 +14,7 @@ arguments the parent exported (as ``sessiondb serve --workers`` does).
 from __future__ import annotations
 
 import argparse
+import atexit
 import cProfile
 import json
 import os
@@ -40,10 +41,27 @@ def _app(args: argparse.Namespace) -> Any:
         store: Any = SqliteDb(db_file=args.db_file, session_table=args.table)
     else:
         store = PostgresDb(db_url=args.pg_url, db_schema=args.schema, session_table=args.table)
-    return create_app(store)
+    # BENCH_READ_CACHE=0 serves without the read cache (docs/benchmarks.md: the miss path);
+    # unset, the app's default (and an older sessiondb, e.g. bench ab's "before", works too).
+    off = os.environ.get(READ_CACHE_VARIABLE) == "0"
+    app = create_app(store, read_cache=False) if off else create_app(store)
+    stats_path = os.environ.get(CACHE_STATS_VARIABLE)
+    cache = getattr(app.state, "read_cache", None)
+    if stats_path and cache is not None:
+        # Appended at exit (a graceful SIGTERM): how many requests the cache answered.
+        def write_stats() -> None:
+            with open(stats_path, "a") as out:
+                out.write(json.dumps({"mode": args.mode, "hits": cache.hits, "misses": cache.misses}) + "\n")
+
+        atexit.register(write_stats)
+    return app
 
 
 ARGS_VARIABLE = "BENCH_SERVER_ARGS"
+READ_CACHE_VARIABLE = "BENCH_READ_CACHE"
+CACHE_STATS_VARIABLE = "BENCH_CACHE_STATS"
+"""A file to append the read cache's hits and misses to when the server exits."""
+"""``0`` in the environment: sessiondb's app without its read cache (``create_app(read_cache=False)``)."""
 SERVERS = ("uvicorn", "granian")
 """The ASGI servers the benchmark can serve both sides with."""
 
@@ -93,6 +111,9 @@ def serve(app: Any, port: int, profile: str | None) -> None:
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     if profile is None:
+        if os.environ.get(CACHE_STATS_VARIABLE):
+            # As below: the re-raised SIGTERM becomes SystemExit, so the stats get written at exit.
+            signal.signal(signal.SIGTERM, lambda _signo, _frame: sys.exit(0))
         server.run()
         return
     # uvicorn re-raises the SIGTERM it caught once it has shut down; turn it into SystemExit so

@@ -20,6 +20,7 @@ from sessiondb.api.errors import install_error_handlers
 from sessiondb.api.fast_reads import FastReads
 from sessiondb.api.field_limits import FieldLimits, screen_request
 from sessiondb.api.limits import DEFAULT_MAX_BODY_BYTES, BodySizeLimitMiddleware
+from sessiondb.api.read_cache import ReadCache
 from sessiondb.api.registry import StoreRegistry, StoresArg
 from sessiondb.api.routers import agents as agent_routes
 from sessiondb.api.routers import changes, fork, history, runs, search, sessions, system, transfer, trash
@@ -48,6 +49,7 @@ def create_app(
     os_id: str = DEFAULT_OS_ID,
     cors_origins: Sequence[str] = DEFAULT_CORS_ORIGINS,
     health_timeout_s: float = HEALTH_TIMEOUT_S,
+    read_cache: bool = True,
 ) -> FastAPI:
     """Build the HTTP API serving ``dbs``, and the runtimes next to it.
 
@@ -70,6 +72,11 @@ def create_app(
             AgentOS's, where Agno's Agent UI runs (``http://localhost:3000``); ``()`` for none.
         health_timeout_s: how long ``GET /health`` waits for the databases' answers; one
             that does not answer in time is reported unavailable (503).
+        read_cache: keep the answers of ``GET /sessions``, ``GET /sessions/{id}`` and
+            ``GET /sessions/{id}/runs`` in memory, each served again while the database's data
+            version is unchanged (checked on every request, see :mod:`sessiondb.api.read_cache`;
+            up to 4,096 answers and 64 MiB). ``app.state.read_cache`` holds the cache (``None``
+            when off).
 
     Returns:
         A FastAPI app with the ``/sessions`` endpoints, ``/health``, ``/config``, the
@@ -107,6 +114,7 @@ def create_app(
     app.state.closing = threading.Event()
     # Added first, so it runs last of the middleware, right in front of the routes.
     app.state.fast_reads = True
+    app.state.read_cache = ReadCache() if read_cache else None
     app.add_middleware(FastReads)
     install_error_handlers(app)
     if any(store.reads_from_replicas for _db_id, store in app.state.registry.items()):

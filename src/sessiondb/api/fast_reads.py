@@ -18,13 +18,18 @@ failed is simply made again there, which is safe for a GET. The routes stay decl
 FastAPI, with their response models in the OpenAPI document, and remain the plain twin that
 a test compares this path with, byte for byte (``app.state.fast_reads = False`` turns this
 path off).
+
+The answers of this path are kept in :mod:`sessiondb.api.read_cache` (``app.state.read_cache``,
+``None`` for none) with the version of the data they were read at, which every request asks
+the store for first (after authenticating): an unchanged database answers from memory.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from typing import Any
+from collections.abc import Hashable
+from operator import itemgetter
 
 from fastapi import HTTPException
 from fastapi.exceptions import RequestValidationError
@@ -35,7 +40,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sessiondb.api.auth import READ_SCOPE
 from sessiondb.api.deps import Access, bearer_credentials, grant
-from sessiondb.api.responses import JsonResponse
+from sessiondb.api.read_cache import Cached, ReadCache
+from sessiondb.api.responses import JsonResponse, json_bytes
 from sessiondb.api.routers.common import session_response
 from sessiondb.api.routers.runs import statuses_of
 from sessiondb.api.schemas.sessions import ListSessionsQuery, SessionTypeQuery, SessionTypeValue
@@ -44,6 +50,7 @@ from sessiondb.api.views.runs import stored_run_detail
 from sessiondb.api.views.sessions import stored_list_item
 from sessiondb.db._sql.raw_reads import RawReads
 from sessiondb.db._sql.run_reads import RunsFilter
+from sessiondb.db.base import SessionStore
 from sessiondb.db.errors import StoreError
 from sessiondb.db.query import SQL_INT_MAX, SQL_INT_MIN, SessionQuery
 
@@ -80,18 +87,20 @@ class FastReads:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Answer a hot read, or hand the request on."""
-        if _served(scope) and scope["app"].state.fast_reads:
+        state = scope["app"].state if _served(scope) else None
+        if state is not None and state.fast_reads:
             path: str = scope["path"]
-            response: Response | None = None
+            cache: ReadCache | None = state.read_cache
+            response: Answer | None = None
             try:
                 if path == "/sessions":
-                    response = await _list(Request(scope))
+                    response = await _list(Request(scope), cache)
                 elif (match := _SESSION_PATH.match(path)) is not None:
                     request = Request(scope)
                     if match.group(2) is None:
-                        response = await _detail(request, match.group(1))
+                        response = await _detail(request, match.group(1), cache)
                     else:
-                        response = await _runs(request, match.group(1))
+                        response = await _runs(request, match.group(1), cache)
             except _PLAIN:
                 response = None
             if response is not None:
@@ -112,46 +121,135 @@ def _access(request: Request) -> Access:
     )
 
 
-async def _list(request: Request) -> Response | None:
-    """``GET /sessions`` as :func:`sessiondb.api.routers.sessions.get_sessions` answers it."""
+class Answer:
+    """A ``200`` with these raw headers and this body (a kept answer, sent again)."""
+
+    __slots__ = ("body", "headers")
+
+    def __init__(self, body: bytes, headers: tuple[tuple[bytes, bytes], ...]) -> None:
+        self.body = body
+        self.headers = headers
+
+    @classmethod
+    def of(cls, response: Response) -> Answer:
+        """``response``'s headers and body."""
+        return cls(bytes(response.body), tuple(response.raw_headers))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the answer (a fresh header list each time: middleware may append to it)."""
+        await send({"type": "http.response.start", "status": 200, "headers": list(self.headers)})
+        await send({"type": "http.response.body", "body": self.body})
+
+
+def _key(route: str, request: Request, access: Access, store: SessionStore) -> Hashable:
+    """What an answer depends on: the route, path and query (parameters in name order, a
+    repeated name's values in their order), the store, and who asks."""
+    query = tuple(sorted(request.query_params.multi_items(), key=itemgetter(0)))
+    principal = access.principal
+    return (
+        route,
+        request.scope["path"],
+        query,
+        id(store),
+        principal.user_id,
+        principal.admin,
+        access.user_id,
+    )
+
+
+async def _version(cache: ReadCache | None, store: SessionStore) -> Hashable | None:
+    """The data version to check a kept answer against and to keep a new one at, read before
+    the database is; ``None`` (nothing cached) without a cache or a store that cannot tell."""
+    if cache is None or not isinstance(store, RawReads):
+        return None
+    return await store.aread_version()
+
+
+def _listing(data: bytes, extra: tuple[int, int, int, int, str | None], elapsed_ms: float) -> Answer:
+    """The body ``JsonResponse({"data": ..., "meta": ...})`` renders, around rendered ``data``."""
+    page, limit, total_count, total_pages, next_cursor = extra
+    meta = {
+        "page": page,
+        "limit": limit,
+        "total_count": total_count,
+        "total_pages": total_pages,
+        "search_time_ms": elapsed_ms,
+        "next_cursor": next_cursor,
+    }
+    body = b'{"data":' + data + b',"meta":' + json_bytes(meta) + b"}"
+    return Answer(body, ((b"content-length", str(len(body)).encode()), _JSON_TYPE))
+
+
+_JSON_TYPE = (b"content-type", b"application/json")
+
+
+def _since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
+
+
+async def _list(request: Request, cache: ReadCache | None) -> Answer | None:
+    """``GET /sessions`` as :func:`sessiondb.api.routers.sessions.get_sessions` answers it.
+
+    ``meta.search_time_ms`` is the time this request spent on the database: the read of the
+    page, or for a kept answer the check of the data's version (which is all it asked).
+    """
     access = _access(request)
-    params = ListSessionsQuery.model_validate(request.query_params)
     store = access.store
     if not isinstance(store, RawReads):
         return None
+    started = time.perf_counter()
+    version = await _version(cache, store)
+    key: Hashable = None
+    if cache is not None and version is not None:
+        key = _key("list", request, access, store)
+        if (kept := cache.get(key, store, version)) is not None:
+            return _listing(kept.body, kept.extra, _since(started))
+    params = ListSessionsQuery.model_validate(request.query_params)
     query = SessionQuery(user_id=access.user_id, **params.model_dump())
     started = time.perf_counter()
     page = await store.aget_session_rows(query)
-    elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
-    meta: dict[str, Any] = {
-        "page": params.page,
-        "limit": params.limit,
-        "total_count": page.total_count,
-        "total_pages": page.total_pages,
-        "search_time_ms": elapsed_ms,
-        "next_cursor": page.next_cursor,
-    }
-    return JsonResponse({"data": [stored_list_item(row) for row in page.items], "meta": meta})
+    elapsed_ms = _since(started)
+    data = json_bytes([stored_list_item(row) for row in page.items])
+    extra = (params.page, params.limit, page.total_count, page.total_pages, page.next_cursor)
+    if cache is not None and version is not None:
+        cache.put(key, Cached(store, version, data, extra=extra))
+    return _listing(data, extra, elapsed_ms)
 
 
-async def _detail(request: Request, session_id: str) -> Response:
+async def _detail(request: Request, session_id: str, cache: ReadCache | None) -> Answer:
     """``GET /sessions/{session_id}`` as :func:`sessiondb.api.routers.sessions.get_session_by_id`
     answers it (the session itself is still built: its chat history is the session's logic)."""
     access = _access(request)
+    store = access.store
+    version = await _version(cache, store)
+    key: Hashable = None
+    if cache is not None and version is not None:
+        key = _key("detail", request, access, store)
+        if (kept := cache.get(key, store, version)) is not None:
+            return Answer(kept.body, kept.headers)
     session_type = SessionTypeQuery.model_validate(request.query_params).session_type
-    session = await access.store.aget_session(session_id, session_type=session_type, user_id=access.user_id)
-    return session_response(session_detail(session), session)
+    session = await store.aget_session(session_id, session_type=session_type, user_id=access.user_id)
+    answer = Answer.of(session_response(session_detail(session), session))
+    if cache is not None and version is not None:
+        cache.put(key, Cached(store, version, answer.body, answer.headers))
+    return answer
 
 
-async def _runs(request: Request, session_id: str) -> Response | None:
+async def _runs(request: Request, session_id: str, cache: ReadCache | None) -> Answer | None:
     """``GET /sessions/{session_id}/runs`` as :func:`sessiondb.api.routers.runs.get_session_runs`
     answers it."""
     access = _access(request)
-    params = _RunsQuery.model_validate(request.query_params)
-    statuses = statuses_of(request.query_params.getlist("status") or None)
     store = access.store
     if not isinstance(store, RawReads):
         return None
+    version = await _version(cache, store)
+    key: Hashable = None
+    if cache is not None and version is not None:
+        key = _key("runs", request, access, store)
+        if (kept := cache.get(key, store, version)) is not None:
+            return Answer(kept.body, kept.headers)
+    params = _RunsQuery.model_validate(request.query_params)
+    statuses = statuses_of(request.query_params.getlist("status") or None)
     filters = RunsFilter.of(
         statuses=statuses,
         created_after=params.created_after,
@@ -160,4 +258,9 @@ async def _runs(request: Request, session_id: str) -> Response | None:
         history=False,
     )
     runs = await store.aget_run_dicts(session_id, user_id=access.user_id, filters=filters)
-    return JsonResponse([stored_run_detail(kind, data, include_nulls=False) for kind, data in runs])
+    answer = Answer.of(
+        JsonResponse([stored_run_detail(kind, data, include_nulls=False) for kind, data in runs])
+    )
+    if cache is not None and version is not None:
+        cache.put(key, Cached(store, version, answer.body, answer.headers))
+    return answer

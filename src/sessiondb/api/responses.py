@@ -24,10 +24,15 @@ class JsonResponse(Response):
         """Serialise ``content``; values orjson does not know become their ``str``, and so do
         integers past 64 bits, which orjson refuses (a 422 echoes the input it refused, and a
         form field may parse to one)."""
-        try:
-            return orjson.dumps(content, default=str, option=orjson.OPT_NON_STR_KEYS)
-        except orjson.JSONEncodeError:
-            return orjson.dumps(_big_ints_as_text(content), default=str, option=orjson.OPT_NON_STR_KEYS)
+        return json_bytes(content)
+
+
+def json_bytes(content: Any) -> bytes:
+    """``content`` as :class:`JsonResponse` renders it (the body of ``JsonResponse(content)``)."""
+    try:
+        return orjson.dumps(content, default=str, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:
+        return orjson.dumps(_big_ints_as_text(content), default=str, option=orjson.OPT_NON_STR_KEYS)
 
 
 _INT64 = range(-(2**63), 2**64)

@@ -59,6 +59,7 @@ from sessiondb.db._sql.reads import (
 )
 from sessiondb.db._sql.replicas import ReplicaSet, primary_position
 from sessiondb.db._sql.run_reads import RunsFilter, one_run_result, runs_result
+from sessiondb.db._sql.shared_read import SharedRead
 from sessiondb.db._sql.store import SqlStore
 from sessiondb.db._sql.tables import DEFAULT_SEARCH_CONFIG, TableNames
 from sessiondb.db.changes import DEFAULT_CHANGES_WINDOW, ChangeWatch
@@ -170,6 +171,9 @@ def _demoted_server_is_a_disconnect(context: ExceptionContext) -> None:
         context.is_disconnect = True
 
 
+_SNAPSHOT = "SELECT pg_current_snapshot()::text"
+
+
 class PostgresDb(SqlStore):
     """Sessions and runs in a PostgreSQL database.
 
@@ -249,6 +253,7 @@ class PostgresDb(SqlStore):
         if read_replica_urls:
             self._replicas = ReplicaSet.of([_engine_for(url, timeouts) for url in read_replica_urls])
         self._async_reads: AsyncReadPool | None = None
+        self._shared_snapshot = SharedRead(self._snapshot)
         # The change feed's readers wake on NOTIFY (on the primary: a replica cannot LISTEN),
         # listening as the engine connects; a caller's engine gets polling watches.
         self._listener: ChangeListener | None = None
@@ -319,6 +324,43 @@ class PostgresDb(SqlStore):
         keys = compiled_for(statement, self._engine.dialect).keys
         rows = await self._fetch_on_loop(pool, statement, values)
         return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    async def aread_version(self) -> str | None:
+        """See :meth:`RawReads.aread_version`: ``pg_current_snapshot()``, one round trip on an
+        event-loop connection.
+
+        The snapshot (the oldest running transaction, the next id, the ids running in
+        between) is what a read's visibility is made of: a commit takes its id out of the
+        running ones, so any commit between two snapshots makes them differ, including one
+        whose WAL record was written before the first snapshot but which became visible after
+        it (so the WAL position, ``pg_current_wal_lsn()``, would not do). Transaction ids are
+        the server's, not the database's: a write to any database of the server moves it too.
+
+        Concurrent requests share one round trip, sent after each of them asked
+        (:mod:`sessiondb.db._sql.shared_read`).
+
+        ``None`` when reads take worker threads (a caller's engine, or read replicas: a
+        replica's answer is as old as its replay, which the primary's snapshot does not tell),
+        and when the server does not answer (the read then fails as usual).
+        """
+        if self._event_loop_pool() is None or self._replicas is not None or self._fault.message is not None:
+            return None
+        return await self._shared_snapshot()
+
+    async def _snapshot(self) -> str | None:
+        """``pg_current_snapshot()`` now, or ``None`` when it cannot be read."""
+        pool = self._event_loop_pool()
+        if pool is None:
+            return None
+        deadline = self._timeouts.call_deadline_s
+        try:
+            async with pool.connection() as conn:
+                with WATCHDOG.watch(conn.pgconn.socket, deadline):
+                    cursor = await conn.execute(_SNAPSHOT)
+                    row = await cursor.fetchone()
+        except (psycopg.Error, sa_exc.SQLAlchemyError):
+            return None
+        return str(row[0]) if row is not None else None
 
     async def aget_session(
         self,

@@ -33,7 +33,9 @@ from sessiondb.db._sql.codec import dumps
 from sessiondb.db._sql.store import NO_TRANSACTION_OPTION, WRITE_OPTION, SqlStore
 from sessiondb.db._sql.tables import TableNames
 from sessiondb.db._sqlite_file import FileIdentity, database_path
+from sessiondb.db._sqlite_version import DataVersion
 from sessiondb.db.changes import DEFAULT_CHANGES_WINDOW
+from sessiondb.db.errors import StoreError
 from sessiondb.db.timeouts import SQLITE_DEFAULT_LOCK_S, Timeouts
 
 Synchronous = Literal["NORMAL", "FULL"]
@@ -320,6 +322,9 @@ class SqliteDb(SqlStore):
         # Reads on the event loop need connections of their own, opened like the store's; an
         # engine the caller passed in may connect in ways its URL does not say, so it has none.
         self._loop_readers: _LoopReaders | None = None
+        # Versions for the HTTP API's read cache; none for the same reasons (and in memory, the
+        # one shared connection's own commits would not move it).
+        self._data_version: DataVersion | None = None
         if db_engine is None:
             if db_url is not None:
                 url = make_url(db_url)
@@ -330,6 +335,9 @@ class SqliteDb(SqlStore):
             db_engine = _engine_for(url, pool_timeout=timeouts.pool_s)
             if not _in_memory(url):
                 self._loop_readers = _LoopReaders(url, synchronous)
+                version_engine = _engine_for(url, poolclass=StaticPool)
+                configure_engine(version_engine, synchronous)
+                self._data_version = DataVersion(version_engine)
         configure_engine(db_engine, synchronous, busy_ms)
         db_path = database_path(db_engine.url)
         # Shared with the event-loop views (copies of the store).
@@ -375,6 +383,22 @@ class SqliteDb(SqlStore):
             return None
         return self._loop_readers.view(self)
 
+    async def aread_version(self) -> int | None:
+        """See :meth:`RawReads.aread_version`: ``PRAGMA data_version`` on a connection that never
+        writes (:mod:`sessiondb.db._sqlite_version`), asked on the calling thread (a few µs).
+
+        ``None`` for an in-memory database, a store on a caller's engine, before the schema is
+        known to be ready, and when the file was replaced or the store met a damaged database
+        (the read then raises as usual).
+        """
+        if self._data_version is None or not self._schema_ready:
+            return None
+        try:
+            self._check_usable()
+        except StoreError:
+            return None
+        return self._data_version.read()
+
     @contextmanager
     def maintenance_lock(self) -> Iterator[bool]:
         """See :meth:`SessionStore.maintenance_lock`: an exclusive ``flock`` on ``<database>.maintenance``
@@ -402,4 +426,6 @@ class SqliteDb(SqlStore):
         """Close the event-loop threads' connections, then as :meth:`SqlStore.close`."""
         if self._loop_readers is not None:
             self._loop_readers.close()
+        if self._data_version is not None:
+            self._data_version.close()
         super().close()

@@ -6,6 +6,9 @@ runs from the stored JSON only to dump them again cost more than the SQL itself 
 directly. The reads run the same statements as ``get_sessions`` and ``get_runs`` (same
 filters, owner check, snapshot and errors); only the decoding into objects is left out.
 
+:meth:`RawReads.aread_version` gives the HTTP API's cache of these answers
+(:mod:`sessiondb.api.read_cache`) the version of the data they were read at.
+
 Which code runs when: :class:`RawReads` is mixed into ``SqlStore``. Its async methods go
 through ``SessionStore._read`` (SQLite: on the event loop once the schema is ready, else a
 worker thread); ``PostgresDb`` overrides them to read on the event loop through its async
@@ -16,7 +19,7 @@ route.
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Literal, TypeVar
 
@@ -97,6 +100,18 @@ class RawReads(abc.ABC):
         with self._one_statement(replica=True) as conn:
             rows = fetch(conn, statement, values)
         return run_dicts(*runs_result(session_id, rows))
+
+    async def aread_version(self) -> Hashable | None:
+        """What the database's data is at now, for a cache of answers to reads: a value that
+        is different whenever any commit, by any connection of any process, may have changed
+        what a read answers, or ``None`` when the store cannot tell (then nothing is cached).
+
+        Read *before* the read it stands for: a commit in between makes the cached answer
+        newer than its version (so it is dropped early), never older. Equal versions mean
+        nothing was committed in between; a version may also change when nothing this store
+        reads changed (another table's or another database's write). ``None`` by default.
+        """
+        return None
 
     async def aget_session_rows(self, query: SessionQuery) -> Page[dict[str, Any]]:
         """Async twin of :meth:`get_session_rows`."""
