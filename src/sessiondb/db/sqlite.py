@@ -346,6 +346,8 @@ class SqliteDb(SqlStore):
         )
 
     _statement_options: ClassVar[dict[str, Any]] = {NO_TRANSACTION_OPTION: True}
+    # The driver is in autocommit mode: a single-statement read needs nothing the pool does not do.
+    _reads_on_driver: ClassVar[bool] = True
     # Reads the first page, so a file that is not a database fails here (SELECT 1 reads nothing).
     _PING_SQL: ClassVar[str] = "SELECT 1 FROM sqlite_master LIMIT 1"
 
