@@ -45,7 +45,7 @@ def _outcome(read: Callable[[], Any]) -> Any:
 
 def _plain(store: SqliteDb, monkeypatch: pytest.MonkeyPatch, read: Callable[[], Any]) -> Any:
     with monkeypatch.context() as patch:
-        patch.setattr(store, "_reads_on_driver", False)
+        patch.setattr(store, "_reads_on_driver", lambda: False)
         return _outcome(read)
 
 
@@ -177,3 +177,26 @@ def test_watched_statements_take_the_plain_path(sqlite_store: SqliteDb) -> None:
         event.remove(sqlite_store._engine, "before_cursor_execute", record)
     assert [run.run_id for run in window.runs or ()] == ["a-r2", "a-more"]
     assert len(sent) == 1  # the listener saw the plain path's one statement
+
+
+def test_a_connection_other_threads_may_share_takes_the_plain_path(tmp_path: Path) -> None:
+    # An in-memory database is one connection shared by every thread (StaticPool): a read's
+    # BEGIN there could collide with another thread's transaction on the same connection.
+    shared = SqliteDb(db_url="sqlite://")
+    try:
+        shared.upsert_session(agent_session("a", runs=3))
+        assert shared._window_on_driver("a", None, 2) is None
+        assert [run.run_id for run in shared.get_session("a", runs_limit=2).runs or ()] == ["a-r1", "a-r2"]
+    finally:
+        shared.close()
+    # An event-loop view's one connection is its thread's alone: the driver read is fine there.
+    store = SqliteDb(db_file=tmp_path / "views.db")
+    try:
+        store.upsert_session(agent_session("a", runs=3))
+        view = store.event_loop_reader()
+        assert view is not None and view is not store
+        found = view._window_on_driver("a", None, 2)
+        assert found is not None
+        assert [run_id for run_id, _ in found[1]] == ["a-r1", "a-r2"]
+    finally:
+        store.close()

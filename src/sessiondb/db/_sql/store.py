@@ -172,10 +172,6 @@ class SqlStore(SqlLifecycle, RawReads, SessionStore):
     _read_options: ClassVar[dict[str, Any]] = {}
     _statement_options: ClassVar[dict[str, Any]] = {}
     """Execution options that keep a connection out of any transaction (see ``_one_statement``)."""
-    _reads_on_driver: ClassVar[bool] = False
-    """Whether a windowed ``get_session`` may run on the pool's driver connection (see
-    :mod:`sessiondb.db._sql.driver_reads`): only where a single-statement read needs no
-    transaction and no per-connection set-up beyond the pool's."""
 
     def __init__(
         self,
@@ -449,11 +445,17 @@ class SqlStore(SqlLifecycle, RawReads, SessionStore):
             row, loaded = whole_session(conn, self._reads, session_id, user_id)
         return self._loaded_session(row, loaded, session_type, complete=True)
 
+    def _reads_on_driver(self) -> bool:
+        """Whether a windowed ``get_session`` may run on the pool's driver connection (see
+        :mod:`sessiondb.db._sql.driver_reads`): only where a single-statement read needs no
+        transaction and no per-connection set-up beyond the pool's. None by default."""
+        return False
+
     def _window_on_driver(self, session_id: str, user_id: str | None, runs_limit: int) -> Window | None:
         """The windowed read on a pooled driver connection (see :mod:`sessiondb.db._sql.driver_reads`),
-        for stores whose single-statement reads need no transaction (:attr:`_reads_on_driver`);
+        for stores whose single-statement reads need no transaction (:meth:`_reads_on_driver`);
         ``None``: read through :meth:`_one_statement` instead."""
-        if not self._reads_on_driver or not may_read_on_driver(self._engine):
+        if not self._reads_on_driver() or not may_read_on_driver(self._engine):
             return None
         self._check_usable()
         self._ensure_schema()
