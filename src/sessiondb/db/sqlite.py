@@ -257,6 +257,7 @@ class _LoopReaders:
             view._engine = engine
             view._owns_engine = False
             view._loop_readers = None
+            view._owns_connection = True
             self._views[thread] = view
             return view
 
@@ -340,6 +341,8 @@ class SqliteDb(SqlStore):
                 self._data_version = DataVersion(version_engine)
         configure_engine(db_engine, synchronous, busy_ms)
         db_path = database_path(db_engine.url)
+        # Whether this store's connections are one thread's alone (True for event-loop views).
+        self._owns_connection = False
         # Shared with the event-loop views (copies of the store).
         self._file = FileIdentity(db_path) if db_path is not None else None
         super().__init__(
@@ -356,6 +359,13 @@ class SqliteDb(SqlStore):
     _statement_options: ClassVar[dict[str, Any]] = {NO_TRANSACTION_OPTION: True}
     # Reads the first page, so a file that is not a database fails here (SELECT 1 reads nothing).
     _PING_SQL: ClassVar[str] = "SELECT 1 FROM sqlite_master LIMIT 1"
+
+    def _reads_on_driver(self) -> bool:
+        """The driver is in autocommit mode, so a read needs nothing the pool does not do; but the
+        driver read opens a transaction of its own, so not on a connection that other threads
+        may be using at the same moment: a ``StaticPool``'s one connection (an in-memory
+        database, a caller's engine), unless it is an event-loop view's, which one thread owns."""
+        return self._owns_connection or not isinstance(self._engine.pool, StaticPool)
 
     def _check_file(self) -> None:
         if self._file is not None:

@@ -255,9 +255,13 @@ class BaseSession(BaseModel):
         Each is decoded, when first read, exactly as :meth:`_runs_from_texts` decodes it; a
         text that this session type drops (:meth:`_run_class` gives ``None``) gets no slot.
         """
+        markers = [f'"{key}"' for key in cls._run_class_keys]
+        plain_class = cls._run_class({})
+        # The builder of a text that names none of the keys, looked up once (as in _runs_from_texts).
+        plain = None if plain_class is None else plain_class.model_validate_json
         slots: list[Stored] = []
         for run_id, text in stored:
-            build = cls._run_builder(text)
+            build = cls._run_builder(text) if _may_name(text, markers) else plain
             if build is not None:
                 slots.append(Stored(run_id, text, build))
         return RunList.stored(slots)
@@ -266,7 +270,7 @@ class BaseSession(BaseModel):
     def _run_builder(cls, text: str) -> Callable[[str], Any] | None:
         """What builds the run stored as ``text``, as :meth:`_runs_from_texts` would; ``None``
         when this session type drops it. Parses the text only when its class depends on it."""
-        if "\\u" in text or any(f'"{key}"' in text for key in cls._run_class_keys):
+        if _may_name(text, [f'"{key}"' for key in cls._run_class_keys]):
             run_class = cls._run_class(orjson.loads(text))
             return None if run_class is None else partial(_from_json_dict, run_class)
         plain_class = cls._run_class({})
@@ -316,6 +320,17 @@ class BaseSession(BaseModel):
             if run_class is not None:
                 built.append(run_class.from_dict(run))
         return built
+
+
+def _may_name(text: str, markers: list[str]) -> bool:
+    """Whether a stored run's ``text`` may have one of the quoted keys ``markers`` at some level:
+    it spells one, or has a ``\\u`` escape that could spell one."""
+    if "\\u" in text:
+        return True
+    for marker in markers:
+        if marker in text:
+            return True
+    return False
 
 
 def _from_json_dict(run_class: Any, text: str) -> Any:

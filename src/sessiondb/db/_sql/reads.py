@@ -32,7 +32,7 @@ from sqlalchemy import (
     union_all,
 )
 
-from sessiondb.db._sql.compiled import compiled_for, fetch, fetch_mapping, fetch_mappings
+from sessiondb.db._sql.compiled import compiled_for, fetch, fetch_mapping
 from sessiondb.db._sql.tables import Tables
 from sessiondb.db._tracking import HISTORY_SKIP_VALUES
 from sessiondb.db.errors import SessionNotFound
@@ -72,12 +72,17 @@ class ReadStatements:
         whole_sessions: ``by user`` → the session row, then one row per run of it (see
             :func:`whole_session`).
         session_json_columns: the session columns these statements select as JSON text.
+        run_window: the newest ``:limit`` history runs of ``:session_id``, newest first, as
+            ``(run_id, JSON text, run_index)``: the window of ``session_windows`` on its own,
+            for a read that selects the session row separately in the same snapshot (see
+            :mod:`sessiondb.db._sql.driver_reads`).
     """
 
     session_rows: dict[tuple[bool, bool], Select[Any]]
     session_windows: dict[bool, Select[Any]]
     whole_sessions: dict[bool, CompoundSelect[Any]]
     session_json_columns: tuple[str, ...]
+    run_window: Select[Any]
 
     @classmethod
     def build(cls, tables: Tables) -> ReadStatements:
@@ -99,7 +104,7 @@ class ReadStatements:
             cast(column, Text).label(column.name) if column.name in json_columns else column
             for column in sessions.c
         ]
-        window = (
+        run_window = (
             select(
                 runs.c.run_id.label(WINDOW_RUN_ID),
                 cast(runs.c.run_data, Text).label(WINDOW_RUN_TEXT),
@@ -108,8 +113,8 @@ class ReadStatements:
             .where(runs.c.session_id == bindparam("session_id"), history_only(tables))
             .order_by(runs.c.run_index.desc())
             .limit(bindparam("limit", type_=runs.c.run_index.type))
-            .subquery("window")
         )
+        window = run_window.subquery("window")
         windows: dict[bool, Select[Any]] = {}
         for by_user in (False, True):
             query = (
@@ -132,6 +137,7 @@ class ReadStatements:
             windows,
             _whole_sessions(tables, session_columns),
             json_columns,
+            run_window,
         )
 
 
@@ -177,13 +183,13 @@ def session_row(
         SessionNotFound: no such session (for this user).
     """
     statement = reads.session_rows[(user_id is not None, lock)]
-    row = fetch_mapping(conn, statement, _owner_params(session_id, user_id))
+    row = fetch_mapping(conn, statement, owner_params(session_id, user_id))
     if row is None:
         raise SessionNotFound(session_id)
     return row
 
 
-def _owner_params(session_id: str, user_id: str | None) -> dict[str, Any]:
+def owner_params(session_id: str, user_id: str | None) -> dict[str, Any]:
     """The values of a statement that finds a session by id (and, with ``user_id``, its owner)."""
     return {"session_id": session_id} if user_id is None else {"session_id": session_id, "user_id": user_id}
 
@@ -197,7 +203,7 @@ def window_query(
     reads: ReadStatements, session_id: str, user_id: str | None, runs_limit: int
 ) -> tuple[Select[Any], dict[str, Any]]:
     """The statement and values of :func:`session_with_window` (for the async path too)."""
-    params = {**_owner_params(session_id, user_id), "limit": max(runs_limit, 0)}
+    params = {**owner_params(session_id, user_id), "limit": max(runs_limit, 0)}
     return reads.session_windows[user_id is not None], params
 
 
@@ -221,6 +227,29 @@ def window_result(
     return row, loaded
 
 
+def window_rows_result(
+    reads: ReadStatements, session_id: str, keys: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """:func:`window_result` from the statement's rows as tuples (``keys`` names their columns).
+
+    One dict for the session row, none per run row: building a dict of all ~26 columns for
+    each of the few rows cost more than reading them.
+
+    Raises:
+        SessionNotFound: no row, so no such session (for this user).
+    """
+    if not rows:
+        raise SessionNotFound(session_id)
+    run_id, text, index = len(keys) - 3, len(keys) - 2, len(keys) - 1
+    row = dict(zip(keys[:run_id], rows[0], strict=False))
+    for name in reads.session_json_columns:
+        value = row[name]
+        row[name] = None if value is None else orjson.loads(value)
+    # A session without history runs is one row whose window columns are NULL.
+    window = sorted((found for found in rows if found[run_id] is not None), key=itemgetter(index))
+    return row, [(found[run_id], found[text]) for found in window]
+
+
 def session_with_window(
     conn: Connection, reads: ReadStatements, session_id: str, user_id: str | None, runs_limit: int
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -236,14 +265,15 @@ def session_with_window(
         SessionNotFound: no such session (for this user).
     """
     statement, params = window_query(reads, session_id, user_id, runs_limit)
-    return window_result(reads, session_id, fetch_mappings(conn, statement, params))
+    keys = compiled_for(statement, conn.dialect).keys
+    return window_rows_result(reads, session_id, keys, fetch(conn, statement, params))
 
 
 def whole_session_query(
     reads: ReadStatements, session_id: str, user_id: str | None
 ) -> tuple[CompoundSelect[Any], dict[str, Any]]:
     """The statement and values of :func:`whole_session` (for the async path too)."""
-    return reads.whole_sessions[user_id is not None], _owner_params(session_id, user_id)
+    return reads.whole_sessions[user_id is not None], owner_params(session_id, user_id)
 
 
 def whole_session_result(

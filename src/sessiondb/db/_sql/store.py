@@ -42,6 +42,7 @@ from sessiondb.db._sql.codec import decode_run, decode_session_runs, listed_page
 from sessiondb.db._sql.commit import commit_run
 from sessiondb.db._sql.compiled import fetch
 from sessiondb.db._sql.copy import can_copy, driver_can_copy, stored_ids
+from sessiondb.db._sql.driver_reads import Window, may_read_on_driver, window_on_driver
 from sessiondb.db._sql.errors import MIGRATE_HINT, VANISHED_HINT, Fault, translated_errors
 from sessiondb.db._sql.export import export_page
 from sessiondb.db._sql.fork import ForkRequest, fork_session_rows
@@ -434,12 +435,32 @@ class SqlStore(SqlLifecycle, RawReads, SessionStore):
         """See :meth:`SessionStore.get_session`."""
         if runs_limit is not None:
             # An agent turn's read: the row and a small window, one statement.
+            found = self._window_on_driver(session_id, user_id, runs_limit)
+            if found is not None:
+                return self._loaded_session(*found, session_type, complete=False)
             with self._one_statement(replica=True) as conn:
                 row, loaded = session_with_window(conn, self._reads, session_id, user_id, runs_limit)
             return self._loaded_session(row, loaded, session_type, complete=False)
         with self._one_statement(replica=True) as conn:
             row, loaded = whole_session(conn, self._reads, session_id, user_id)
         return self._loaded_session(row, loaded, session_type, complete=True)
+
+    def _reads_on_driver(self) -> bool:
+        """Whether a windowed ``get_session`` may run on the pool's driver connection (see
+        :mod:`sessiondb.db._sql.driver_reads`): only where a single-statement read needs no
+        transaction and no per-connection set-up beyond the pool's. None by default."""
+        return False
+
+    def _window_on_driver(self, session_id: str, user_id: str | None, runs_limit: int) -> Window | None:
+        """The windowed read on a pooled driver connection (see :mod:`sessiondb.db._sql.driver_reads`),
+        for stores whose single-statement reads need no transaction (:meth:`_reads_on_driver`);
+        ``None``: read through :meth:`_one_statement` instead."""
+        if not self._reads_on_driver() or not may_read_on_driver(self._engine):
+            return None
+        self._check_usable()
+        self._ensure_schema()
+        with self._errors():
+            return window_on_driver(self._engine, self._reads, session_id, user_id, runs_limit)
 
     def _loaded_session(
         self,
