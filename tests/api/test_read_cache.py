@@ -14,6 +14,8 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -337,3 +339,30 @@ def test_postgres_with_read_replicas_gives_no_version(sql_target: SqlTarget) -> 
         assert asyncio.run(store.aread_version()) is None
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    ("given", "config_text", "cached"),
+    [
+        ({}, None, True),
+        ({"read_cache": False}, None, False),
+        ({}, "read_cache = false\n", False),
+        ({"read_cache": True}, "read_cache = false\n", True),
+    ],
+)
+def test_serve_settings_turn_the_read_cache_off_and_on(
+    tmp_path: Path, given: dict[str, Any], config_text: str | None, cached: bool
+) -> None:
+    from sessiondb.api.serve import resolve_settings
+    from sessiondb.api.served import build_served_app
+
+    config = None
+    if config_text is not None:
+        config = tmp_path / "serve.toml"
+        config.write_text(config_text)
+    settings = resolve_settings({"db": [str(tmp_path / "cache.db")], **given}, config)
+    served = build_served_app(settings, None)
+    try:
+        assert (served.app.state.read_cache is not None) is cached
+    finally:
+        served.close()

@@ -17,6 +17,7 @@ A config file uses the flag names with underscores::
     soft_delete = "7d"         # deletes go to the trash for 7 days (restorable), then are purged
     retention = "/etc/sessiondb/retention.toml"  # policies applied on a schedule (docs/retention.md)
     changes_window = "7d"      # how long the change feed keeps its changes
+    read_cache = false         # answer every read from the database (docs/benchmarks.md: the read cache)
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ class ServeSettings:
     max_json_depth: int = DEFAULT_MAX_DEPTH
     insecure: bool = False
     auto_migrate: bool = True
+    read_cache: bool = True
     log_level: str = "info"
     workers: int = 1
     cors_origins: Sequence[str] = DEFAULT_CORS_ORIGINS

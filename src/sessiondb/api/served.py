@@ -116,6 +116,7 @@ def build_served_app(settings: ServeSettings, app_ref: str | None) -> ServedApp:
                 field_limits=field_limits,
                 cors_origins=settings.cors_origins,
                 health_timeout_s=settings.health_timeout,
+                read_cache=settings.read_cache,
             )
         except BaseException:
             for database in databases:

@@ -104,6 +104,14 @@ def serve(
         bool | None,
         typer.Option("--auto-migrate/--no-auto-migrate", help="Create the schema on first use (default on)"),
     ] = None,
+    read_cache: Annotated[
+        bool | None,
+        typer.Option(
+            "--read-cache/--no-read-cache",
+            envvar="SESSIONDB_READ_CACHE",
+            help="Keep the answers of the hot reads while the data is unchanged (default on)",
+        ),
+    ] = None,
     log_level: Annotated[
         str | None, typer.Option(envvar="SESSIONDB_LOG_LEVEL", help="Log level (default info)")
     ] = None,
@@ -200,6 +208,7 @@ def serve(
         "max_json_depth": max_json_depth,
         "insecure": insecure or None,
         "auto_migrate": auto_migrate,
+        "read_cache": read_cache,
         "log_level": log_level,
         "workers": workers,
         "cors_origins": cors_origin,
