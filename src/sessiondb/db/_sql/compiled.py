@@ -65,7 +65,7 @@ class Compiled:
     converters: tuple[tuple[str, Processor], ...]
     keys: tuple[str, ...]
     decoders: tuple[tuple[int, Processor], ...]
-    plan: tuple[tuple[str, Any, Processor | None], ...] = ()
+    plan: tuple[tuple[str, Any, Processor | None], ...]
     """Per driver parameter, in :attr:`names` order: ``(name, fixed value or MISSING, converter)``,
     so that :meth:`parameters` makes the driver's values in one pass."""
 
