@@ -27,6 +27,7 @@ import orjson
 from sqlalchemy import Connection, Engine, Table, create_engine, event
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine.base import OptionEngine
 from sqlalchemy.pool import ConnectionPoolEntry, Pool, StaticPool
 
 from sessiondb.db._sql.codec import dumps
@@ -49,6 +50,10 @@ _ENGINE_BUSY_MS: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDiction
 
 
 def _busy_ms(engine: Engine) -> int:
+    # A store's writes run on a view of its engine (an OptionEngine) that shares its pool:
+    # the wait configured for the engine it proxies counts.
+    while engine not in _ENGINE_BUSY_MS and isinstance(engine, OptionEngine):
+        engine = engine._proxied
     return _ENGINE_BUSY_MS.get(engine, BUSY_TIMEOUT_MS)
 
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Insert, Select, Table, bindparam, delete, func, insert, select
 
-from sessiondb.db._sql.compiled import driver_cursor, fetch, fetch_each
+from sessiondb.db._sql.compiled import driver_cursor, execute_many, fetch, fetch_each
 from sessiondb.db._sql.copy import can_copy
 from sessiondb.db._sql.tables import TableNames, Tables
 from sessiondb.db.changes import Change, ChangeKind, Changes
@@ -109,11 +109,14 @@ class ChangeStatements:
 
     Attributes:
         insert: insert one change, returning its id.
+        record: insert one change, returning nothing (what :func:`record_changes` sends on
+            SQLite and for a lone change: nobody reads the ids back).
         lock: PostgreSQL's advisory lock and ``NOTIFY`` (see the module docstring).
         runs_of: insert one change per run of ``:session_id``, in run order (``add_runs_of``).
     """
 
     insert: Insert
+    record: Insert
     lock: Select[Any]
     runs_of: Insert
 
@@ -138,6 +141,7 @@ def change_statements(tables: Tables) -> ChangeStatements:
         )
         found = ChangeStatements(
             insert(changes).values(values).returning(changes.c.change_id),
+            insert(changes).values(values),
             select(func.pg_advisory_xact_lock(bindparam("key")), func.pg_notify(bindparam("channel"), "")),
             insert(changes).from_select(list(values), of_runs),
         )
@@ -158,12 +162,14 @@ def record_changes(conn: Connection, tables: Tables, log: ChangeLog) -> None:
     if conn.dialect.name == "postgresql":
         names = tables.names
         fetch(conn, statements.lock, {"key": lock_key(names), "channel": notify_channel(names)})
-    if len(log.rows) == 1 or (conn.dialect.driver != "psycopg" and len(log.rows) <= FEW_CHANGES):
-        # SQLite, in process: a few inserts through the driver cursor. SQLAlchemy's
-        # executemany with RETURNING ("insertmanyvalues") cost ~0.4 ms of CPU for the two
-        # changes of a seeds'-pattern save (a session and its new run), five times the inserts.
-        for row in log.rows:
-            fetch(conn, statements.insert, row)
+    if len(log.rows) == 1:
+        fetch(conn, statements.record, log.rows[0])
+    elif conn.dialect.driver != "psycopg" and len(log.rows) <= FEW_CHANGES:
+        # SQLite, in process: one executemany of the insert without RETURNING on the driver
+        # cursor (one prepared statement for every row). SQLAlchemy's executemany with
+        # RETURNING ("insertmanyvalues") cost ~0.4 ms of CPU for the two changes of a
+        # seeds'-pattern save (a session and its new run), five times the inserts.
+        execute_many(conn, statements.record, log.rows)
     elif len(log.rows) >= COPY_FROM and can_copy(conn):
         _copy(conn, tables.changes, log.rows)
     elif log.rows:
@@ -173,9 +179,9 @@ def record_changes(conn: Connection, tables: Tables, log: ChangeLog) -> None:
 
 
 FEW_CHANGES = 4
-"""Changes a SQLite write inserts one by one through the driver cursor (each ~15 µs) rather than
-through SQLAlchemy's executemany (~0.4 ms of set-up whatever the count): a save's session and
-its new runs; a bulk import's many changes still go as one statement."""
+"""Changes a SQLite write inserts by the driver cursor's own executemany (each ~10 µs) rather than
+through SQLAlchemy's executemany with RETURNING (~0.4 ms of set-up whatever the count): a save's
+session and its new runs; a bulk import's many changes still go as one statement."""
 
 COPY_FROM = 16
 """Changes in one transaction from which PostgreSQL gets them by ``COPY`` (a bulk import records

@@ -30,14 +30,17 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.base import OptionEngine
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement, Executable, ReturnsRows
 
 Row = tuple[Any, ...]
+MISSING: Any = object()
+"""A bind with no constant value (:attr:`Compiled.plan`)."""
 Processor = Callable[[Any], Any]
 
 
@@ -62,6 +65,9 @@ class Compiled:
     converters: tuple[tuple[str, Processor], ...]
     keys: tuple[str, ...]
     decoders: tuple[tuple[int, Processor], ...]
+    plan: tuple[tuple[str, Any, Processor | None], ...]
+    """Per driver parameter, in :attr:`names` order: ``(name, fixed value or MISSING, converter)``,
+    so that :meth:`parameters` makes the driver's values in one pass."""
 
     @classmethod
     def of(cls, statement: ClauseElement, dialect: Dialect) -> Compiled:
@@ -96,26 +102,31 @@ class Compiled:
             decode = column.type.dialect_impl(dialect).result_processor(dialect, None)
             if decode is not None:
                 decoders.append((position, decode))
+        names = tuple(positions or ()) if compiled.positional else tuple(binds)
+        by_name = dict(converters)
+        plan = tuple((name, fixed.get(name, MISSING), by_name.get(name)) for name in names)
         return cls(
-            sql,
-            tuple(positions or ()) if compiled.positional else tuple(binds),
-            compiled.positional,
-            fixed,
-            tuple(converters),
-            tuple(keys),
-            tuple(decoders),
+            sql, names, compiled.positional, fixed, tuple(converters), tuple(keys), tuple(decoders), plan
         )
 
     def parameters(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
-        """The driver's parameters for the caller's ``values`` (every required bind, by name)."""
-        merged = {**self.fixed, **values} if self.fixed else dict(values)
-        for name, convert in self.converters:
-            value = merged[name]
-            if value is not None:
-                merged[name] = convert(value)
+        """The driver's parameters for the caller's ``values`` (every required bind, by name).
+
+        A caller's value for a constant bind overrides it, unconverted (as SQLAlchemy's own
+        execution takes it); the caller's values of the other binds are converted.
+        """
+        out: list[Any] = []
+        for name, fixed, convert in self.plan:
+            if fixed is MISSING:
+                value = values[name]
+                if convert is not None and value is not None:
+                    value = convert(value)
+            else:
+                value = values.get(name, fixed)
+            out.append(value)
         if self.positional:
-            return tuple(merged[name] for name in self.names)
-        return {name: merged[name] for name in self.names}
+            return tuple(out)
+        return dict(zip(self.names, out, strict=True))
 
     def decode(self, rows: Sequence[Sequence[Any]]) -> list[Row]:
         """Apply the result processors to ``rows``."""
@@ -155,6 +166,11 @@ def observed(engine: Engine) -> bool:
     # The engine's dispatcher, not the connection's: the connection joins its own listeners
     # (none: the store creates its connections) to the engine's, and that join builds a new
     # object per event name on every new connection. Class-level listeners count here too.
+    # A store's writes run on an OptionEngine over its engine (see SqlStore._write_engine): it
+    # is never handed out, so its listeners are its engine's, and its joined dispatcher costs
+    # twice as much to ask.
+    if isinstance(engine, OptionEngine):
+        engine = engine._proxied
     dispatch = engine.dispatch
     if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
         return True
@@ -190,9 +206,16 @@ def fetch(conn: Connection, statement: ClauseElement, values: Mapping[str, Any])
     if _observed(conn):
         result = conn.exec_driver_sql(compiled.sql, parameters)
         return compiled.decode(result.fetchall() if result.returns_rows else [])
-    with driver_cursor(conn, compiled.sql, parameters) as cursor:
+    # driver_cursor inlined: this runs for every statement of an agent turn.
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    cursor = driver.cursor()
+    try:
         cursor.execute(compiled.sql, parameters)
         rows = cursor.fetchall() if cursor.description is not None else []
+    except BaseException as error:
+        _driver_error(conn, error, compiled.sql, parameters, cursor)
+    cursor.close()
     return compiled.decode(rows)
 
 
@@ -211,10 +234,16 @@ def driver_cursor(conn: Connection, sql: str, parameters: Any) -> Iterator[Any]:
     try:
         yield cursor
     except BaseException as error:
-        if isinstance(error, Exception) and not isinstance(error, conn.dialect.loaded_dbapi.Error):
-            raise
-        conn._handle_dbapi_exception(error, sql, parameters, cursor, None)
+        _driver_error(conn, error, sql, parameters, cursor)
     cursor.close()
+
+
+def _driver_error(conn: Connection, error: BaseException, sql: str, parameters: Any, cursor: Any) -> NoReturn:
+    """Raise ``error`` as SQLAlchemy's own execution would (see :func:`driver_cursor`)."""
+    if isinstance(error, Exception) and not isinstance(error, conn.dialect.loaded_dbapi.Error):
+        raise error
+    conn._handle_dbapi_exception(error, sql, parameters, cursor, None)
+    raise error  # not reached: the handler raises
 
 
 def fetch_each(conn: Connection, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]) -> list[Row]:
@@ -244,6 +273,27 @@ def fetch_each(conn: Connection, statement: ClauseElement, rows: Sequence[Mappin
             if not cursor.nextset():
                 break
     return compiled.decode(returned)
+
+
+def execute_many(conn: Connection, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Run ``statement``, which returns no rows, once per parameter set of ``rows``.
+
+    One ``executemany`` on the driver cursor (the driver prepares the statement once), unless
+    something watches the statements (see :func:`may_bypass`): then SQLAlchemy's executemany.
+
+    Raises:
+        sqlalchemy.exc.DBAPIError: a driver error, wrapped as :func:`fetch` wraps it.
+    """
+    if not rows:
+        return
+    if not may_bypass(conn.engine, conn.get_execution_options()):
+        assert isinstance(statement, Executable)
+        conn.execute(statement, [dict(row) for row in rows])
+        return
+    compiled = compiled_for(statement, conn.dialect)
+    parameters = [compiled.parameters(row) for row in rows]
+    with driver_cursor(conn, compiled.sql, parameters) as cursor:
+        cursor.executemany(compiled.sql, parameters)
 
 
 def fetch_one(conn: Connection, statement: ClauseElement, values: Mapping[str, Any]) -> Row | None:

@@ -190,6 +190,7 @@ class SqlStore(SqlLifecycle, RawReads, SessionStore):
         self.soft_delete = soft_delete
         self.changes_window = changes_window
         self._engine = engine
+        self._write_view: tuple[Engine, Engine] | None = None
         self._tables = build_tables(names, engine.dialect.name)
         self._statements = WriteStatements.build(self._tables, self._insert, self._json_text)
         self._reads = ReadStatements.build(self._tables)
@@ -264,8 +265,11 @@ class SqlStore(SqlLifecycle, RawReads, SessionStore):
     def _transaction(self, *, write: bool) -> Iterator[Connection]:
         self._check_usable()
         self._ensure_schema()
-        options = _WRITE_OPTIONS if write else self._read_options
-        with self._errors(), self._engine.connect() as conn, self._bounded(conn):
+        # A write's connection comes from the engine's view with the write option set: no
+        # execution_options call per write (it cost ~9 µs of a ~140 µs write transaction).
+        engine = self._write_engine() if write else self._engine
+        options = None if write else self._read_options
+        with self._errors(), engine.connect() as conn, self._bounded(conn):
             if options:
                 # Skipped when empty (SQLite reads): the call costs more than the BEGIN it precedes.
                 conn.execution_options(**options)
@@ -277,6 +281,14 @@ class SqlStore(SqlLifecycle, RawReads, SessionStore):
                     self._check_file()
             if write:
                 self._note_write(conn)
+
+    def _write_engine(self) -> Engine:
+        """``self._engine`` with the write option set (an ``OptionEngine``: same pool, same
+        listeners), made once per engine (a view of the store may hold another engine)."""
+        cached = self._write_view
+        if cached is None or cached[0] is not self._engine:
+            cached = self._write_view = (self._engine, self._engine.execution_options(**_WRITE_OPTIONS))
+        return cached[1]
 
     def _note_write(self, conn: Connection) -> None:
         # With replicas, the request's later reads (and the client's, through the token the
