@@ -201,7 +201,10 @@ def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
     import uvicorn
 
-    monkeypatch.setattr(uvicorn, "run", fake_run)
+    monkeypatch.setattr(uvicorn, "run", fake_run)  # several workers
+    monkeypatch.setattr(
+        "sessiondb.cli.serve._run_one_process", lambda api, _pending, **kwargs: fake_run(api, **kwargs)
+    )
     # No server listens, so whether the port is free on this machine does not matter.
     monkeypatch.setattr("sessiondb.cli.serve._check_port", lambda host, port: None)
     return calls

@@ -18,7 +18,8 @@ import pytest
 from db_builders import agent_run, agent_session
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, update
+from sent_statements import statements
+from sqlalchemy import update
 from test_lazy_runs_equivalence import message_filters, sessions
 
 from sessiondb.db.errors import SchemaNotReady, SessionNotFound
@@ -164,17 +165,9 @@ def test_a_driver_error_leaves_the_read_to_the_plain_path(sqlite_store: SqliteDb
 def test_watched_statements_take_the_plain_path(sqlite_store: SqliteDb) -> None:
     sqlite_store.upsert_session(agent_session("a", runs=3))
     sqlite_store.upsert_run("a", agent_run("a-more", "more"))
-    sent: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement)
-
-    event.listen(sqlite_store._engine, "before_cursor_execute", record)
-    try:
+    with statements(sqlite_store) as sent:
         assert sqlite_store._window_on_driver("a", None, 2) is None
         window = sqlite_store.get_session("a", runs_limit=2)
-    finally:
-        event.remove(sqlite_store._engine, "before_cursor_execute", record)
     assert [run.run_id for run in window.runs or ()] == ["a-r2", "a-more"]
     assert len(sent) == 1  # the listener saw the plain path's one statement
 

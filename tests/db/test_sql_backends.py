@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,28 +13,14 @@ import sqlalchemy
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from db_builders import agent_run, agent_session
-from sqlalchemy import event, inspect, text
+from sent_statements import statements
+from sqlalchemy import inspect, text
 
 from sessiondb.db import PostgresDb, SqliteDb
 from sessiondb.db._sql import SqlStore
 from sessiondb.db.errors import InvalidQuery, SchemaNotReady, SessionNotFound, StoreUnavailable
 from sessiondb.db.query import SessionQuery
 from store_backends import PG_URL, SqlTarget, require_postgres
-
-
-@contextmanager
-def statements(store: SqlStore) -> Iterator[list[str]]:
-    """Collect the SQL statements ``store`` sends while the block runs."""
-    sent: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement)
-
-    event.listen(store._engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(store._engine, "before_cursor_execute", record)
 
 
 def _table_names(store: SqlStore) -> set[str]:

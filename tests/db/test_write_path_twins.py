@@ -15,8 +15,6 @@ from __future__ import annotations
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,8 @@ import pytest
 from db_builders import agent_run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, select
+from sent_statements import statements
+from sqlalchemy import select
 
 from sessiondb.db._sql import SqlStore
 from sessiondb.db._sql import store as store_module
@@ -108,21 +107,6 @@ class Side:
         return "ok"
 
 
-@contextmanager
-def _watched(store: SqlStore) -> Iterator[list[str]]:
-    """A statement listener on ``store``'s engine: its writes take SQLAlchemy's execution."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(store._engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(store._engine, "before_cursor_execute", record)
-
-
 def _contents(store: SqlStore) -> dict[str, list[tuple[Any, ...]]]:
     tables = store._tables
     order = {
@@ -178,7 +162,7 @@ def test_the_bypassing_writes_store_what_sqlalchemys_execution_stores(
     try:
         for store in (quiet.store, plain.store):
             store.migrate()
-        with _watched(plain.store) as seen:
+        with statements(plain.store) as seen:
             for op in ops:
                 clock[0] += 1
                 assert quiet.apply(op) == plain.apply(op), op

@@ -25,6 +25,9 @@ def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     import uvicorn
 
     monkeypatch.setattr(uvicorn, "run", lambda api, **kwargs: calls.update(kwargs, app=api))
+    monkeypatch.setattr(
+        "sessiondb.cli.serve._run_one_process", lambda api, _pending, **kwargs: calls.update(kwargs, app=api)
+    )
     # No server listens, so whether the port (or IPv6) is available here does not matter.
     monkeypatch.setattr("sessiondb.cli.serve._check_port", lambda host, port: None)
     for name in ("SESSIONDB_SECURITY_KEY", "OS_SECURITY_KEY", "SESSIONDB_JWT_SECRET", "SESSIONDB_INSECURE"):

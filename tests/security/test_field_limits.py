@@ -190,6 +190,9 @@ def test_serve_passes_its_limits_to_the_app(monkeypatch: pytest.MonkeyPatch, tmp
     import uvicorn
 
     monkeypatch.setattr(uvicorn, "run", lambda api, **_: served.update(app=api))
+    monkeypatch.setattr(
+        "sessiondb.cli.serve._run_one_process", lambda api, _pending, **_: served.update(app=api)
+    )
     config = tmp_path / "sessiondb.toml"
     config.write_text("max_id_chars = 40\n")
     args = [
@@ -214,6 +217,9 @@ def test_serve_refuses_an_impossible_limit(monkeypatch: pytest.MonkeyPatch) -> N
     import uvicorn
 
     monkeypatch.setattr(uvicorn, "run", lambda *_, **__: pytest.fail("must not serve"))
+    monkeypatch.setattr(
+        "sessiondb.cli.serve._run_one_process", lambda *_, **__: pytest.fail("must not serve")
+    )
 
     result = CliRunner().invoke(cli, ["serve", "--db", "memory", "--max-json-depth", "1000"])
 

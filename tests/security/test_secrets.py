@@ -137,6 +137,9 @@ def test_cli_errors_name_the_problem_without_the_secret(
     import uvicorn
 
     monkeypatch.setattr(uvicorn, "run", lambda *_, **__: pytest.fail("must not serve"))
+    monkeypatch.setattr(
+        "sessiondb.cli.serve._run_one_process", lambda *_, **__: pytest.fail("must not serve")
+    )
 
     result = CliRunner().invoke(cli, args)
 

@@ -10,7 +10,7 @@ import socket
 import sys
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
@@ -20,9 +20,6 @@ from sessiondb.api.databases import CannotOpen
 from sessiondb.api.serve import resolve_settings
 from sessiondb.cli._common import console, fail
 from sessiondb.db.errors import StoreError
-
-if TYPE_CHECKING:
-    import uvicorn
 
 
 def _bound(envvar: str, what: str) -> Any:
@@ -257,17 +254,22 @@ def serve(
     # Read by HeaderTimeoutProtocol in this process and in workers (which inherit it).
     os.environ[HEADER_TIMEOUT_VARIABLE] = str(settings.header_timeout)
     if settings.workers == 1:
-        server_config = uvicorn.Config(
-            served.app,
-            host=host,
-            port=port,
-            log_level=None,
-            log_config=log_config,
-            http=HEADER_TIMEOUT_PROTOCOL,
-        )
+        pending: list[int] = []
+        # From here until the server takes it, a Ctrl-C is noted, never raised (see _run_one_process).
+        previous = signal.signal(signal.SIGINT, lambda signum, _frame: pending.append(signum))
         try:
-            _serve_until_interrupted(uvicorn.Server(server_config), lines)
+            _announce(lines)
+            _run_one_process(
+                served.app,
+                pending,
+                host=host,
+                port=port,
+                log_level=None,
+                log_config=log_config,
+                http=HEADER_TIMEOUT_PROTOCOL,
+            )
         finally:
+            signal.signal(signal.SIGINT, previous)
             served.close()
         return
     _announce(lines)
@@ -300,29 +302,30 @@ def _announce(lines: list[str]) -> None:
     sys.stdout.flush()
 
 
-def _serve_until_interrupted(server: uvicorn.Server, banner: list[str]) -> None:
-    """Announce and run ``server`` in this process; Ctrl-C stops it gracefully, then exits 130.
+def _run_one_process(app: Any, pending: list[int], **options: Any) -> None:
+    """``uvicorn.run(app, **options)`` for one process, with Ctrl-C in the server's hands throughout.
 
     ``uvicorn.run`` creates its event loop before it puts its own signal handlers in place, so
     a Ctrl-C in between reached the command's handler, whose ``SystemExit`` could land inside
     the loop's constructor (CPython then printed "Exception ignored ... _signal_handlers").
-    Here the server's own ``handle_exit`` takes the signal from before the banner invites it:
-    a Ctrl-C at any moment asks the server to stop, and it stops in its own time (one before
-    start-up makes uvicorn start and stop at once, without serving).
+    Here the caller notes a Ctrl-C in ``pending`` until the server exists; then the server's
+    own ``handle_exit`` takes it (one noted before is handed over), so a Ctrl-C at any moment
+    asks the server to stop and it stops in its own time: exit 130 afterwards. One before
+    start-up makes uvicorn start and stop at once, without serving.
     """
-    interrupted: list[int] = []
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, **options))
 
     def on_interrupt(signum: int, frame: FrameType | None) -> None:
-        interrupted.append(signum)
+        pending.append(signum)
         server.handle_exit(signum, frame)
 
-    previous = signal.signal(signal.SIGINT, on_interrupt)
-    try:
-        _announce(banner)
-        server.run()
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if interrupted:
+    signal.signal(signal.SIGINT, on_interrupt)
+    if pending:
+        server.handle_exit(signal.SIGINT, None)
+    server.run()
+    if pending:
         raise SystemExit(INTERRUPTED)
     if not server.started:
         raise SystemExit(_STARTUP_FAILURE)
