@@ -147,13 +147,14 @@ async def test_a_black_holed_network_is_a_503_within_the_bounds_and_heals(schema
         store.close()
 
     # Silent connections are given up at statement_s + 1 s; new ones at connect_timeout (2 s,
-    # libpq's least); calls queued for a connection at pool_s. None waits much past the sum.
+    # libpq's least); calls queued for a connection at pool_s. None waits much past the sum,
+    # plus, for the cached reads, their version check's own 0.5 s (postgres._VERSION_DEADLINE_S).
     for timed in answers:
-        _unavailable(timed, within=4.5, says="Database unavailable")
+        _unavailable(timed, within=5.0, says="Database unavailable")
     assert health.response.status_code == 503
     assert health.seconds < 1.5
     assert "no answer within 1 s" in health.response.json()["databases"]["main"]
-    assert elapsed < 4.5  # measured: 2.0-2.2 s
+    assert elapsed < 5.0  # measured: 2.0-2.2 s (4.8 with the version check)
     assert healed.status_code == 200, healed.text
     assert healed_read.json()["session_state"] == {"v": 2}
     assert healed_health.status_code == 200

@@ -173,6 +173,9 @@ def _demoted_server_is_a_disconnect(context: ExceptionContext) -> None:
 
 _SNAPSHOT = "SELECT pg_current_snapshot()::text"
 
+_VERSION_DEADLINE_S = 0.5
+"""How long the read cache's version check may wait before the request reads the database."""
+
 
 class PostgresDb(SqlStore):
     """Sessions and runs in a PostgreSQL database.
@@ -352,13 +355,15 @@ class PostgresDb(SqlStore):
         pool = self._event_loop_pool()
         if pool is None:
             return None
-        deadline = self._timeouts.call_deadline_s
+        # Short: a version that is late only means the request reads the database instead, and
+        # that read has the call's whole bound; the two waits must not add up to twice the bound.
+        deadline = min(self._timeouts.call_deadline_s, _VERSION_DEADLINE_S)
         try:
             async with pool.connection() as conn:
                 with WATCHDOG.watch(conn.pgconn.socket, deadline):
                     cursor = await conn.execute(_SNAPSHOT)
                     row = await cursor.fetchone()
-        except (psycopg.Error, sa_exc.SQLAlchemyError):
+        except (TimeoutError, psycopg.Error, sa_exc.SQLAlchemyError):
             return None
         return str(row[0]) if row is not None else None
 
