@@ -29,7 +29,6 @@ twice, takes the one-by-one path: one multi-row upsert may not touch a row twice
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +53,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeEngine
 
+from sessiondb.db._sql.built_once import built_once
 from sessiondb.db._sql.codec import dumps
 from sessiondb.db._sql.compiled import fetch_each
 from sessiondb.db._sql.copy import can_copy, copy_runs, stored_ids
@@ -138,16 +138,9 @@ def _record_type(column_type: Any) -> TypeEngine[Any]:
     return BigInteger() if isinstance(column_type, Integer) else Text()
 
 
-_RECORDS: weakref.WeakKeyDictionary[Table, RecordStatements] = weakref.WeakKeyDictionary()
-
-
 def record_statements(tables: Tables) -> RecordStatements:
     """The :class:`RecordStatements` of ``tables``, built once per store's tables."""
-    statements = _RECORDS.get(tables.sessions)
-    if statements is None:
-        statements = RecordStatements.build(tables)
-        _RECORDS[tables.sessions] = statements
-    return statements
+    return built_once(tables.sessions, "record_statements", lambda: RecordStatements.build(tables))
 
 
 def save_sessions(

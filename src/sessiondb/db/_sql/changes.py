@@ -25,13 +25,13 @@ table stays the truth, the notification only says "look".
 from __future__ import annotations
 
 import hashlib
-import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Insert, Select, Table, bindparam, delete, func, insert, select
 
+from sessiondb.db._sql.built_once import built_once
 from sessiondb.db._sql.compiled import driver_cursor, execute_many, fetch, fetch_each
 from sessiondb.db._sql.copy import can_copy
 from sessiondb.db._sql.tables import TableNames, Tables
@@ -121,32 +121,29 @@ class ChangeStatements:
     runs_of: Insert
 
 
-_STATEMENTS: weakref.WeakKeyDictionary[Table, ChangeStatements] = weakref.WeakKeyDictionary()
-
-
 def change_statements(tables: Tables) -> ChangeStatements:
     """The :class:`ChangeStatements` of ``tables``, built on first use."""
-    found = _STATEMENTS.get(tables.changes)
-    if found is None:
-        changes = tables.changes
-        values = {column.name: bindparam(column.name, type_=column.type) for column in changes.c}
-        del values["change_id"]
-        runs = tables.runs
-        constant = {name: bindparam(name, type_=changes.c[name].type) for name in values if name != "run_id"}
-        # Ordered by run index: on both engines the ids are then taken in the runs' order.
-        of_runs = (
-            select(*(constant[name] if name != "run_id" else runs.c.run_id for name in values))
-            .where(runs.c.session_id == bindparam("session_id"))
-            .order_by(runs.c.run_index)
-        )
-        found = ChangeStatements(
-            insert(changes).values(values).returning(changes.c.change_id),
-            insert(changes).values(values),
-            select(func.pg_advisory_xact_lock(bindparam("key")), func.pg_notify(bindparam("channel"), "")),
-            insert(changes).from_select(list(values), of_runs),
-        )
-        _STATEMENTS[tables.changes] = found
-    return found
+    return built_once(tables.changes, "change_statements", lambda: _build_change_statements(tables))
+
+
+def _build_change_statements(tables: Tables) -> ChangeStatements:
+    changes = tables.changes
+    values = {column.name: bindparam(column.name, type_=column.type) for column in changes.c}
+    del values["change_id"]
+    runs = tables.runs
+    constant = {name: bindparam(name, type_=changes.c[name].type) for name in values if name != "run_id"}
+    # Ordered by run index: on both engines the ids are then taken in the runs' order.
+    of_runs = (
+        select(*(constant[name] if name != "run_id" else runs.c.run_id for name in values))
+        .where(runs.c.session_id == bindparam("session_id"))
+        .order_by(runs.c.run_index)
+    )
+    return ChangeStatements(
+        insert(changes).values(values).returning(changes.c.change_id),
+        insert(changes).values(values),
+        select(func.pg_advisory_xact_lock(bindparam("key")), func.pg_notify(bindparam("channel"), "")),
+        insert(changes).from_select(list(values), of_runs),
+    )
 
 
 def record_changes(conn: Connection, tables: Tables, log: ChangeLog) -> None:

@@ -19,7 +19,6 @@ A plain append reads no run, so a write costs the same at run 10,000 as at run 1
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +38,7 @@ from sqlalchemy import (
     update,
 )
 
+from sessiondb.db._sql.built_once import built_once
 from sessiondb.db._sql.codec import decode_session_runs
 from sessiondb.db._sql.compiled import fetch, fetch_one
 from sessiondb.db._sql.tables import Tables
@@ -128,16 +128,9 @@ def _may_be_stale_fallback(derived: str, workflow_name: str | None) -> bool:
     return derived == "" or (derived.startswith("New ") and derived.endswith(" Session"))
 
 
-_FIRST_NAMING: weakref.WeakKeyDictionary[Table, dict[tuple[str, bool], Select[Any]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
 def _first_naming_statement(runs: Table, session_type: SessionType, data: bool) -> Select[Any]:
     """The read of the first naming run's id (or JSON text, ``data``) of ``:session_id``, built once."""
-    statements = _FIRST_NAMING.get(runs)
-    if statements is None:
-        statements = _FIRST_NAMING.setdefault(runs, {})
+    statements: dict[tuple[str, bool], Select[Any]] = built_once(runs, "first_naming", dict)
     statement = statements.get((session_type, data))
     if statement is None:
         column = cast(runs.c.run_data, Text) if data else runs.c.run_id
@@ -242,14 +235,11 @@ def settle_names(
     return names
 
 
-_NAME_UPDATES: weakref.WeakKeyDictionary[Table, Update] = weakref.WeakKeyDictionary()
-
-
 def _name_update(sessions: Table) -> Update:
     """The statement writing the name columns of ``:target_id``, built once per table."""
-    statement = _NAME_UPDATES.get(sessions)
-    if statement is None:
-        values = {column: bindparam(column, type_=sessions.c[column].type) for column in NAME_COLUMNS}
-        statement = update(sessions).where(sessions.c.session_id == bindparam("target_id")).values(values)
-        _NAME_UPDATES[sessions] = statement
-    return statement
+    values = {column: bindparam(column, type_=sessions.c[column].type) for column in NAME_COLUMNS}
+    return built_once(
+        sessions,
+        "name_update",
+        lambda: update(sessions).where(sessions.c.session_id == bindparam("target_id")).values(values),
+    )

@@ -19,7 +19,6 @@ query reaches the engine only as quoted words (:func:`fts5_query`, :func:`tsquer
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import REGCONFIG
 
+from sessiondb.db._sql.built_once import built_once
 from sessiondb.db._sql.compiled import fetch
 from sessiondb.db._sql.tables import Tables
 from sessiondb.db.search import (
@@ -167,16 +167,11 @@ class IndexStatements:
         return cls(upsert, delete_sessions, delete_run, postgres)
 
 
-_STATEMENTS: weakref.WeakKeyDictionary[Tables, IndexStatements] = weakref.WeakKeyDictionary()
-
-
 def index_statements(conn: Connection, tables: Tables) -> IndexStatements:
     """The :class:`IndexStatements` of ``tables``, built once per store."""
-    statements = _STATEMENTS.get(tables)
-    if statements is None:
-        statements = IndexStatements.build(tables, conn.dialect.name)
-        _STATEMENTS[tables] = statements
-    return statements
+    dialect = conn.dialect.name
+    build = lambda: IndexStatements.build(tables, dialect)  # noqa: E731
+    return built_once(tables.search, f"index_statements.{dialect}", build)
 
 
 def index_runs(conn: Connection, tables: Tables, runs: Iterable[tuple[str, AnyRun]]) -> None:

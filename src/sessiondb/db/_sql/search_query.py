@@ -10,7 +10,6 @@ engine query :mod:`sessiondb.db._sql.search` builds from its terms.
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 from sqlalchemy import (
@@ -36,6 +35,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import DOUBLE_PRECISION, REGCONFIG
 from sqlalchemy.types import NullType
 
+from sessiondb.db._sql.built_once import built_once
 from sessiondb.db._sql.compiled import fetch
 from sessiondb.db._sql.search import SNIPPET_WORDS, fts5_query, tsquery_text
 from sessiondb.db._sql.tables import Tables
@@ -230,18 +230,15 @@ class SearchStatements:
         return values
 
 
-_SEARCHES: weakref.WeakKeyDictionary[Tables, SearchStatements] = weakref.WeakKeyDictionary()
-
-
 def search_page(conn: Connection, tables: Tables, query: SearchQuery) -> tuple[list[SearchHit], str | None]:
     """Run ``query``: the page's hits, and the cursor to the next page (``None`` on the last).
 
     Through the driver cursor (:func:`~sessiondb.db._sql.compiled.fetch`): each statement is
     built and compiled once per store and shape, so a search costs about what its SQL costs.
     """
-    statements = _SEARCHES.get(tables)
-    if statements is None:
-        statements = _SEARCHES[tables] = SearchStatements(tables, conn.dialect.name)
+    dialect = conn.dialect.name
+    build = lambda: SearchStatements(tables, dialect)  # noqa: E731
+    statements = built_once(tables.search, f"search_statements.{dialect}", build)
     rows = fetch(conn, statements.statement(query), statements.values(query))
     hits = [
         SearchHit(
