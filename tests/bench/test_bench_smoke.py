@@ -101,13 +101,15 @@ def test_http_reports_each_sides_server_cpu_per_request(tmp_path: Path, server: 
     for result in results:
         extra = result.extra
         # CPU time the server process (and its workers) used per request, read from /proc in
-        # 10 ms ticks: the bare baseline's few quick requests may stay under one tick.
-        assert extra["cpu_us"] > 0 and extra["baseline_cpu_us"] >= 0, result.key
+        # 10 ms ticks: one workload's few quick requests may stay under one tick on either
+        # side (sessiondb's too, since its read cache answers them), all three together not.
+        assert extra["cpu_us"] >= 0 and extra["baseline_cpu_us"] >= 0, result.key
         if extra["baseline_cpu_us"] > 0:
             assert extra["cpu_ratio"] == pytest.approx(extra["cpu_us"] / extra["baseline_cpu_us"])
         else:
             assert extra["cpu_ratio"] is None
         assert result.params.get("server", "uvicorn") == server
+    assert sum(result.extra["cpu_us"] for result in results) > 0
 
 
 def test_raw_append_writes_the_row_sessiondb_writes() -> None:
