@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import cProfile
+import gc
 import json
 import os
 import pstats
@@ -110,6 +111,10 @@ def serve(app: Any, port: int, profile: str | None) -> None:
     """Run ``app`` on 127.0.0.1:``port`` until SIGTERM/SIGINT, optionally under cProfile."""
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
+    # As `sessiondb serve` does once started (sessiondb.api.startup_heap), for both sides alike:
+    # what start-up built stays out of the collector's walks.
+    gc.collect()
+    gc.freeze()
     if profile is None:
         if os.environ.get(CACHE_STATS_VARIABLE):
             # As below: the re-raised SIGTERM becomes SystemExit, so the stats get written at exit.

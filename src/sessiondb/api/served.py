@@ -26,6 +26,7 @@ from sessiondb.api.cors import DEFAULT_CORS_ORIGINS
 from sessiondb.api.maintenance import Maintenance, maintaining
 from sessiondb.api.serve import ServeSettings, replicas_by_db, split_db_arg
 from sessiondb.api.startup import ServedDatabase, open_served, wait_for
+from sessiondb.api.startup_heap import freeze_after_startup
 from sessiondb.db.base import SessionStore
 from sessiondb.db.memory import InMemoryDb
 from sessiondb.db.retention import DEFAULT_INTERVAL, RetentionFile, load_retention_file
@@ -126,6 +127,8 @@ def build_served_app(settings: ServeSettings, app_ref: str | None) -> ServedApp:
         # Always: the change feed is pruned by the purge even without a trash or policies. The
         # stores are read at each turn: a database that answers only later gets its own.
         schedule_maintenance(app, _ServedStores(served), policies)
+    # Last, so that the collector's view is frozen after every other start-up step.
+    freeze_after_startup(served.app)
     try:
         refuse_per_process_stores(served, settings.workers)
     except ValueError:
