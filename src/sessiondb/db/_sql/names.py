@@ -237,9 +237,9 @@ def settle_names(
 
 def _name_update(sessions: Table) -> Update:
     """The statement writing the name columns of ``:target_id``, built once per table."""
+    return built_once(sessions, "name_update", lambda: _build_name_update(sessions))
+
+
+def _build_name_update(sessions: Table) -> Update:
     values = {column: bindparam(column, type_=sessions.c[column].type) for column in NAME_COLUMNS}
-    return built_once(
-        sessions,
-        "name_update",
-        lambda: update(sessions).where(sessions.c.session_id == bindparam("target_id")).values(values),
-    )
+    return update(sessions).where(sessions.c.session_id == bindparam("target_id")).values(values)
