@@ -6,7 +6,7 @@ fast paths (they step aside when anything watches the statements), which the twi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,12 +16,13 @@ from sessiondb.db._sql import SqlStore
 
 
 @contextmanager
-def statements(store: SqlStore) -> Iterator[list[str]]:
-    """Collect the SQL statements ``store`` sends while the block runs."""
+def statements(store: SqlStore, keep: Callable[[str], bool] = lambda _statement: True) -> Iterator[list[str]]:
+    """Collect the SQL statements ``store`` sends while the block runs (those ``keep`` accepts)."""
     sent: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement)
+        if keep(statement):
+            sent.append(statement)
 
     event.listen(store._engine, "before_cursor_execute", record)
     try:

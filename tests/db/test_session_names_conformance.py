@@ -12,13 +12,12 @@ append, and only a run id when a later run is replaced.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 import pytest
 from db_builders import agent_run, team_run, team_session, workflow_run, workflow_session
-from sqlalchemy import event
+from sent_statements import statements
 
 from sessiondb.db._sql import SqlStore
 from sessiondb.db.base import SessionStore
@@ -162,21 +161,10 @@ def test_an_input_that_looks_like_the_fallback_is_kept(store: SessionStore) -> N
 # -- what keeping the name costs (SQL backends) ----------------------------------------------
 
 
-@contextmanager
-def _run_reads(store: SqlStore) -> Iterator[list[str]]:
+def _run_reads(store: SqlStore) -> AbstractContextManager[list[str]]:
     """Collect the SELECT statements on the runs table that ``store`` sends while the block runs."""
-    sent: list[str] = []
     runs = store._tables.names.runs
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and runs in statement:
-            sent.append(statement)
-
-    event.listen(store._engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(store._engine, "before_cursor_execute", record)
+    return statements(store, lambda sent: sent.lstrip().upper().startswith("SELECT") and runs in sent)
 
 
 def test_appending_runs_reads_no_run(sql_store: SqlStore) -> None:
